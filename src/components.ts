@@ -1,0 +1,11 @@
+// The registry of every component podflow ships: one line per component.
+
+import { Registry } from './component/registry.ts';
+import type { Factory } from './component/component.ts';
+
+export const factories: readonly Factory[] = [
+];
+
+export function defaultRegistry(): Registry {
+  return new Registry(factories);
+}

@@ -1,0 +1,13 @@
+// The consume() contract: the only way data moves between stages.
+//
+// Ownership: the batch passed to consume() belongs to the callee only until the
+// returned promise settles. A consumer that keeps the batch after that must copy
+// it (FlowBatch.clone()). A consumer that writes to the batch declares
+// `mutatesData: true`; the fan-out then hands it a private clone.
+
+import type { FlowBatch } from '../pdata/flow-batch.ts';
+
+export interface FlowConsumer {
+  readonly mutatesData: boolean;
+  consume(batch: FlowBatch): Promise<void>;
+}

@@ -1,0 +1,15 @@
+// The catalogue of stable error codes. Every code here is documented in
+// docs/errors.md; test/errors/codes.test.ts keeps the two in step.
+
+export const ERROR_CODES = {
+  PODFLOW_CONFIG_READ: 'A config file could not be read.',
+  PODFLOW_CONFIG_YAML: 'A config file is not valid YAML.',
+  PODFLOW_CONFIG_INVALID: 'The configuration has one or more problems; each is listed with its path.',
+  PODFLOW_CONFIG_ENV: 'An environment reference in the config is malformed.',
+  PODFLOW_COMPONENT_START: 'A component failed to start.',
+  PODFLOW_PORT_IN_USE: 'A port a component wants to listen on is taken.',
+  PODFLOW_EXPORT_FAILED: 'An exporter could not deliver data to its backend.',
+  PODFLOW_USAGE: 'The command line is wrong.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;

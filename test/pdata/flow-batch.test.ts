@@ -1,0 +1,57 @@
+import t from 'tap';
+import { FlowBatch } from '../../src/pdata/flow-batch.ts';
+import { appendFlow, readFlow, type FlowRecord } from '../../src/pdata/flow-record.ts';
+
+const v4: FlowRecord = {
+  transport: 'tcp', sourceAddress: '10.244.1.7', sourcePort: 41822,
+  destinationAddress: '10.244.2.9', destinationPort: 443,
+  originalDestinationAddress: '10.96.0.10', originalDestinationPort: 80,
+  sourceIsClient: true, observer: 'source', connectionEnded: false,
+  counters: { bytes: 2 ** 40 + 3, packets: 7, opened: 1, rttUs: 250 },
+  attributes: { 'source.k8s.pod.name': 'checkout-1', 'destination.k8s.pod.name': 'payments-0' },
+};
+const v6: FlowRecord = {
+  transport: 'udp', sourceAddress: 'fd00::1', sourcePort: 5353,
+  destinationAddress: '2001:db8::a:0:0:1', destinationPort: 53,
+  sourceIsClient: false, observer: 'destination', connectionEnded: true,
+  counters: { bytes: 100, packets: 1 }, attributes: {},
+};
+
+t.test('rows round-trip through the columns, IPv4 and IPv6', async (t) => {
+  const b = new FlowBatch(1);
+  appendFlow(b, v4);
+  appendFlow(b, v6);
+  t.equal(b.length, 2);
+  t.ok(b.capacity >= 2, 'grew past its initial capacity');
+  t.same(readFlow(b, 0), v4);
+  t.same(readFlow(b, 1), { ...v6, destinationAddress: '2001:db8::a:0:0:1' });
+  t.equal(b.family[0], 4);
+  t.equal(b.family[1], 6);
+  t.equal(b.getAttribute(1, 'source.k8s.pod.name'), undefined, 'unset attribute in a later row');
+});
+
+t.test('clone is deep; transfer list covers every column', async (t) => {
+  const b = new FlowBatch(4);
+  appendFlow(b, v4);
+  const c = b.clone();
+  c.counters.bytes[0] = 1;
+  c.setAttribute(0, 'source.k8s.pod.name', 'other');
+  t.equal(b.counters.bytes[0], 2 ** 40 + 3);
+  t.equal(b.getAttribute(0, 'source.k8s.pod.name'), 'checkout-1');
+  const buffers = b.transferList();
+  t.equal(new Set(buffers).size, buffers.length, 'each column owns its buffer');
+});
+
+t.test('a batch crosses a worker boundary by transfer, not copy', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads');
+  const b = new FlowBatch(8);
+  appendFlow(b, v4);
+  const { port1, port2 } = new MessageChannel();
+  const got = new Promise<FlowBatch>((resolve) =>
+    port2.once('message', (m) => resolve(FlowBatch.fromTransfer(m))));
+  port1.postMessage(b.toTransfer(), b.transferList());
+  const r = await got;
+  port1.close();
+  t.equal(b.srcAddr.byteLength, 0, 'the sender no longer holds the buffers');
+  t.same(readFlow(r, 0), v4);
+});
