@@ -28,6 +28,12 @@ export interface ResourceInfo {
   serviceVersion: string;
 }
 
+/** What the running service tells its components (health_check reads it). */
+export type ServiceStatus = 'starting' | 'ready' | 'stopping' | 'stopped' | 'failed';
+export interface ServiceHost {
+  readonly status: ServiceStatus;
+}
+
 export interface CreateSettings {
   /** The full component ID as written in the config, e.g. "otlp_grpc/backup". */
   id: string;
@@ -36,6 +42,7 @@ export interface CreateSettings {
   logger: Logger;
   telemetry: SelfTelemetry;
   resource: ResourceInfo;
+  host: ServiceHost;
 }
 
 /** A network address a component binds, declared so conflicts show up at config time. */

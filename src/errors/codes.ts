@@ -9,6 +9,7 @@ export const ERROR_CODES = {
   PODFLOW_COMPONENT_START: 'A component failed to start.',
   PODFLOW_PORT_IN_USE: 'A port a component wants to listen on is taken.',
   PODFLOW_EXPORT_FAILED: 'An exporter could not deliver data to its backend.',
+  PODFLOW_NATIVE_LOAD: 'A native addon could not be loaded; the message lists every path tried.',
   PODFLOW_USAGE: 'The command line is wrong.',
 } as const;
 
