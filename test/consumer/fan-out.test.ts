@@ -1,0 +1,50 @@
+import t from 'tap';
+import type { FlowConsumer } from '../../src/consumer/consumer.ts';
+import { FanOut, fanOut } from '../../src/consumer/fan-out.ts';
+import { FlowBatch } from '../../src/pdata/flow-batch.ts';
+import { appendFlow } from '../../src/pdata/flow-record.ts';
+
+function batch(): FlowBatch {
+  const b = new FlowBatch(1);
+  appendFlow(b, { transport: 'udp', sourceAddress: '10.0.0.1', sourcePort: 1, destinationAddress: '10.0.0.2', destinationPort: 53 });
+  return b;
+}
+
+const seen: Array<{ who: string; batch: FlowBatch; tag: string | undefined }> = [];
+const reader = (who: string): FlowConsumer => ({
+  mutatesData: false,
+  consume: async (b) => { seen.push({ who, batch: b, tag: b.getAttribute(0, 'tag') }); },
+});
+const mutator = (who: string): FlowConsumer => ({
+  mutatesData: true,
+  consume: async (b) => { b.setAttribute(0, 'tag', who); seen.push({ who, batch: b, tag: b.getAttribute(0, 'tag') }); },
+});
+
+t.beforeEach(() => { seen.length = 0; });
+
+t.test('readers share the original; mutators get clones while a reader shares it', async (t) => {
+  const b = batch();
+  await new FanOut([reader('r1'), mutator('m1'), mutator('m2'), reader('r2')]).consume(b);
+  const by = Object.fromEntries(seen.map((s) => [s.who, s]));
+  t.equal(by.r1!.batch, b);
+  t.equal(by.r2!.batch, b);
+  t.not(by.m1!.batch, b);
+  t.not(by.m2!.batch, b);
+  t.not(by.m1!.batch, by.m2!.batch);
+  t.equal(b.getAttribute(0, 'tag'), undefined, 'the shared original was never written');
+});
+
+t.test('with no reader, the last mutator takes the original (one clone saved)', async (t) => {
+  const b = batch();
+  await new FanOut([mutator('m1'), mutator('m2')]).consume(b);
+  const by = Object.fromEntries(seen.map((s) => [s.who, s]));
+  t.not(by.m1!.batch, b);
+  t.equal(by.m2!.batch, b);
+});
+
+t.test('a failing consumer does not stop the others; the error surfaces', async (t) => {
+  const failing: FlowConsumer = { mutatesData: false, consume: async () => { throw new Error('down'); } };
+  await t.rejects(new FanOut([failing, reader('r1')]).consume(batch()), { message: 'down' });
+  t.equal(seen.length, 1, 'the healthy consumer still got the batch');
+  t.equal(fanOut([failing]), failing, 'a single consumer is not wrapped');
+});
