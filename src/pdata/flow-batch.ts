@@ -11,6 +11,7 @@
 // Names (Kubernetes attributes, labels, ...) live in a per-batch string table;
 // an attribute column holds indexes into it, NO_STRING where unset.
 
+import { aggregationBuffers, copyAggregation, type FlowAggregation } from './flow-aggregation.ts';
 import { StringTable } from './string-table.ts';
 
 export const PROTO_TCP = 6;
@@ -58,6 +59,8 @@ export interface FlowBatchTransfer {
   counters: Record<CounterColumn, Float64Array>;
   strings: string[];
   attributes: Record<string, Int32Array>;
+  /** Set on batches reduced by flow_aggregate (see flow-aggregation.ts). */
+  aggregation?: FlowAggregation;
 }
 
 export class FlowBatch {
@@ -82,6 +85,8 @@ export class FlowBatch {
   strings: StringTable;
   /** Named string attribute columns, e.g. "source.k8s.pod.name". */
   attributes: Map<string, Int32Array>;
+  /** Set on batches reduced by flow_aggregate: one row per group (see flow-aggregation.ts). */
+  aggregation: FlowAggregation | undefined = undefined;
 
   constructor(capacity = 1024) {
     this.capacity = Math.max(1, capacity | 0);
@@ -207,6 +212,7 @@ export class FlowBatch {
       counters: this.counters,
       strings: this.strings.values(),
       attributes: Object.fromEntries(this.attributes),
+      ...(this.aggregation ? { aggregation: this.aggregation } : {}),
     };
   }
 
@@ -218,6 +224,7 @@ export class FlowBatch {
       t.srcPort, t.dstPort, t.origDstPort, t.origSrcPort,
       ...Object.values(t.counters), ...Object.values(t.attributes),
     ].map((a) => a.buffer as ArrayBuffer);
+    if (t.aggregation) list.push(...aggregationBuffers(t.aggregation));
     return list;
   }
 
@@ -241,6 +248,7 @@ export class FlowBatch {
     b.counters = t.counters;
     b.strings = StringTable.from(t.strings);
     b.attributes = new Map(Object.entries(t.attributes));
+    b.aggregation = t.aggregation;
     return b;
   }
 }
@@ -268,5 +276,6 @@ function copyTransfer(t: FlowBatchTransfer): FlowBatchTransfer {
     counters,
     strings: t.strings.slice(),
     attributes,
+    ...(t.aggregation ? { aggregation: copyAggregation(t.aggregation) } : {}),
   };
 }
