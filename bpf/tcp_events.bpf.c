@@ -1,0 +1,75 @@
+/* tcp tracepoints: counters that change between sock_ops callbacks.
+ *
+ * - tcp_rcv_space_adjust fires when the application reads from a socket, after
+ *   the data was counted in bytes_received: it keeps the receive side fresh (RTT
+ *   callbacks only follow what the local end sends).
+ * - tcp_retransmit_skb refreshes total_retrans as loss happens.
+ * - tcp_send_reset / tcp_receive_reset count RSTs per socket.
+ * All only update sockets sock_ops already tracks (looked up by cookie). */
+#include "pf_common.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Older kernels (before 6.10) use one generic sk+skb event for both
+ * tcp_retransmit_skb and tcp_send_reset; CO-RE picks the layout at load time. */
+struct trace_event_raw_tcp_event_sk_skb___old {
+	const void *skaddr;
+} __attribute__((preserve_access_index));
+
+/* A probe read rather than a ctx load: the compiler may merge the two branches
+ * into ctx pointer arithmetic, which the verifier rejects. */
+#define PF_SK_OF(ctx, new_type)                                                              \
+	(bpf_core_type_exists(struct new_type)                                               \
+		 ? (const struct sock *)BPF_CORE_READ((struct new_type *)(ctx), skaddr)       \
+		 : (const struct sock *)BPF_CORE_READ(                                        \
+			   (struct trace_event_raw_tcp_event_sk_skb___old *)(ctx), skaddr))
+
+static __always_inline struct pf_conn *pf_lookup_sk(const struct sock *sk)
+{
+	if (!sk)
+		return NULL;
+	__u64 cookie = pf_sk_cookie(sk);
+	if (!cookie)
+		return NULL;
+	return bpf_map_lookup_elem(&pf_conns, &cookie);
+}
+
+SEC("tracepoint/tcp/tcp_rcv_space_adjust")
+int pf_tcp_rcv_space_adjust(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	struct pf_conn *c = pf_lookup_sk(sk);
+	if (c)
+		pf_refresh_from_sk(c, sk);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_retransmit_skb")
+int pf_tcp_retransmit_skb(void *ctx)
+{
+	const struct sock *sk = PF_SK_OF(ctx, trace_event_raw_tcp_retransmit_skb);
+	struct pf_conn *c = pf_lookup_sk(sk);
+	if (c)
+		pf_refresh_from_sk(c, sk);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int pf_tcp_receive_reset(struct trace_event_raw_tcp_event_sk *ctx)
+{
+	const struct sock *sk = ctx->skaddr;
+	struct pf_conn *c = pf_lookup_sk(sk);
+	if (c)
+		__sync_fetch_and_add(&c->resets, 1);
+	return 0;
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int pf_tcp_send_reset(void *ctx)
+{
+	const struct sock *sk = PF_SK_OF(ctx, trace_event_raw_tcp_send_reset);
+	struct pf_conn *c = pf_lookup_sk(sk);
+	if (c)
+		__sync_fetch_and_add(&c->resets, 1);
+	return 0;
+}

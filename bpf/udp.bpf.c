@@ -1,0 +1,89 @@
+/* cgroup_skb ingress/egress: UDP bytes and datagrams per 5-tuple and direction.
+ *
+ * Runs at the socket layer (egress before fragmentation, ingress after
+ * reassembly), so one datagram is one packet and its length is the UDP length.
+ * Only datagrams of sockets in the cgroup subtree are seen, in every network
+ * namespace. Always returns 1: podflow observes, it never drops. */
+#include "pf_common.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define PF_ETH_P_IP 0x0800
+#define PF_ETH_P_IPV6 0x86DD
+#define PF_IPPROTO_UDP 17
+
+static __always_inline void pf_count_udp(struct __sk_buff *skb, __u8 dir)
+{
+	struct pf_udp_key k = {};
+	struct udphdr uh;
+	__u8 *src = dir == PF_DIR_EGRESS ? k.local_addr : k.remote_addr;
+	__u8 *dst = dir == PF_DIR_EGRESS ? k.remote_addr : k.local_addr;
+
+	if (skb->protocol == bpf_htons(PF_ETH_P_IP)) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
+			return;
+		if (ip.protocol != PF_IPPROTO_UDP)
+			return;
+		/* A non-first fragment has no UDP header (only seen if not reassembled). */
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return;
+		if (bpf_skb_load_bytes(skb, ip.ihl * 4, &uh, sizeof(uh)))
+			return;
+		pf_addr4(src, ip.saddr);
+		pf_addr4(dst, ip.daddr);
+	} else if (skb->protocol == bpf_htons(PF_ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
+			return;
+		/* Extension headers before UDP are not followed: rare for UDP flows. */
+		if (ip6.nexthdr != PF_IPPROTO_UDP)
+			return;
+		if (bpf_skb_load_bytes(skb, sizeof(ip6), &uh, sizeof(uh)))
+			return;
+		__builtin_memcpy(src, &ip6.saddr, 16);
+		__builtin_memcpy(dst, &ip6.daddr, 16);
+	} else {
+		return;
+	}
+	__u16 sport = bpf_ntohs(uh.source), dport = bpf_ntohs(uh.dest);
+	k.local_port = dir == PF_DIR_EGRESS ? sport : dport;
+	k.remote_port = dir == PF_DIR_EGRESS ? dport : sport;
+	k.family = pf_family_of(k.remote_addr);
+	k.direction = dir;
+	if (!pf_include_loopback && pf_is_loopback(k.remote_addr))
+		return;
+
+	__u16 ulen = bpf_ntohs(uh.len);
+	__u64 bytes = ulen >= 8 ? ulen - 8 : 0;
+	struct pf_udp_value *v = bpf_map_lookup_elem(&pf_udp, &k);
+	if (!v) {
+		struct pf_udp_value init = { .bytes = bytes, .packets = 1 };
+		long err = bpf_map_update_elem(&pf_udp, &k, &init, BPF_NOEXIST);
+		if (!err) {
+			pf_stat_inc(PF_STAT_UDP_INSERTS);
+			return;
+		}
+		v = bpf_map_lookup_elem(&pf_udp, &k); /* another CPU created it */
+		if (!v) {
+			pf_stat_inc(PF_STAT_UDP_UPDATE_FAILED);
+			return;
+		}
+	}
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->packets, 1);
+}
+
+SEC("cgroup_skb/egress")
+int pf_udp_egress(struct __sk_buff *skb)
+{
+	pf_count_udp(skb, PF_DIR_EGRESS);
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int pf_udp_ingress(struct __sk_buff *skb)
+{
+	pf_count_udp(skb, PF_DIR_INGRESS);
+	return 1;
+}

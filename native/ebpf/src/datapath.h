@@ -1,0 +1,85 @@
+// The datapath: the bpf/ object loaded, attached and polled. Plain C++ over
+// libbpf with no N-API in it, so its life cycle (open → poll → close) can be
+// read in one place; addon.cc wraps it for JavaScript.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <linux/types.h>
+#include "pf_types.h"
+
+struct podflow_bpf;
+struct ring_buffer;
+
+struct DatapathOptions {
+  std::string cgroup_path;
+  uint32_t conn_map_size = 65536;
+  uint32_t udp_map_size = 65536;
+  uint32_t ring_buffer_size = 1u << 22;
+  bool include_loopback = false;
+  // false: load only (BPF_PROG_TEST_RUN tests), nothing attached.
+  bool attach = true;
+};
+
+// A failure with the step that failed and the errno, so JS can name the cause
+// (EPERM at load = CAP_BPF/CAP_PERFMON, at cgroup attach = CAP_NET_ADMIN).
+struct DatapathError : std::runtime_error {
+  std::string step;
+  int err;
+  DatapathError(std::string step_, int err_, const std::string& msg)
+      : std::runtime_error(msg), step(std::move(step_)), err(err_) {}
+};
+
+// Receives a batch of ring-buffer records (n * sizeof(pf_conn) bytes) on the
+// poll thread; takes ownership.
+using RecordSink = std::function<void(std::vector<uint8_t>*)>;
+
+class Datapath {
+ public:
+  Datapath(const DatapathOptions& opts, RecordSink sink);
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
+
+  // All live entries of pf_conns, as pf_conn records.
+  std::vector<uint8_t> ReadConnections();
+  // All entries of pf_udp, as (pf_udp_key, pf_udp_value) pairs.
+  std::vector<uint8_t> ReadUdp();
+  // Deletes entries; returns how many existed.
+  uint32_t DeleteConnections(const uint64_t* cookies, size_t n);
+  uint32_t DeleteUdp(const pf_udp_key* keys, size_t n);
+  // pf_stats summed over CPUs.
+  std::vector<uint64_t> ReadStats();
+  // Stops polling, detaches every program and returns the records still in
+  // the ring buffer. Idempotent.
+  std::vector<uint8_t> Close();
+  // BPF_PROG_TEST_RUN of a cgroup_skb program on one packet (L3 and up, behind
+  // an Ethernet header); returns the program's return value.
+  uint32_t TestRunUdp(bool egress, const uint8_t* packet, size_t len);
+  bool closed() const { return closed_; }
+
+ private:
+  void PollLoop();
+  static int OnRecord(void* ctx, void* data, size_t size);
+  void Flush();
+
+  podflow_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  int cgroup_fd_ = -1;
+  RecordSink sink_;
+  std::vector<uint8_t> pending_;
+  std::thread poller_;
+  std::atomic<bool> stop_{false};
+  std::mutex close_mu_;
+  bool closed_ = false;
+};
+
+// libbpf's messages for the last failure on this thread (verifier log, BTF errors).
+std::string TakeLibbpfLog();
