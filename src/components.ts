@@ -2,8 +2,10 @@
 
 import { Registry } from './component/registry.ts';
 import type { Factory } from './component/component.ts';
+import { syntheticReceiverFactory } from './receiver/synthetic/factory.ts';
 
 export const factories: readonly Factory[] = [
+  syntheticReceiverFactory,
 ];
 
 export function defaultRegistry(): Registry {
