@@ -1,0 +1,100 @@
+// The attribute set of one FlowBatch row, and a cheap key that identifies it.
+//
+// The accumulator looks every row up by key, so the key is built from the raw
+// column values (ports, protocol and addresses as UTF-16 code units, attribute
+// strings as they are) with no object per row; the attribute object is built
+// only when a key is seen for the first time. The source port is deliberately
+// left out: ephemeral client ports would give one series per connection.
+//
+// A batch reduced by flow_aggregate (batch.aggregation) means only its groupBy
+// names: built-ins it did not group by are zero and are not attributes, and the
+// key starts with the groupBy list so equal zero columns of different groupings
+// never collide.
+
+import type { Attributes } from '@opentelemetry/api';
+import {
+  FLAG_HAS_ORIGINAL_DST, FLAG_OBSERVER_DESTINATION, NO_STRING, PROTO_TCP, type FlowBatch,
+} from '../../../pdata/flow-batch.ts';
+import { builtinValue, isBuiltinKey, type BuiltinKey } from '../../../pdata/flow-attribute-keys.ts';
+import { formatAddress } from '../../../pdata/ip-address.ts';
+
+export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
+
+/** Reads keys and attributes of the rows of one batch at a time (bind() first). */
+export class FlowAttributeReader {
+  #batch: FlowBatch | undefined;
+  #names: string[] = [];
+  #prefixes: string[] = [];
+  #columns: Int32Array[] = [];
+  /** Aggregated batches: the built-ins grouped by, and the key prefix naming the grouping. */
+  #builtins: BuiltinKey[] | undefined;
+  #keyPrefix = '';
+  #withSourcePort = false;
+
+  bind(batch: FlowBatch): void {
+    this.#batch = batch;
+    const groupBy = batch.aggregation?.groupBy;
+    this.#builtins = groupBy?.filter(isBuiltinKey);
+    this.#withSourcePort = groupBy?.includes('source.port') ?? false;
+    this.#keyPrefix = groupBy ? `\u0002${[...groupBy].sort().join('\u0003')}\u0002` : '';
+    // Sorted so the same attribute set gives the same key whatever column order a batch has.
+    this.#names = [...batch.attributes.keys()].sort();
+    this.#prefixes = this.#names.map((n) => `\u0000${n}\u0001`);
+    this.#columns = this.#names.map((n) => batch.attributes.get(n)!);
+  }
+
+  key(row: number): string {
+    const b = this.#batch!;
+    const flags = b.flags[row]!;
+    const orig = flags & FLAG_HAS_ORIGINAL_DST;
+    let k = this.#keyPrefix + String.fromCharCode(b.protocol[row]!, b.family[row]!, flags & (FLAG_OBSERVER_DESTINATION | FLAG_HAS_ORIGINAL_DST), b.dstPort[row]!)
+      + addressKey(b.srcAddr, row * 16) + addressKey(b.dstAddr, row * 16);
+    if (orig) k += addressKey(b.origDstAddr, row * 16) + String.fromCharCode(b.origDstPort[row]!);
+    if (this.#withSourcePort) k += String.fromCharCode(b.srcPort[row]!);
+    const cols = this.#columns;
+    for (let c = 0; c < cols.length; c++) {
+      const idx = cols[c]![row]!;
+      if (idx !== NO_STRING) k += this.#prefixes[c]! + b.strings.get(idx);
+    }
+    return k;
+  }
+
+  attributes(row: number): Attributes {
+    const b = this.#batch!;
+    const flags = b.flags[row]!;
+    const a: Attributes = this.#builtins ? this.#groupedBuiltins(row) : {
+      'network.transport': b.protocol[row] === PROTO_TCP ? 'tcp' : 'udp',
+      'network.type': b.family[row] === 6 ? 'ipv6' : 'ipv4',
+      'source.address': formatAddress(b.srcAddr, row * 16),
+      'destination.address': formatAddress(b.dstAddr, row * 16),
+      'destination.port': b.dstPort[row]!,
+      'flow.observer': flags & FLAG_OBSERVER_DESTINATION ? 'destination' : 'source',
+    };
+    if (flags & FLAG_HAS_ORIGINAL_DST) {
+      a['destination.original.address'] = formatAddress(b.origDstAddr, row * 16);
+      a['destination.original.port'] = b.origDstPort[row]!;
+    }
+    for (let c = 0; c < this.#columns.length; c++) {
+      const idx = this.#columns[c]![row]!;
+      if (idx !== NO_STRING) a[this.#names[c]!] = b.strings.get(idx);
+    }
+    return a;
+  }
+
+  #groupedBuiltins(row: number): Attributes {
+    const a: Attributes = {};
+    for (const k of this.#builtins!) {
+      a[k] = k === 'destination.port' || k === 'source.port' ? Number(builtinValue(this.#batch!, row, k)) : builtinValue(this.#batch!, row, k);
+    }
+    return a;
+  }
+}
+
+function addressKey(buf: Uint8Array, o: number): string {
+  return String.fromCharCode(
+    (buf[o]! << 8) | buf[o + 1]!, (buf[o + 2]! << 8) | buf[o + 3]!,
+    (buf[o + 4]! << 8) | buf[o + 5]!, (buf[o + 6]! << 8) | buf[o + 7]!,
+    (buf[o + 8]! << 8) | buf[o + 9]!, (buf[o + 10]! << 8) | buf[o + 11]!,
+    (buf[o + 12]! << 8) | buf[o + 13]!, (buf[o + 14]! << 8) | buf[o + 15]!,
+  );
+}

@@ -1,0 +1,111 @@
+// The state of one attribute set: a running value per flow metric. One object
+// holds every metric of the set, so a FlowBatch row costs one map lookup however
+// many metrics it feeds.
+
+import type { Attributes } from '@opentelemetry/api';
+import type { Histogram } from '@opentelemetry/sdk-metrics';
+import type { HistogramColumns } from '../../../pdata/flow-aggregation.ts';
+import { ALL_METRICS, HISTOGRAM_METRICS, SUM_METRICS } from './metric-definitions.ts';
+
+export class HistogramState {
+  readonly boundaries: readonly number[];
+  readonly counts: Float64Array;
+  count = 0;
+  sum = 0;
+  min = Infinity;
+  max = -Infinity;
+
+  constructor(boundaries: readonly number[]) {
+    this.boundaries = boundaries;
+    this.counts = new Float64Array(boundaries.length + 1);
+  }
+
+  record(v: number): void {
+    this.counts[bucketOf(this.boundaries, v)]!++;
+    this.count++;
+    this.sum += v;
+    if (v < this.min) this.min = v;
+    if (v > this.max) this.max = v;
+  }
+
+  /**
+   * Adds row `row` of flow_aggregate's pre-bucketed samples (values in the column's
+   * unit, hence `divisor`). Each source bucket goes to the bucket of ours that holds
+   * its upper bound: exact when our boundaries are theirs or a subset of them.
+   */
+  merge(h: HistogramColumns, row: number, divisor: number): void {
+    const n = h.count[row]!;
+    const B = h.boundaries.length;
+    const base = row * (B + 1);
+    for (let i = 0; i <= B; i++) {
+      const c = h.buckets[base + i]!;
+      if (c === 0) continue;
+      const target = i === B ? this.boundaries.length : bucketOf(this.boundaries, h.boundaries[i]! / divisor);
+      this.counts[target]! += c;
+    }
+    this.count += n;
+    this.sum += h.sum[row]! / divisor;
+    this.min = Math.min(this.min, h.min[row]! / divisor);
+    this.max = Math.max(this.max, h.max[row]! / divisor);
+  }
+
+  /** A copy the exporter may keep while this state goes on changing. */
+  snapshot(): Histogram {
+    return {
+      buckets: { boundaries: [...this.boundaries], counts: Array.from(this.counts) },
+      count: this.count,
+      sum: this.sum,
+      min: this.min,
+      max: this.max,
+    };
+  }
+}
+
+export class FlowSeries {
+  readonly attributes: Attributes;
+  readonly startMs: number;
+  updatedMs: number;
+  /** Bit m set: metric ALL_METRICS[m] has a point in this series. */
+  present = 0;
+  readonly sums = new Float64Array(SUM_METRICS.length);
+  readonly histograms: Array<HistogramState | undefined> = new Array(HISTOGRAM_METRICS.length).fill(undefined);
+
+  constructor(attributes: Attributes, startMs: number) {
+    this.attributes = attributes;
+    this.startMs = startMs;
+    this.updatedMs = startMs;
+  }
+
+  histogram(m: number): HistogramState {
+    this.present |= 1 << m;
+    const h = m - SUM_METRICS.length;
+    let state = this.histograms[h];
+    if (!state) this.histograms[h] = state = new HistogramState(HISTOGRAM_METRICS[h]!.boundaries);
+    return state;
+  }
+
+  /** Adds `v` to metric `m` (an index into ALL_METRICS); v is already in the metric's unit. */
+  add(m: number, v: number): void {
+    this.present |= 1 << m;
+    if (m < SUM_METRICS.length) {
+      this.sums[m]! += v;
+      return;
+    }
+    this.histogram(m).record(v);
+  }
+}
+
+export const METRIC_COUNT = ALL_METRICS.length;
+
+export function popcount(x: number): number {
+  let n = 0;
+  for (let v = x; v; v &= v - 1) n++;
+  return n;
+}
+
+/** Index of the bucket holding v; upper bounds are inclusive, as in OTLP explicit-bucket histograms. */
+function bucketOf(b: readonly number[], v: number): number {
+  let i = 0;
+  while (i < b.length && v > b[i]!) i++;
+  return i;
+}
