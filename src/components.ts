@@ -2,9 +2,11 @@
 
 import { Registry } from './component/registry.ts';
 import type { Factory } from './component/component.ts';
+import { healthCheckExtensionFactory } from './extension/health_check/factory.ts';
 import { syntheticReceiverFactory } from './receiver/synthetic/factory.ts';
 
 export const factories: readonly Factory[] = [
+  healthCheckExtensionFactory,
   syntheticReceiverFactory,
 ];
 

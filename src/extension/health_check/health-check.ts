@@ -1,0 +1,72 @@
+// The health_check extension: an HTTP endpoint for Kubernetes liveness and
+// readiness probes. Like the Collector's, it answers 200 "Server available"
+// while the service is ready and 503 otherwise (starting, stopping, failed),
+// reading the status from the service host on every request.
+
+import { createServer, type Server } from 'node:http';
+import type { CreateSettings, ServiceHost } from '../../component/component.ts';
+import { LifecycleComponent } from '../../component/lifecycle.ts';
+import { splitHostPort } from '../../config/host-port.ts';
+import { PodflowError } from '../../errors/podflow-error.ts';
+import type { Logger } from '../../service/logger.ts';
+import type { HealthCheckConfig } from './config.ts';
+import { goDuration } from './go-duration.ts';
+
+export class HealthCheckExtension extends LifecycleComponent {
+  readonly #config: HealthCheckConfig;
+  readonly #host: ServiceHost;
+  readonly #logger: Logger;
+  readonly #id: string;
+  #server: Server | undefined;
+  #upSince = new Date(0);
+
+  constructor(settings: CreateSettings, config: HealthCheckConfig) {
+    super();
+    this.#config = config;
+    this.#host = settings.host;
+    this.#logger = settings.logger;
+    this.#id = settings.id;
+  }
+
+  /** The bound port (the configured one, or the one picked for port 0). */
+  get port(): number {
+    const a = this.#server?.address();
+    return a && typeof a === 'object' ? a.port : 0;
+  }
+
+  protected async doStart(): Promise<void> {
+    const { host, port } = splitHostPort(this.#config.endpoint);
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== this.#config.path) {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('404 page not found\n');
+        return;
+      }
+      const ready = this.#host.status === 'ready';
+      const custom = ready ? this.#config.response_body.healthy : this.#config.response_body.unhealthy;
+      const body = custom !== '' ? custom : JSON.stringify(ready
+        ? { status: 'Server available', upSince: this.#upSince.toISOString(), uptime: goDuration(Date.now() - this.#upSince.getTime()) }
+        : { status: 'Server not available', upSince: '0001-01-01T00:00:00Z', uptime: '' });
+      res.writeHead(ready ? 200 : 503, { 'content-type': custom !== '' ? 'text/plain' : 'application/json' });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
+        ? new PodflowError('PODFLOW_PORT_IN_USE', `extensions::${this.#id}::endpoint: ${this.#config.endpoint} is already in use`)
+        : e));
+      server.listen(port, host, () => resolve());
+    });
+    // The service becomes ready right after its extensions start: uptime counts from here.
+    this.#upSince = new Date();
+    this.#server = server;
+    this.#logger.info('health check listening', { endpoint: this.#config.endpoint, path: this.#config.path });
+  }
+
+  protected async doShutdown(): Promise<void> {
+    const s = this.#server;
+    this.#server = undefined;
+    if (!s) return;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => s.close(() => resolve()));
+  }
+}
