@@ -38,7 +38,8 @@ async function readSource(source: string, env: NodeJS.ProcessEnv): Promise<Sourc
 
 function shorten(s: string): string {
   const oneLine = s.replace(/\s+/g, ' ');
-  return oneLine.length > 48 ? `${oneLine.slice(0, 45)}...` : oneLine;
+  // Quoted, so the source's own colons are not read as line:column.
+  return `"${oneLine.length > 48 ? `${oneLine.slice(0, 45)}...` : oneLine}"`;
 }
 
 /** Parses one source; every YAML error is reported as label:line:column. */

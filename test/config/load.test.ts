@@ -34,6 +34,10 @@ t.test('the later file decides, and an empty file changes nothing', async (t) =>
   t.same(cfg.service.pipelines.map((p) => p.id), ['metrics']);
 });
 
+t.test('YAML anchors and merge keys work as in the Collector', async (t) => {
+  t.same(await loadRawConfig(['yaml:base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3'], {}), { base: { x: 1, y: 2 }, other: { x: 1, y: 3 } });
+});
+
 t.test('yaml:, file: and env: sources', async (t) => {
   const inline = 'yaml:{receivers: {rx: {rate: 3}}, exporters: {sink: {}}, service: {pipelines: {logs: {receivers: [rx], exporters: [sink]}}}}';
   const cfg = await load([inline]);
@@ -69,7 +73,7 @@ t.test('malformed YAML names the file, line and column', async (t) => {
   t.equal((err as PodflowError).code, 'PODFLOW_CONFIG_YAML');
   t.equal((err as Error).message.split('\n')[0], `${file}:4:1: All mapping items must start at the same column`);
   const dup = await load(['yaml:a: 1\na: 2']).then(() => undefined, (e: unknown) => e);
-  t.match((dup as Error).message, /^yaml:a: 1 a: 2:2:1: Map keys must be unique/);
+  t.match((dup as Error).message, /^"yaml:a: 1 a: 2":2:1: Map keys must be unique/);
   t.equal((dup as PodflowError).code, 'PODFLOW_CONFIG_YAML');
 });
 
