@@ -77,13 +77,23 @@ function resolveRef(body: string, ref: string, lookup: Lookup, problems: Problem
   return sep < 0 ? '' : spec.slice(sep + 2);
 }
 
-/** The YAML value of an expanded whole-value reference; text that is not valid YAML stays text. */
+/**
+ * The YAML value of an expanded whole-value reference. A number or boolean is
+ * kept only when it prints back as the same text, so "007" or "1.10" in a string
+ * setting (a token, a version) is not silently rewritten to 7 or 1.1, the problem
+ * the Collector fixed by keeping the original text; maps and lists are kept;
+ * anything else stays text.
+ */
 function typed(text: string): unknown {
-  if (text.trim() === '') return text;
+  const trimmed = text.trim();
+  if (trimmed === '') return text;
+  let v: unknown;
   try {
-    const v: unknown = parseYaml(text);
-    return v === null ? text : v;
+    v = parseYaml(text);
   } catch {
     return text;
   }
+  if (typeof v === 'number') return String(v) === trimmed ? v : text;
+  if (typeof v === 'boolean') return String(v) === trimmed.toLowerCase() ? v : text;
+  return v !== null && typeof v === 'object' ? v : text;
 }

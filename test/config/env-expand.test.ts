@@ -5,7 +5,7 @@ import t from 'tap';
 import { expandEnv } from '../../src/config/env-expand.ts';
 import type { Problem } from '../../src/config/schema.ts';
 
-const env = { HOST: 'db.local', PORT: '4317', EMPTY: '', FLAG: 'true', RATIO: '0.5', LIST: '[a, b]', TEXT: 'hello: world: x' };
+const env = { ZEROS: '007', VERSION: '1.10', HEX: '0x1F', TITLE: 'True', NEG: '-12', HOST: 'db.local', PORT: '4317', EMPTY: '', FLAG: 'true', RATIO: '0.5', LIST: '[a, b]', TEXT: 'hello: world: x' };
 
 function expand(v: unknown): { value: unknown; problems: Problem[] } {
   const problems: Problem[] = [];
@@ -31,6 +31,11 @@ t.test('embedded references stay text; whole references take their YAML type', a
   t.same(expand('${env:LIST}').value, ['a', 'b']);
   t.equal(expand('${env:TEXT}').value, 'hello: world: x', 'text that is not valid YAML stays text');
   t.equal(expand('port ${env:PORT}').value, 'port 4317');
+  t.equal(expand('${NEG}').value, -12);
+  t.equal(expand('${TITLE}').value, true);
+  t.equal(expand('${ZEROS}').value, '007', 'a number that would print differently stays text');
+  t.equal(expand('${VERSION}').value, '1.10');
+  t.equal(expand('${HEX}').value, '0x1F');
 });
 
 t.test('dollar escapes', async (t) => {
