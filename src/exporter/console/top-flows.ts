@@ -1,0 +1,177 @@
+// Rolls flow rows up into edges between workloads (source workload →
+// destination workload, server port, transport) over a window, and ranks them.
+// Shared by the console exporter and `podflow top`; formatting lives in
+// flow-table.ts.
+//
+// A row's end is named by its workload ("namespace/name"), else its pod, else its
+// Service (destination only), else its address. The port is the server's: the
+// destination port of a client→server edge, the source port of a reply edge.
+
+import { FLAG_SOURCE_IS_CLIENT, NO_STRING, PROTO_TCP, PROTO_UDP, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { formatAddress } from '../../pdata/ip-address.ts';
+
+export const SORT_KEYS = ['bytes', 'packets', 'retransmits', 'failed'] as const;
+export type SortKey = (typeof SORT_KEYS)[number];
+
+export interface EdgeStats {
+  source: string;
+  destination: string;
+  /** The server's port. */
+  port: number;
+  transport: 'tcp' | 'udp' | 'other';
+  /** True when the source is the server (a reply edge). */
+  reply: boolean;
+  bytes: number;
+  packets: number;
+  retransmits: number;
+  opened: number;
+  failed: number;
+  rttSumUs: number;
+  rttSamples: number;
+}
+
+export interface EdgeWindow {
+  edges: EdgeStats[];
+  /** Rows rolled up. */
+  rows: number;
+  /** The span the batches covered (0/0 when no batch had a window). */
+  startTimeMs: number;
+  endTimeMs: number;
+}
+
+/** Label ids and ports are packed into one number key: 17 + 17 + 19 bits fit in 2^53. */
+const MAX_LABELS = 1 << 17;
+const OTHER = '(other)';
+
+export class EdgeAggregator {
+  #edges = new Map<number, EdgeStats>();
+  #labelIds = new Map<string, number>();
+  #labels: string[] = [];
+  #rows = 0;
+  #start = Infinity;
+  #end = -Infinity;
+
+  /** Rolls `batch` in; keeps nothing of it. */
+  add(batch: FlowBatch): void {
+    if (batch.length === 0) return;
+    if (batch.endTimeMs > batch.startTimeMs) {
+      this.#start = Math.min(this.#start, batch.startTimeMs);
+      this.#end = Math.max(this.#end, batch.endTimeMs);
+    }
+    const src = new SideNamer(batch, 'source', (l) => this.#id(l));
+    const dst = new SideNamer(batch, 'destination', (l) => this.#id(l));
+    const c = batch.counters;
+    for (let r = 0; r < batch.length; r++) {
+      const flags = batch.flags[r]!;
+      const sp = batch.srcPort[r]!;
+      const dp = batch.dstPort[r]!;
+      // Without the client flag, the lower port is taken as the server's.
+      const reply = (flags & FLAG_SOURCE_IS_CLIENT) === 0 && sp < dp;
+      const proto = batch.protocol[r] === PROTO_TCP ? 0 : batch.protocol[r] === PROTO_UDP ? 1 : 2;
+      const portKey = ((reply ? sp : dp) * 4 + proto) * 2 + (reply ? 1 : 0);
+      const s = src.id(r);
+      const d = dst.id(r);
+      const key = (s * MAX_LABELS + d) * 2 ** 19 + portKey;
+      let e = this.#edges.get(key);
+      if (!e) {
+        e = {
+          source: this.#labels[s]!, destination: this.#labels[d]!, port: reply ? sp : dp,
+          transport: proto === 0 ? 'tcp' : proto === 1 ? 'udp' : 'other', reply,
+          bytes: 0, packets: 0, retransmits: 0, opened: 0, failed: 0, rttSumUs: 0, rttSamples: 0,
+        };
+        this.#edges.set(key, e);
+      }
+      e.bytes += c.bytes[r]!;
+      e.packets += c.packets[r]!;
+      e.retransmits += c.retransmits[r]!;
+      e.opened += c.opened[r]!;
+      e.failed += c.failed[r]!;
+      const rtt = c.rttUs[r]!;
+      if (rtt > 0) {
+        e.rttSumUs += rtt;
+        e.rttSamples++;
+      }
+    }
+    this.#rows += batch.length;
+  }
+
+  /** Returns the window's edges and starts a new window. */
+  drain(): EdgeWindow {
+    const w: EdgeWindow = {
+      edges: [...this.#edges.values()], rows: this.#rows,
+      startTimeMs: Number.isFinite(this.#start) ? this.#start : 0, endTimeMs: Number.isFinite(this.#end) ? this.#end : 0,
+    };
+    this.#edges = new Map();
+    this.#labelIds = new Map();
+    this.#labels = [];
+    this.#rows = 0;
+    this.#start = Infinity;
+    this.#end = -Infinity;
+    return w;
+  }
+
+  get pendingRows(): number {
+    return this.#rows;
+  }
+
+  #id(label: string): number {
+    let id = this.#labelIds.get(label);
+    if (id === undefined) {
+      // Past the key's capacity, further names share one bucket rather than collide.
+      if (this.#labels.length >= MAX_LABELS - 1) return this.#id(OTHER);
+      id = this.#labels.length;
+      this.#labels.push(label);
+      this.#labelIds.set(label, id);
+    }
+    return id;
+  }
+}
+
+/** Names one end of each row, caching per batch by string-table indexes so most rows build no string. */
+class SideNamer {
+  readonly #batch: FlowBatch;
+  readonly #ns: Int32Array | undefined;
+  readonly #workload: Int32Array | undefined;
+  readonly #pod: Int32Array | undefined;
+  readonly #service: Int32Array | undefined;
+  readonly #addr: Uint8Array;
+  readonly #cache = new Map<number, number>();
+  readonly #intern: (label: string) => number;
+
+  constructor(batch: FlowBatch, side: 'source' | 'destination', intern: (label: string) => number) {
+    this.#batch = batch;
+    this.#ns = batch.attributes.get(`${side}.k8s.namespace.name`);
+    this.#workload = batch.attributes.get(`${side}.k8s.workload.name`);
+    this.#pod = batch.attributes.get(`${side}.k8s.pod.name`);
+    this.#service = side === 'destination' ? batch.attributes.get('destination.k8s.service.name') : undefined;
+    this.#addr = side === 'source' ? batch.srcAddr : batch.dstAddr;
+    this.#intern = intern;
+  }
+
+  id(r: number): number {
+    const name = pick(this.#workload, r, pick(this.#pod, r, pick(this.#service, r, NO_STRING)));
+    if (name === NO_STRING) return this.#intern(formatAddress(this.#addr, r * 16));
+    const ns = this.#ns?.[r] ?? NO_STRING;
+    const key = (ns + 1) * 2 ** 26 + name;
+    let id = this.#cache.get(key);
+    if (id === undefined) {
+      const s = this.#batch.strings;
+      id = this.#intern(ns === NO_STRING ? s.get(name) : `${s.get(ns)}/${s.get(name)}`);
+      this.#cache.set(key, id);
+    }
+    return id;
+  }
+}
+
+/** The string index in `col` at row r, or `otherwise` when the column is absent or unset there. */
+function pick(col: Int32Array | undefined, r: number, otherwise: number): number {
+  const v = col?.[r] ?? NO_STRING;
+  return v === NO_STRING ? otherwise : v;
+}
+
+/** The `n` largest edges by `key`, ties broken by bytes then names so the order is stable. */
+export function topEdges(edges: readonly EdgeStats[], key: SortKey, n: number): EdgeStats[] {
+  return [...edges].sort((a, b) =>
+    b[key] - a[key] || b.bytes - a.bytes || a.source.localeCompare(b.source)
+    || a.destination.localeCompare(b.destination) || a.port - b.port).slice(0, n);
+}

@@ -1,0 +1,56 @@
+// Keys the otlp_grpc and otlp_http exporters share, and how an unset key falls
+// back to the OTEL_EXPORTER_OTLP_* environment, then to the Collector's default.
+
+import { duration, enumOf, map, optional, string, type Problem } from '../../../config/schema.ts';
+import { pushFields } from '../flow-metrics/metrics-exporter-config.ts';
+import { otlpEnv, parseEnvHeaders, type Env } from './otlp-env.ts';
+import { tlsSchema } from './tls-settings.ts';
+
+export const DEFAULT_TIMEOUT_MS = 5_000;
+
+export const otlpCommonFields = {
+  endpoint: optional(string({ description: 'Where to send; falls back to OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT.' })),
+  tls: tlsSchema,
+  headers: optional(map(string())),
+  compression: optional(enumOf(['gzip', 'none', ''] as const)),
+  timeout: optional(duration({ min: 1 })),
+  ...pushFields,
+};
+
+interface CommonConfig {
+  headers?: Record<string, string> | undefined;
+  compression?: 'gzip' | 'none' | '' | undefined;
+  timeout?: number | undefined;
+}
+
+export interface ResolvedCommon {
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+}
+
+export function resolveCommon(c: CommonConfig, env: Env = process.env): ResolvedCommon {
+  const envHeaders = otlpEnv('HEADERS', env);
+  const envCompression = otlpEnv('COMPRESSION', env)?.value;
+  const envTimeout = Number(otlpEnv('TIMEOUT', env)?.value);
+  const compression = c.compression ?? (envCompression === 'gzip' || envCompression === 'none' ? envCompression : 'gzip');
+  return {
+    headers: c.headers ?? (envHeaders ? parseEnvHeaders(envHeaders.value) : {}),
+    compression: compression === '' ? 'none' : compression,
+    timeoutMs: c.timeout ?? (Number.isFinite(envTimeout) && envTimeout > 0 ? envTimeout : DEFAULT_TIMEOUT_MS),
+  };
+}
+
+/** Problems in environment values the config would fall back to. */
+export function validateCommonEnv(c: CommonConfig, env: Env = process.env): Problem[] {
+  const problems: Problem[] = [];
+  const comp = otlpEnv('COMPRESSION', env);
+  if (c.compression === undefined && comp && comp.value !== 'gzip' && comp.value !== 'none') {
+    problems.push({ path: ['compression'], message: `invalid value "${comp.value}" in ${comp.variable} (valid values: [gzip, none])` });
+  }
+  const t = otlpEnv('TIMEOUT', env);
+  if (c.timeout === undefined && t && !(Number(t.value) > 0)) {
+    problems.push({ path: ['timeout'], message: `invalid value "${t.value}" in ${t.variable}: expected milliseconds > 0` });
+  }
+  return problems;
+}

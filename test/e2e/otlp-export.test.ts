@@ -1,0 +1,128 @@
+// The otlp_grpc and otlp_http exporters over the real wire, decoded by an
+// independent protobuf implementation with the official .proto files
+// (test/e2e/support/otlp-sink.ts). No root needed: loopback only.
+
+import t from 'tap';
+import type { ConsumerComponent, ExporterFactory } from '../../src/component/component.ts';
+import type { Problem } from '../../src/config/schema.ts';
+import { otlpGrpcExporterFactory } from '../../src/exporter/otlp_grpc/factory.ts';
+import { otlpHttpExporterFactory } from '../../src/exporter/otlp_http/factory.ts';
+import { createLogger } from '../../src/service/logger.ts';
+import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
+import { SAMPLE_BYTES, SERIES, sampleBatch } from '../exporter/support/sample-flows.ts';
+import { testSettings } from '../support/test-settings.ts';
+import { OtlpSink, type HistogramValue, type Point, type ReceivedRequest } from './support/otlp-sink.ts';
+
+const sink = new OtlpSink();
+t.before(() => sink.start());
+t.teardown(() => sink.stop());
+
+function build<C>(f: ExporterFactory<C>, id: string, raw: Record<string, unknown>, telemetry = new SelfTelemetry(), logLines: string[] = []): ConsumerComponent {
+  const problems: Problem[] = [];
+  const config = f.configSchema.decodeOrDefault(raw, ['exporters', id], problems)!;
+  problems.push(...(f.validate?.(config) ?? []));
+  if (problems.length) throw new Error(problems.map((p) => `${p.path.join('::')}: ${p.message}`).join('\n'));
+  const logger = createLogger({ level: 'debug', write: (l) => logLines.push(l) });
+  return f.create({ ...testSettings(id, { telemetry }), logger }, config);
+}
+
+const pointsOf = (r: ReceivedRequest, metric: string, attrs?: Record<string, unknown>): Point[] =>
+  r.points.filter((p) => p.metric === metric && (!attrs || Object.entries(attrs).every(([k, v]) => p.attributes[k] === v)));
+const total = (r: ReceivedRequest, metric: string) => pointsOf(r, metric).reduce((s, p) => s + (p.value as number), 0);
+const hasBytes = (r: ReceivedRequest) => r.points.some((p) => p.metric === 'network.flow.bytes');
+
+t.test('otlp_grpc: cumulative sums and histograms, attributes, resource, headers, final flush', async (t) => {
+  const telemetry = new SelfTelemetry();
+  const before = sink.requests.length;
+  const e = build(otlpGrpcExporterFactory, 'otlp_grpc', {
+    endpoint: `127.0.0.1:${sink.grpcPort}`, tls: { insecure: true }, headers: { 'x-tenant': 'team-a' },
+    export_interval: '300ms', compression: 'gzip',
+  }, telemetry);
+  await e.start();
+  await e.consume(sampleBatch());
+  await sink.waitFor((r) => r.transport === 'grpc' && sink.requests.indexOf(r) >= before && hasBytes(r));
+  await e.consume(sampleBatch());
+  await e.shutdown();
+  const last = sink.requests.filter((r) => r.transport === 'grpc').at(-1)!;
+  t.equal(last.headers['x-tenant'], 'team-a', 'headers travel as gRPC metadata');
+  t.equal(total(last, 'network.flow.bytes'), 2 * SAMPLE_BYTES, 'final flush on shutdown carries both batches');
+  const shopBytes = pointsOf(last, 'network.flow.bytes', SERIES.shop);
+  t.equal(shopBytes.length, 1);
+  t.same(shopBytes[0]!.attributes, SERIES.shop, 'exactly the documented attributes');
+  t.match(shopBytes[0], { unit: 'By', kind: 'sum', temporality: 'cumulative', monotonic: true, value: 3000, scope: 'podflow' });
+  t.match(shopBytes[0]!.resource, { 'service.name': 'podflow', 'service.version': '0.0.0-test', 'host.name': 'test-host', 'k8s.node.name': 'test-node' });
+  t.same(pointsOf(last, 'network.flow.bytes', SERIES.nat)[0]!.attributes, SERIES.nat);
+  t.equal(pointsOf(last, 'network.flow.packets', SERIES.shop)[0]!.unit, '{packet}');
+  t.equal(total(last, 'network.flow.packets'), 2 * 17);
+  t.equal(pointsOf(last, 'network.flow.tcp.retransmits').length, 1, 'no retransmit series for UDP');
+  t.equal(total(last, 'network.flow.tcp.retransmits'), 4);
+  t.equal(pointsOf(last, 'network.flow.connections.opened')[0]!.unit, '{connection}');
+  t.equal(total(last, 'network.flow.connections.opened'), 4);
+  t.equal(total(last, 'network.flow.connections.closed'), 2);
+  const rtt = pointsOf(last, 'network.flow.tcp.rtt', SERIES.shop)[0]!;
+  t.match(rtt, { unit: 's', kind: 'histogram', temporality: 'cumulative' });
+  const h = rtt.value as HistogramValue;
+  t.equal(h.count, 4);
+  t.ok(Math.abs(h.sum - 0.008) < 1e-12, 'sum in seconds');
+  t.equal(h.bucketCounts.length, h.explicitBounds.length + 1);
+  t.equal(h.bucketCounts[h.explicitBounds.indexOf(0.0025)], 4);
+  t.equal((pointsOf(last, 'network.flow.connection.duration', SERIES.shop)[0]!.value as HistogramValue).sum, 4);
+  t.ok(telemetry.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: 'otlp_grpc' }) > 0, 'sent points counted');
+  t.equal(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_grpc' }), 0);
+});
+
+t.test('otlp_http (protobuf): delta temporality restarts every interval', async (t) => {
+  const before = sink.requests.length;
+  const e = build(otlpHttpExporterFactory, 'otlp_http', {
+    endpoint: `http://127.0.0.1:${sink.httpPort}`, temporality: 'delta', export_interval: '300ms',
+  });
+  await e.start();
+  await e.consume(sampleBatch());
+  const first = await sink.waitFor((r) => r.transport === 'http-proto' && sink.requests.indexOf(r) >= before && hasBytes(r));
+  await e.consume(sampleBatch());
+  await e.consume(sampleBatch());
+  await e.shutdown();
+  const reqs = sink.requests.slice(before).filter((r) => r.transport === 'http-proto' && hasBytes(r));
+  t.equal(total(first, 'network.flow.bytes'), SAMPLE_BYTES, 'first interval: one batch');
+  t.equal(reqs.reduce((s, r) => s + total(r, 'network.flow.bytes'), 0), 3 * SAMPLE_BYTES, 'deltas add up to everything consumed');
+  const p = pointsOf(first, 'network.flow.bytes', SERIES.shop)[0]!;
+  t.match(p, { temporality: 'delta', monotonic: true });
+  const second = reqs[1]!;
+  t.equal(pointsOf(second, 'network.flow.bytes', SERIES.shop)[0]!.startNs, p.timeNs, 'a delta starts where the previous ended');
+});
+
+t.test('otlp_http (json encoding) and metrics_endpoint', async (t) => {
+  const before = sink.requests.length;
+  const e = build(otlpHttpExporterFactory, 'otlphttp/json', {
+    endpoint: 'http://127.0.0.1:1', metrics_endpoint: `http://127.0.0.1:${sink.httpPort}/v1/metrics`, encoding: 'json', export_interval: '10s',
+  });
+  await e.start();
+  await e.consume(sampleBatch());
+  await e.shutdown();
+  const r = sink.requests.slice(before).find((x) => x.transport === 'http-json');
+  t.ok(r, 'a JSON request arrived at metrics_endpoint');
+  t.equal(total(r!, 'network.flow.bytes'), SAMPLE_BYTES);
+  t.same(pointsOf(r!, 'network.flow.bytes', SERIES.dns)[0]!.attributes, SERIES.dns);
+});
+
+t.test('a failing or absent backend is counted and logged, nothing crashes', async (t) => {
+  sink.httpStatus = 400;
+  t.teardown(() => { sink.httpStatus = 200; });
+  const telemetry = new SelfTelemetry();
+  const lines: string[] = [];
+  const e = build(otlpHttpExporterFactory, 'otlp_http/bad', { endpoint: `http://127.0.0.1:${sink.httpPort}`, export_interval: '10s' }, telemetry, lines);
+  await e.start();
+  await e.consume(sampleBatch());
+  await e.shutdown();
+  t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http/bad' }) > 0);
+  t.equal(telemetry.counter('podflow_exporter_export_errors_total', '').get({ exporter: 'otlp_http/bad' }), 1);
+  const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
+  t.match(warn, { msg: 'Exporting failed. Dropping data.', error: /backend says no/ }, 'the backend message is logged');
+  t.notMatch(String(warn?.error), /\n\s+at /, 'no stack trace');
+
+  const down = build(otlpGrpcExporterFactory, 'otlp/down', { endpoint: 'http://127.0.0.1:1', timeout: '300ms', export_interval: '10s' }, telemetry);
+  await down.start();
+  await down.consume(sampleBatch());
+  await down.shutdown();
+  t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp/down' }) > 0, 'gRPC to a closed port fails cleanly');
+});
