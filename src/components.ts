@@ -4,10 +4,18 @@ import { Registry } from './component/registry.ts';
 import type { Factory } from './component/component.ts';
 import { healthCheckExtensionFactory } from './extension/health_check/factory.ts';
 import { syntheticReceiverFactory } from './receiver/synthetic/factory.ts';
+import { debugExporterFactory } from './exporter/debug/factory.ts';
+import { otlpGrpcExporterFactory } from './exporter/otlp_grpc/factory.ts';
+import { otlpHttpExporterFactory } from './exporter/otlp_http/factory.ts';
+import { prometheusExporterFactory } from './exporter/prometheus/factory.ts';
 
 export const factories: readonly Factory[] = [
   healthCheckExtensionFactory,
   syntheticReceiverFactory,
+  otlpGrpcExporterFactory,
+  otlpHttpExporterFactory,
+  prometheusExporterFactory,
+  debugExporterFactory,
 ];
 
 export function defaultRegistry(): Registry {
