@@ -124,3 +124,32 @@ t.test('a component whose type is unknown is still "configured" for references',
   }, fakeRegistry()));
   t.same(r.lines, ['exporters: unknown type: "kafka" for id: "kafka" (valid values: [prom sink])']);
 });
+
+t.test('ports: a wildcard host overlaps every host; only enabled extensions count', async (t) => {
+  const base = {
+    receivers: { rx: { protocols: { grpc: { endpoint: '127.0.0.1:4317' } } } },
+    exporters: { sink: null },
+    extensions: { hc: { endpoint: '0.0.0.0:4317' }, 'hc/off': { endpoint: '127.0.0.1:4317' } },
+    service: { extensions: ['hc'], pipelines: { metrics: { receivers: ['rx'], exporters: ['sink'] } } },
+  };
+  const r = await problemsOf(() => resolveConfig(base, fakeRegistry()));
+  t.same(r.lines, ['extensions::hc::endpoint: port 4317 is also used by receivers::rx::protocols::grpc::endpoint']);
+  const bad = await problemsOf(() => resolveConfig({ ...base, extensions: { hc: null }, service: { ...base.service, telemetry: { metrics: { address: 'nowhere' } } } }, fakeRegistry()));
+  t.same(bad.lines, ['service::telemetry::metrics::address: invalid endpoint "nowhere": expected host:port']);
+});
+
+t.test('an exporter alias is recorded; references match the ID as written', async (t) => {
+  const cfg = resolveConfig({
+    receivers: { rx: null }, exporters: { 'oldsink/a': { verbosity: 'normal' } },
+    service: { pipelines: { logs: { receivers: ['rx'], exporters: ['oldsink/a'] } } },
+  }, fakeRegistry());
+  t.same(cfg.exporters.get('oldsink/a'), {
+    id: 'oldsink/a', type: 'sink', factory: sinkFactory, config: { verbosity: 'normal' },
+    path: ['exporters', 'oldsink/a'], deprecatedAlias: 'oldsink',
+  });
+  const r = await problemsOf(() => resolveConfig({
+    receivers: { rx: null }, exporters: { sink: null },
+    service: { pipelines: { logs: { receivers: ['rxold'], exporters: ['sink'] } } },
+  }, fakeRegistry()));
+  t.same(r.lines, ['service::pipelines::logs: references receiver "rxold" which is not configured']);
+});
