@@ -10,6 +10,8 @@ export const ERROR_CODES = {
   PODFLOW_PORT_IN_USE: 'A port a component wants to listen on is taken.',
   PODFLOW_EXPORT_FAILED: 'An exporter could not deliver data to its backend.',
   PODFLOW_NATIVE_LOAD: 'A native addon could not be loaded; the message lists every path tried.',
+  PODFLOW_CONNTRACK_PERMISSION: 'conntrack over netlink needs CAP_NET_ADMIN, which podflow does not have.',
+  PODFLOW_CONNTRACK_UNSUPPORTED: 'The kernel has no conntrack netlink support (nf_conntrack / nf_conntrack_netlink).',
   PODFLOW_USAGE: 'The command line is wrong.',
 } as const;
 

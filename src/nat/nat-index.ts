@@ -1,0 +1,163 @@
+// The NAT join's index: for every translated conntrack entry, its original tuple
+// and its reply tuple, so a flow seen with the address the packets carried (a
+// Service VIP, an SNAT address) can be resolved to the endpoint that really
+// took part. Fed by conntrack records (events and dumps); queried per row.
+//
+// Only entries whose tuples differ (DNAT or SNAT happened) are kept: a lookup
+// that misses means "no NAT", so untranslated connections cost nothing here.
+// Destroyed entries linger a while because other receivers may report a
+// connection after conntrack forgot it (the ebpf receiver reports closed
+// connections at its next interval).
+
+import { FLAG_HAS_ORIGINAL_DST, FLAG_HAS_ORIGINAL_SRC, type FlowBatch } from '../pdata/flow-batch.ts';
+import { REC_DESTROY, RF_HAS_REPLY, type RecordView } from '../native/conntrack-record.ts';
+import {
+  A_ORIG_DST, A_ORIG_SRC, A_REPLY_DST, A_REPLY_SRC, isDnat, isSnat, tuplesFromRecord, writeForwardEdge,
+  writeReverseEdge, type ConnTuples,
+} from './conn-tuples.ts';
+
+interface Entry {
+  tuples: ConnTuples;
+  origKey: string;
+  replyKey: string;
+  lastSeenMs: number;
+  /** 0 while the connection lives; the time it may be forgotten after DESTROY. */
+  expiresAt: number;
+}
+
+export interface NatIndexOptions {
+  /** How long a destroyed entry still answers lookups. */
+  lingerMs?: number;
+  /** Upper bound on entries; inserts past it are dropped and counted. */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/** A tuple as a map key: protocol, then address/port of each end. */
+export function tupleKey(proto: number, a: Uint8Array, ao: number, ap: number, b: Uint8Array, bo: number, bp: number): string {
+  let s = String.fromCharCode(proto, ap, bp);
+  for (let k = 0; k < 16; k += 4) s += String.fromCharCode(a[ao + k]!, a[ao + k + 1]!, a[ao + k + 2]!, a[ao + k + 3]!);
+  for (let k = 0; k < 16; k += 4) s += String.fromCharCode(b[bo + k]!, b[bo + k + 1]!, b[bo + k + 2]!, b[bo + k + 3]!);
+  return s;
+}
+
+export type NatMatch = 'forward' | 'reverse';
+
+export class NatIndex {
+  readonly #byOrig = new Map<string, Entry>();
+  readonly #byReply = new Map<string, Entry>();
+  readonly #lingerMs: number;
+  readonly #maxEntries: number;
+  readonly #now: () => number;
+  #lastSweep = 0;
+  #dumpStartMs = 0;
+  /** Inserts refused because the index was full. */
+  dropped = 0;
+
+  constructor(opts: NatIndexOptions = {}) {
+    this.#lingerMs = opts.lingerMs ?? 30_000;
+    this.#maxEntries = opts.maxEntries ?? 1_000_000;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get size(): number {
+    return this.#byOrig.size;
+  }
+
+  /** Applies every record of a batch (events or dump records). */
+  applyRecords(view: RecordView): void {
+    const now = this.#now();
+    for (let i = 0; i < view.count; i++) {
+      if (!(view.flags(i) & RF_HAS_REPLY)) continue;
+      const t = tuplesFromRecord(view, i);
+      if (!isDnat(t) && !isSnat(t)) continue;
+      this.#apply(t, view.type(i) === REC_DESTROY, now);
+    }
+    if (now - this.#lastSweep >= 1000) this.sweep(now);
+  }
+
+  /** Adds or refreshes one translated connection (tests and other feeds use this too). */
+  upsert(t: ConnTuples): void {
+    this.#apply(t, false, this.#now());
+  }
+
+  #apply(t: ConnTuples, destroyed: boolean, now: number): void {
+    const origKey = tupleKey(t.proto, t.addrs, A_ORIG_SRC, t.origSport, t.addrs, A_ORIG_DST, t.origDport);
+    let e = this.#byOrig.get(origKey);
+    if (!e) {
+      if (destroyed) return;
+      if (this.#byOrig.size >= this.#maxEntries) {
+        this.dropped++;
+        return;
+      }
+      const replyKey = tupleKey(t.proto, t.addrs, A_REPLY_SRC, t.replySport, t.addrs, A_REPLY_DST, t.replyDport);
+      e = { tuples: t, origKey, replyKey, lastSeenMs: now, expiresAt: 0 };
+      this.#byOrig.set(origKey, e);
+      this.#byReply.set(replyKey, e);
+    }
+    e.lastSeenMs = now;
+    e.expiresAt = destroyed ? now + this.#lingerMs : 0;
+  }
+
+  /** Marks the start of a full dump: entries the dump does not refresh are gone. */
+  dumpBegin(): void {
+    this.#dumpStartMs = this.#now();
+  }
+
+  /** After a complete dump: entries not seen since it began start lingering. */
+  dumpEnd(): void {
+    const now = this.#now();
+    for (const e of this.#byOrig.values()) {
+      if (e.expiresAt === 0 && e.lastSeenMs < this.#dumpStartMs) e.expiresAt = now + this.#lingerMs;
+    }
+  }
+
+  sweep(now = this.#now()): void {
+    this.#lastSweep = now;
+    for (const e of this.#byOrig.values()) {
+      if (e.expiresAt !== 0 && e.expiresAt <= now) {
+        this.#byOrig.delete(e.origKey);
+        if (this.#byReply.get(e.replyKey) === e) this.#byReply.delete(e.replyKey);
+      }
+    }
+  }
+
+  /**
+   * The translated connection a directed flow src → dst belongs to, as the
+   * packets carried it on either side of the NAT, and whether the flow runs in
+   * the connection's direction (client → server) or against it.
+   */
+  lookup(proto: number, src: Uint8Array, so: number, sport: number, dst: Uint8Array, dO: number, dport: number):
+    { tuples: ConnTuples; match: NatMatch } | undefined {
+    // Client side: client → VIP, or VIP → client.
+    let e = this.#byOrig.get(tupleKey(proto, src, so, sport, dst, dO, dport));
+    if (e) return { tuples: e.tuples, match: 'forward' };
+    e = this.#byOrig.get(tupleKey(proto, dst, dO, dport, src, so, sport));
+    if (e) return { tuples: e.tuples, match: 'reverse' };
+    // Server side: server → SNAT address, or SNAT address → server.
+    e = this.#byReply.get(tupleKey(proto, src, so, sport, dst, dO, dport));
+    if (e) return { tuples: e.tuples, match: 'reverse' };
+    e = this.#byReply.get(tupleKey(proto, dst, dO, dport, src, so, sport));
+    if (e) return { tuples: e.tuples, match: 'forward' };
+    return undefined;
+  }
+
+  /**
+   * Resolves NAT in place for every row of `batch` that has no original address
+   * yet: the translated endpoint goes to source/destination, the address the
+   * packets carried to origSrc/origDst with FLAG_HAS_ORIGINAL_*. Returns the
+   * number of rows changed. The caller owns the batch (this mutates it).
+   */
+  resolveBatch(batch: FlowBatch): number {
+    let changed = 0;
+    for (let i = 0; i < batch.length; i++) {
+      if (batch.flags[i]! & (FLAG_HAS_ORIGINAL_DST | FLAG_HAS_ORIGINAL_SRC)) continue;
+      const hit = this.lookup(batch.protocol[i]!, batch.srcAddr, i * 16, batch.srcPort[i]!, batch.dstAddr, i * 16, batch.dstPort[i]!);
+      if (!hit) continue;
+      if (hit.match === 'forward') writeForwardEdge(batch, i, hit.tuples);
+      else writeReverseEdge(batch, i, hit.tuples);
+      changed++;
+    }
+    return changed;
+  }
+}

@@ -1,0 +1,114 @@
+// Needs root: namespaces, iptables DNAT like kube-proxy, conntrack over netlink.
+// Many connections to a Service VIP load-balanced over two backends: every flow
+// the conntrack receiver reports names the backend that answered and keeps the
+// VIP as the original destination; bytes per backend equal what each backend
+// sent (its own OUTPUT counter), what the client received from it, and
+// conntrack's own counters (`conntrack -L`); flows_api serves the same.
+
+import t from 'tap';
+import { ConntrackReceiver } from '../../src/receiver/conntrack/conntrack-receiver.ts';
+import { conntrackConfigSchema } from '../../src/receiver/conntrack/config.ts';
+import { FlowsApi } from '../../src/extension/flows_api/flows-api.ts';
+import { flowsApiConfigSchema } from '../../src/extension/flows_api/config.ts';
+import { readFlow } from '../../src/pdata/flow-record.ts';
+import { CollectingConsumer } from '../support/collecting-consumer.ts';
+import { testSettings } from '../support/test-settings.ts';
+import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
+import { conntrackList, createServiceNet, VIP } from './support/conntrack-netns.ts';
+
+const N = 240;
+const SIZES = [700, 1300]; // per-backend response sizes, so the byte split is visible
+
+t.test('DNAT to two backends: real backend, VIP kept, bytes exact', async (t) => {
+  const net = createServiceNet(t, 'nat', 11);
+  const telemetry = new SelfTelemetry();
+  const sink = new CollectingConsumer();
+  const problems: { path: string[]; message: string }[] = [];
+  const config = conntrackConfigSchema.decodeOrDefault(
+    { netns: net.routerNetns, collection_interval: '1h', dump_interval: '1h', attributes: ['zone', 'tcp_state'] },
+    ['receivers', 'conntrack'], problems,
+  )!;
+  t.same(problems, []);
+  const api = new FlowsApi(testSettings('flows_api', { telemetry }),
+    flowsApiConfigSchema.decodeOrDefault({ endpoint: '127.0.0.1:0' }, [], [])!);
+  await api.start();
+  t.teardown(() => api.shutdown());
+  const receiver = new ConntrackReceiver(testSettings('conntrack', { telemetry }), config, sink);
+  await receiver.start();
+  t.teardown(() => receiver.shutdown());
+  t.equal(net.run(net.router, 'sysctl', ['-n', 'net.netfilter.nf_conntrack_acct']).trim(), '1', 'the receiver turned accounting on in its namespace');
+
+  const servers = net.backends.map((b, k) => net.spawn(b, ['server', b, '8080', String(SIZES[k])]));
+  for (const s of servers) t.same(await s.next(), { listening: true });
+  const client = net.spawn(net.client, ['client', VIP, '80', String(N), '16']);
+  const result = await client.next() as { byBackend: Record<string, number>; failed: number };
+  t.equal(result.failed, 0, 'every connection to the VIP succeeded');
+  t.equal(Object.values(result.byBackend).reduce((a, b) => a + b, 0), N);
+  t.equal(result.byBackend[net.backends[0]!], N / 2, 'nth-mode DNAT split the connections evenly');
+
+  // Let the closes settle (TIME_WAIT), then take conntrack's final counters.
+  await new Promise((r) => setTimeout(r, 500));
+  await receiver.sync();
+  const ct = conntrackList(net.router).filter((e) => e.origDst === VIP);
+  t.equal(ct.length, N, 'conntrack holds one entry per connection');
+
+  const rows = sink.batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => readFlow(b, i)));
+  const fwd = rows.filter((r) => r.sourceIsClient);
+  const rev = rows.filter((r) => !r.sourceIsClient);
+  t.ok(fwd.length > 0 && rev.length > 0);
+  for (const r of fwd) {
+    if (!net.backendAddrs.includes(r.destinationAddress) || r.destinationPort !== 8080
+      || r.originalDestinationAddress !== VIP || r.originalDestinationPort !== 80 || r.sourceAddress !== net.clientAddr) {
+      t.fail(`client→server edge not resolved: ${JSON.stringify(r)}`);
+      break;
+    }
+  }
+  for (const r of rev) {
+    if (!net.backendAddrs.includes(r.sourceAddress) || r.originalSourceAddress !== VIP || r.destinationAddress !== net.clientAddr) {
+      t.fail(`server→client edge not resolved: ${JSON.stringify(r)}`);
+      break;
+    }
+  }
+
+  for (const [k, addr] of net.backendAddrs.entries()) {
+    const name = net.backends[k]!;
+    const mine = ct.filter((e) => e.replySrc === addr);
+    const ctReply = mine.reduce((a, e) => a + e.replyBytes, 0);
+    const ctOrig = mine.reduce((a, e) => a + e.origBytes, 0);
+    const sent = rev.filter((r) => r.sourceAddress === addr).reduce((a, r) => a + (r.counters?.bytes ?? 0), 0);
+    const recv = fwd.filter((r) => r.destinationAddress === addr).reduce((a, r) => a + (r.counters?.bytes ?? 0), 0);
+    const opened = fwd.filter((r) => r.destinationAddress === addr).reduce((a, r) => a + (r.counters?.opened ?? 0), 0);
+    const closed = fwd.filter((r) => r.destinationAddress === addr).reduce((a, r) => a + (r.counters?.closed ?? 0), 0);
+    const served = net.servedBytes(name);
+    t.equal(sent, ctReply, `${name}: bytes it sent = conntrack's reply counters (${ctReply})`);
+    t.equal(sent, served.bytes, `${name}: bytes it sent = its own OUTPUT counter`);
+    t.equal(recv, ctOrig, `${name}: bytes it received = conntrack's original counters`);
+    t.equal(opened, result.byBackend[name], `${name}: connections opened = responses the client got from it`);
+    t.equal(closed, result.byBackend[name], `${name}: every connection closed cleanly (TIME_WAIT)`);
+    t.ok(sent > SIZES[k]! * result.byBackend[name]!, `${name}: IP bytes exceed the payload served`);
+  }
+  t.equal(telemetry.counter('podflow_conntrack_lost_total', '').get(), 0, 'nothing lost with the default buffer');
+  t.ok(telemetry.counter('podflow_conntrack_events_total', '').get({ type: 'new' }) >= N);
+  t.equal(telemetry.counter('podflow_receiver_accepted_flows_total', '').get({ receiver: 'conntrack' }), rows.length);
+  t.ok(rows.every((r) => r.attributes?.['conntrack.tcp_state'] !== undefined), 'tcp_state attribute set when asked for');
+  t.ok(rows.every((r) => r.attributes?.['conntrack.zone'] === undefined), 'default zone adds no attribute');
+
+  // flows_api: the same totals, aggregated per endpoint pair.
+  const flows = await (await fetch(`http://127.0.0.1:${api.port}/flows`)).json() as { flows: Array<Record<string, any>> };
+  for (const [k, addr] of net.backendAddrs.entries()) {
+    const f = flows.flows.find((x) => x.sourceIsClient && x.destinationAddress === addr);
+    t.ok(f, `flows_api has client → ${addr}`);
+    t.equal(f?.originalDestinationAddress, VIP);
+    t.equal(f?.counters.opened, result.byBackend[net.backends[k]!]);
+    const back = flows.flows.find((x) => !x.sourceIsClient && x.sourceAddress === addr);
+    t.equal(back?.counters.bytes, net.servedBytes(net.backends[k]!).bytes, `flows_api bytes ${addr} → client`);
+  }
+  const conns = await (await fetch(`http://127.0.0.1:${api.port}/connections`)).json() as { endpoints: Array<Record<string, any>> };
+  for (const [k, addr] of net.backendAddrs.entries()) {
+    const e = conns.endpoints.find((x) => x.address === addr && x.port === 8080);
+    t.equal(e?.connections, result.byBackend[net.backends[k]!], `flows_api counts live conntrack entries to ${addr}`);
+    t.equal(e?.originalAddress, VIP);
+    t.equal(e?.states.TIME_WAIT, e?.connections);
+  }
+  for (const s of servers) s.proc.stdin!.end();
+});
