@@ -3,6 +3,7 @@
 // trace; anything else is a podflow bug and keeps its stack.
 
 import { parseArgs } from 'node:util';
+import { ConfigError } from '../config/config-error.ts';
 import { isPodflowError, PodflowError } from '../errors/podflow-error.ts';
 import { VERSION } from '../service/version.ts';
 import { componentsCommand } from './components-command.ts';
@@ -49,7 +50,11 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
   (e: unknown) => {
-    if (isPodflowError(e)) {
+    if (e instanceof ConfigError) {
+      const n = e.problems.length;
+      process.stderr.write(`Error: invalid configuration: ${n} problem${n === 1 ? '' : 's'}\n  ${e.message.split('\n').join('\n  ')}\n`);
+      process.exitCode = 1;
+    } else if (isPodflowError(e)) {
       process.stderr.write(`Error: ${e.message}\n`);
       process.exitCode = 1;
     } else if (e instanceof Error && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS')) {

@@ -32,7 +32,7 @@ async function readSource(source: string, env: NodeJS.ProcessEnv): Promise<Sourc
     return { label: file, text: await readFile(file, 'utf8') };
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new PodflowError('PODFLOW_CONFIG_READ', `cannot read config file "${file}": ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), { cause: e });
+    throw new PodflowError('PODFLOW_CONFIG_READ', `cannot read config file "${file}": ${err.message}`.replace(/\s+/g, ' '), { cause: e });
   }
 }
 

@@ -81,7 +81,7 @@ t.test('unreadable sources: PODFLOW_CONFIG_READ', async (t) => {
   const missing = testdata('does-not-exist.yaml');
   await t.rejects(load(['does-not-exist.yaml']), {
     code: 'PODFLOW_CONFIG_READ',
-    message: `cannot read config file "${missing}": ENOENT ENOENT: no such file or directory, open '${missing}'`,
+    message: `cannot read config file "${missing}": ENOENT: no such file or directory, open '${missing}'`,
   });
   await t.rejects(loadRawConfig([testdata('')], {}), { code: 'PODFLOW_CONFIG_READ', message: /EISDIR/ });
   await t.rejects(loadRawConfig(['env:PF_NOT_SET'], {}), { code: 'PODFLOW_CONFIG_READ', message: 'config source "env:PF_NOT_SET": environment variable PF_NOT_SET is not set' });
