@@ -2,6 +2,7 @@
 
 import { Registry } from './component/registry.ts';
 import type { Factory } from './component/component.ts';
+import { consoleExporterFactory } from './exporter/console/factory.ts';
 import { healthCheckExtensionFactory } from './extension/health_check/factory.ts';
 import { syntheticReceiverFactory } from './receiver/synthetic/factory.ts';
 import { debugExporterFactory } from './exporter/debug/factory.ts';
@@ -10,6 +11,7 @@ import { otlpHttpExporterFactory } from './exporter/otlp_http/factory.ts';
 import { prometheusExporterFactory } from './exporter/prometheus/factory.ts';
 
 export const factories: readonly Factory[] = [
+  consoleExporterFactory,
   healthCheckExtensionFactory,
   syntheticReceiverFactory,
   otlpGrpcExporterFactory,
