@@ -12,6 +12,11 @@ export const ERROR_CODES = {
   PODFLOW_NATIVE_LOAD: 'A native addon could not be loaded; the message lists every path tried.',
   PODFLOW_CONNTRACK_PERMISSION: 'conntrack over netlink needs CAP_NET_ADMIN, which podflow does not have.',
   PODFLOW_CONNTRACK_UNSUPPORTED: 'The kernel has no conntrack netlink support (nf_conntrack / nf_conntrack_netlink).',
+  PODFLOW_EBPF_PRIVILEGE: 'The ebpf receiver lacks a capability it needs; the message names it (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN).',
+  PODFLOW_EBPF_BTF: 'The kernel exposes no BTF (/sys/kernel/btf/vmlinux), which the CO-RE programs of the ebpf receiver need.',
+  PODFLOW_EBPF_FS: 'A filesystem the ebpf receiver needs (tracefs, cgroup2) is not mounted and podflow may not mount it.',
+  PODFLOW_EBPF_KERNEL: 'The kernel is too old (before 5.8) or lacks a BPF feature the ebpf receiver needs.',
+  PODFLOW_EBPF_LOAD: 'The BPF programs failed to load or attach; the message carries the step and the verifier log.',
   PODFLOW_USAGE: 'The command line is wrong.',
 } as const;
 

@@ -1,0 +1,152 @@
+// Turns pf_conn records (live map entries and final ring-buffer records) into
+// FlowBatch rows holding the counter deltas since the previous report.
+//
+// Each local TCP socket yields two edges: local → remote, counted from what the
+// local end sent (bytes_acked, segs_out, retransmits), reported as its source;
+// and remote → local, counted from what it received (bytes_received, segs_in),
+// reported as its destination (FLAG_OBSERVER_DESTINATION). The per-connection
+// facts (opened, failed, closed, resets, RTT, duration) go on the client →
+// server edge only. When both ends run on this node the connection is seen from
+// both sockets; the observer flag tells the two reports apart (ARCHITECTURE.md,
+// "Counting once").
+
+import {
+  FLAG_CONNECTION_ENDED, FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, PROTO_TCP, type FlowBatch,
+} from '../../pdata/flow-batch.ts';
+import { PF_CONN, PF_CONSTANTS as K } from '../../native/ebpf-layout.ts';
+
+/** Cumulative counters last reported for one socket. */
+interface Reported {
+  bytesAcked: number;
+  bytesReceived: number;
+  segsOut: number;
+  segsIn: number;
+  retrans: number;
+  resets: number;
+  opened: boolean;
+}
+
+export function u64(view: DataView, off: number): number {
+  // Exact below 2^53: byte counters and cookies stay far below it.
+  return view.getUint32(off, true) + view.getUint32(off + 4, true) * 2 ** 32;
+}
+
+export class ConnectionTable {
+  readonly #reported = new Map<number, Reported>();
+  /** Cookies whose final record was reported → the interval it was, so a late map read cannot revive them. */
+  readonly #ended = new Map<number, number>();
+  #interval = 0;
+  closedTotal = 0;
+
+  /** Sockets currently tracked (seen open and not yet closed). */
+  get active(): number {
+    return this.#reported.size;
+  }
+
+  /**
+   * Appends rows for every record in `buf` (n × PF_CONN.size bytes). `final`:
+   * the records are closing sockets' last counters. Returns cookies of records
+   * that were final but came from the map (orphaned: the ring buffer was full),
+   * which the caller deletes from the map.
+   */
+  append(batch: FlowBatch, buf: ArrayBuffer, final: boolean): number[] {
+    const view = new DataView(buf);
+    const u8 = new Uint8Array(buf);
+    const orphans: number[] = [];
+    for (let off = 0; off + PF_CONN.size <= buf.byteLength; off += PF_CONN.size) {
+      const flags = u8[off + PF_CONN.flags]!;
+      const closed = (flags & K.PF_CONN_CLOSED) !== 0;
+      if (!final && closed) orphans.push(u64(view, off + PF_CONN.cookie));
+      this.#appendOne(batch, view, u8, off, final || closed);
+    }
+    return orphans;
+  }
+
+  /** Marks the end of an interval: final cookies older than two intervals are forgotten. */
+  endInterval(): void {
+    this.#interval++;
+    for (const [cookie, at] of this.#ended) if (this.#interval - at > 2) this.#ended.delete(cookie);
+  }
+
+  #appendOne(batch: FlowBatch, view: DataView, u8: Uint8Array, off: number, final: boolean): void {
+    const cookie = u64(view, off + PF_CONN.cookie);
+    if (this.#ended.has(cookie)) return;
+    const flags = u8[off + PF_CONN.flags]!;
+    const isClient = (flags & K.PF_CONN_CLIENT) !== 0;
+    const established = (flags & K.PF_CONN_ESTABLISHED) !== 0;
+    const cur = {
+      bytesAcked: u64(view, off + PF_CONN.bytes_acked),
+      bytesReceived: u64(view, off + PF_CONN.bytes_received),
+      segsOut: view.getUint32(off + PF_CONN.segs_out, true),
+      segsIn: view.getUint32(off + PF_CONN.segs_in, true),
+      retrans: view.getUint32(off + PF_CONN.total_retrans, true),
+      resets: view.getUint32(off + PF_CONN.resets, true),
+    };
+    let prev = this.#reported.get(cookie);
+    if (!prev) {
+      prev = { bytesAcked: 0, bytesReceived: 0, segsOut: 0, segsIn: 0, retrans: 0, resets: 0, opened: false };
+      this.#reported.set(cookie, prev);
+    }
+    // Counters only grow; a smaller value would be a reused cookie, counted afresh.
+    const d = (now: number, before: number) => (now >= before ? now - before : now);
+    const out = { bytes: d(cur.bytesAcked, prev.bytesAcked), packets: d(cur.segsOut, prev.segsOut), retrans: d(cur.retrans, prev.retrans) };
+    const inn = { bytes: d(cur.bytesReceived, prev.bytesReceived), packets: d(cur.segsIn, prev.segsIn) };
+    const resets = d(cur.resets, prev.resets);
+    const opened = established && !prev.opened ? 1 : 0;
+    const idle = !final && opened === 0 && resets === 0 && out.bytes === 0 && out.packets === 0 && out.retrans === 0
+      && inn.bytes === 0 && inn.packets === 0;
+    if (final) {
+      this.#reported.delete(cookie);
+      this.#ended.set(cookie, this.#interval);
+      this.closedTotal++;
+    } else {
+      Object.assign(prev, cur);
+      prev.opened ||= established;
+    }
+    if (idle) return;
+
+    const family = u8[off + PF_CONN.family]! === 6 ? 6 : 4;
+    const ended = final ? FLAG_CONNECTION_ENDED : 0;
+    const local = off + PF_CONN.local_addr;
+    const remote = off + PF_CONN.remote_addr;
+    const lport = view.getUint16(off + PF_CONN.local_port, true);
+    const rport = view.getUint16(off + PF_CONN.remote_port, true);
+
+    const o = edge(batch, u8, family, local, lport, remote, rport, (isClient ? FLAG_SOURCE_IS_CLIENT : 0) | ended);
+    batch.counters.bytes[o] = out.bytes;
+    batch.counters.packets[o] = out.packets;
+    batch.counters.retransmits[o] = out.retrans;
+    const i = edge(batch, u8, family, remote, rport, local, lport,
+      (isClient ? 0 : FLAG_SOURCE_IS_CLIENT) | FLAG_OBSERVER_DESTINATION | ended);
+    batch.counters.bytes[i] = inn.bytes;
+    batch.counters.packets[i] = inn.packets;
+
+    const c2s = isClient ? o : i;
+    const cnt = batch.counters;
+    cnt.opened[c2s] = opened;
+    cnt.resets[c2s] = resets;
+    cnt.rttUs[c2s] = view.getUint32(off + PF_CONN.srtt_us, true);
+    if (final) {
+      cnt.failed[c2s] = established ? 0 : 1;
+      cnt.closed[c2s] = established ? 1 : 0;
+      const start = u64(view, off + PF_CONN.start_ns);
+      const end = u64(view, off + PF_CONN.end_ns);
+      cnt.durationMs[c2s] = end > start ? (end - start) / 1e6 : 0;
+    }
+  }
+}
+
+function edge(
+  batch: FlowBatch, u8: Uint8Array, family: 4 | 6,
+  src: number, sport: number, dst: number, dport: number, flags: number,
+): number {
+  const r = batch.addRow();
+  batch.family[r] = family;
+  batch.protocol[r] = PROTO_TCP;
+  batch.srcAddr.set(u8.subarray(src, src + 16), r * 16);
+  batch.dstAddr.set(u8.subarray(dst, dst + 16), r * 16);
+  batch.srcPort[r] = sport;
+  batch.dstPort[r] = dport;
+  batch.flags[r] = flags;
+  return r;
+}

@@ -1,0 +1,169 @@
+// The ebpf receiver: loads the datapath (bpf/ through native/ebpf), and every
+// collection_interval emits ONE FlowBatch with the counter deltas since the
+// previous one: live TCP sockets read from pf_conns in one batched lookup,
+// closed ones from the final records the ring buffer delivered meanwhile (so a
+// connection shorter than the interval is never lost), UDP from pf_udp.
+//
+//   kernel ──ring buffer──▶ poll thread ──batch ArrayBuffer──▶ #closed (queued)
+//   kernel ◀──batch lookup── collect() every interval ──▶ FlowBatch ──▶ next.consume
+
+import type { CreateSettings } from '../../component/component.ts';
+import { LifecycleComponent } from '../../component/lifecycle.ts';
+import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { PF_CONN, PF_CONSTANTS as K } from '../../native/ebpf-layout.ts';
+import { openDatapath, type Datapath } from '../../native/ebpf.ts';
+import { FlowBatch } from '../../pdata/flow-batch.ts';
+import type { Logger } from '../../service/logger.ts';
+import type { Counter } from '../../service/telemetry/self-telemetry.ts';
+import type { EbpfConfig } from './config.ts';
+import { ConnectionTable } from './connection-table.ts';
+import { checkEnvironment } from './environment.ts';
+import { explainDatapathError } from './explain-error.ts';
+import { UdpTable } from './udp-table.ts';
+
+export class EbpfReceiver extends LifecycleComponent {
+  readonly #config: EbpfConfig;
+  readonly #next: FlowConsumer;
+  readonly #logger: Logger;
+  readonly #labels: { receiver: string };
+  readonly #accepted: Counter;
+  readonly #refused: Counter;
+  readonly #ringbufLost: Counter;
+  readonly #mapFull: Counter;
+  readonly #closedTotal: Counter;
+  readonly #readErrors: Counter;
+  readonly #conns = new ConnectionTable();
+  readonly #udp: UdpTable;
+  #dp: Datapath | undefined;
+  /** Final records delivered by the ring buffer since the last collection. */
+  #closed: ArrayBuffer[] = [];
+  #lastStats = [0, 0, 0, 0];
+  #udpDeleted = 0;
+  #udpEvicted = 0;
+  #lastEmitMs = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #inFlight: Promise<void> = Promise.resolve();
+  #onExit = () => this.#dp?.close();
+
+  constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer) {
+    super();
+    this.#config = config;
+    this.#next = next;
+    this.#logger = settings.logger;
+    this.#labels = { receiver: settings.id };
+    this.#udp = new UdpTable(config.udp_idle_timeout);
+    const t = settings.telemetry;
+    this.#accepted = t.counter('podflow_receiver_accepted_flows_total', 'Flow records a receiver passed on to its pipelines.');
+    this.#refused = t.counter('podflow_receiver_refused_flows_total', 'Flow records a receiver produced that its pipelines refused (the consumer failed).');
+    this.#ringbufLost = t.counter('podflow_ebpf_ringbuf_lost_total', 'Closed-connection records that did not fit the ring buffer (kept in the map and reported from there).');
+    this.#mapFull = t.counter('podflow_ebpf_map_full_total', 'Sockets not tracked (pf_conns full) or UDP entries evicted or not counted (pf_udp full).');
+    this.#closedTotal = t.counter('podflow_ebpf_connections_closed_total', 'TCP sockets whose final record was reported.');
+    this.#readErrors = t.counter('podflow_ebpf_read_errors_total', 'Collections in which reading the datapath maps failed (that interval may miss live-connection deltas; they are reported later).');
+    t.gauge('podflow_ebpf_connections_active', 'TCP sockets currently tracked by the datapath.')
+      .observe({}, () => this.#conns.active);
+  }
+
+  protected async doStart(): Promise<void> {
+    const c = this.#config;
+    const env = checkEnvironment({ cgroupPath: c.cgroup_path, allowMount: true });
+    for (const w of env.warnings) this.#logger.warn(w);
+    try {
+      this.#dp = openDatapath({
+        cgroupPath: env.cgroupPath,
+        connMapSize: c.conn_map_size,
+        udpMapSize: c.udp_map_size,
+        ringBufferSize: c.ring_buffer_size,
+        includeLoopback: c.include_loopback,
+      }, (records) => this.#closed.push(records));
+    } catch (e) {
+      throw explainDatapathError(e, env.cgroupPath);
+    }
+    process.once('exit', this.#onExit);
+    this.#lastEmitMs = Date.now();
+    this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval });
+    this.#schedule();
+  }
+
+  protected async doShutdown(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#inFlight;
+    const dp = this.#dp;
+    if (!dp) return;
+    // Read the maps one last time, then detach and take what the ring buffer still holds.
+    const batch = this.#collect(dp);
+    const rest = dp.close();
+    process.removeListener('exit', this.#onExit);
+    this.#conns.append(batch, rest, true);
+    this.#closedTotal.add(rest.byteLength / PF_CONN.size);
+    this.#dp = undefined;
+    await this.#emit(batch);
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => {
+      const dp = this.#dp;
+      if (!dp || !this.running) return;
+      this.#inFlight = this.#inFlight.then(() => this.#emit(this.#collect(dp))).finally(() => {
+        if (this.running) this.#schedule();
+      });
+    }, Math.max(0, this.#lastEmitMs + this.#config.collection_interval - Date.now()));
+    this.#timer.unref();
+  }
+
+  /** One interval's rows: live sockets first, then final records (their deltas build on the live read). */
+  #collect(dp: Datapath): FlowBatch {
+    const now = Date.now();
+    const batch = new FlowBatch(256);
+    batch.startTimeMs = this.#lastEmitMs;
+    batch.endTimeMs = now;
+    this.#lastEmitMs = now;
+    let stats: number[];
+    try {
+      stats = dp.readStats();
+      const orphans = this.#conns.append(batch, dp.readConnections(), false);
+      if (orphans.length) dp.deleteConnections(BigUint64Array.from(orphans, (c) => BigInt(c)));
+      const closed = this.#closed;
+      this.#closed = [];
+      let finals = orphans.length;
+      for (const buf of closed) {
+        this.#conns.append(batch, buf, true);
+        finals += buf.byteLength / PF_CONN.size;
+      }
+      this.#closedTotal.add(finals);
+      const udp = this.#udp.append(batch, dp.readUdp(), now);
+      if (udp.idleCount) this.#udpDeleted += dp.deleteUdp(udp.idleKeys);
+      this.#countDrops(stats, udp.present);
+    } catch (e) {
+      this.#readErrors.add(1);
+      this.#logger.error('reading the ebpf maps failed', { error: e });
+    }
+    this.#conns.endInterval();
+    return batch;
+  }
+
+  #countDrops(stats: number[], udpPresent: number): void {
+    const delta = (i: number) => {
+      const d = Math.max(0, stats[i]! - this.#lastStats[i]!);
+      this.#lastStats[i] = stats[i]!;
+      return d;
+    };
+    this.#ringbufLost.add(delta(K.PF_STAT_RINGBUF_LOST));
+    this.#mapFull.add(delta(K.PF_STAT_CONN_MAP_FULL), { map: 'pf_conns' });
+    // An LRU map never fails an insert: it evicts. Evicted = created - deleted - present.
+    const evicted = Math.max(this.#udpEvicted, stats[K.PF_STAT_UDP_INSERTS]! - this.#udpDeleted - udpPresent);
+    this.#mapFull.add(evicted - this.#udpEvicted + delta(K.PF_STAT_UDP_UPDATE_FAILED), { map: 'pf_udp' });
+    this.#udpEvicted = evicted;
+  }
+
+  async #emit(batch: FlowBatch): Promise<void> {
+    if (batch.length === 0) return;
+    try {
+      await this.#next.consume(batch);
+      this.#accepted.add(batch.length, this.#labels);
+    } catch (e) {
+      this.#refused.add(batch.length, this.#labels);
+      this.#logger.warn('pipeline refused ebpf flows', { rows: batch.length, error: e });
+    }
+  }
+}
