@@ -2,11 +2,19 @@
 // independent protobuf implementation with the official .proto files
 // (test/e2e/support/otlp-sink.ts). No root needed: loopback only.
 
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { ConsumerComponent, ExporterFactory } from '../../src/component/component.ts';
 import type { Problem } from '../../src/config/schema.ts';
 import { otlpGrpcExporterFactory } from '../../src/exporter/otlp_grpc/factory.ts';
 import { otlpHttpExporterFactory } from '../../src/exporter/otlp_http/factory.ts';
+import { syntheticReceiverFactory } from '../../src/receiver/synthetic/factory.ts';
+import { generateInterval } from '../../src/receiver/synthetic/generate.ts';
+import { COUNTER_COLUMNS, type CounterColumn } from '../../src/pdata/flow-batch.ts';
 import { createLogger } from '../../src/service/logger.ts';
 import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
 import { SAMPLE_BYTES, SERIES, sampleBatch } from '../exporter/support/sample-flows.ts';
@@ -125,4 +133,98 @@ t.test('a failing or absent backend is counted and logged, nothing crashes', asy
   await down.consume(sampleBatch());
   await down.shutdown();
   t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp/down' }) > 0, 'gRPC to a closed port fails cleanly');
+});
+
+// Part 2: the whole program. `bin/podflow run` with the synthetic receiver (a
+// pure function of its seed) exporting to both servers; the final flush on
+// SIGTERM must carry exactly what the receiver generated.
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SYNTHETIC = { seed: 7, interval: '50ms', flows_per_interval: 20, connections_per_second: 40, stop_after: 20 };
+
+function expectedTotals(): { sums: Record<CounterColumn, number>; rtt: number; duration: number; bytesByNamespace: Map<string, number> } {
+  const problems: Problem[] = [];
+  const c = syntheticReceiverFactory.configSchema.decodeOrDefault(SYNTHETIC, ['receivers', 'synthetic'], problems)!;
+  const sums = Object.fromEntries(COUNTER_COLUMNS.map((k) => [k, 0])) as Record<CounterColumn, number>;
+  let rtt = 0;
+  let duration = 0;
+  const bytesByNamespace = new Map<string, number>();
+  for (let i = 0; i < SYNTHETIC.stop_after; i++) {
+    const b = generateInterval(c, i);
+    for (let r = 0; r < b.length; r++) {
+      for (const k of COUNTER_COLUMNS) sums[k] += b.counters[k][r]!;
+      if (b.counters.rttUs[r]! > 0) rtt++;
+      if (b.counters.durationMs[r]! > 0) duration++;
+      const ns = b.getAttribute(r, 'source.k8s.namespace.name') ?? '';
+      bytesByNamespace.set(ns, (bytesByNamespace.get(ns) ?? 0) + b.counters.bytes[r]!);
+    }
+  }
+  return { sums, rtt, duration, bytesByNamespace };
+}
+
+t.test('bin/podflow run: synthetic flows arrive exactly over gRPC and HTTP', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pf-exporter-otlp-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'podflow.yaml');
+  writeFileSync(file, `receivers:
+  synthetic: ${JSON.stringify(SYNTHETIC)}
+exporters:
+  otlp:
+    endpoint: 127.0.0.1:${sink.grpcPort}
+    tls: { insecure: true }
+    export_interval: 200ms
+  otlphttp/json:
+    endpoint: http://127.0.0.1:${sink.httpPort}
+    encoding: json
+    export_interval: 200ms
+service:
+  telemetry: { metrics: { level: none }, logs: { level: warn } }
+  pipelines:
+    metrics:
+      receivers: [synthetic]
+      exporters: [otlp, otlphttp/json]
+`);
+  const want = expectedTotals();
+  t.ok(want.sums.bytes > 0 && want.rtt > 0 && want.sums.failed > 0, 'the synthetic run has bytes, RTT samples and failures');
+  const before = sink.requests.length;
+  const child = spawn(join(REPO, 'bin/podflow'), ['run', '-c', file], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+
+  const fresh = (transport: ReceivedRequest['transport']) => (r: ReceivedRequest) =>
+    r.transport === transport && sink.requests.indexOf(r) >= before && total(r, 'network.flow.bytes') === want.sums.bytes;
+  try {
+    await sink.waitFor(fresh('grpc'), 30_000);
+    await sink.waitFor(fresh('http-json'), 30_000);
+  } catch (e) {
+    t.comment(stderr);
+    throw e;
+  }
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'exits 0 after SIGTERM');
+  t.notMatch(stderr, /"level":"(warn|error)"/, 'no warnings or errors logged');
+
+  for (const transport of ['grpc', 'http-json'] as const) {
+    const last = sink.requests.filter((r) => r.transport === transport && sink.requests.indexOf(r) >= before).at(-1)!;
+    const metrics: Array<[string, CounterColumn]> = [
+      ['network.flow.bytes', 'bytes'], ['network.flow.packets', 'packets'], ['network.flow.tcp.retransmits', 'retransmits'],
+      ['network.flow.tcp.resets', 'resets'], ['network.flow.connections.opened', 'opened'],
+      ['network.flow.connections.failed', 'failed'], ['network.flow.connections.closed', 'closed'],
+    ];
+    for (const [name, col] of metrics) t.equal(total(last, name), want.sums[col], `${transport} final flush: ${name}`);
+    const histCount = (name: string) => pointsOf(last, name).reduce((n, p) => n + (p.value as HistogramValue).count, 0);
+    const histSum = (name: string) => pointsOf(last, name).reduce((n, p) => n + (p.value as HistogramValue).sum, 0);
+    t.equal(histCount('network.flow.tcp.rtt'), want.rtt, `${transport}: one RTT observation per row with a sample`);
+    t.ok(Math.abs(histSum('network.flow.tcp.rtt') - want.sums.rttUs / 1e6) < 1e-6, `${transport}: RTT sum in seconds`);
+    t.equal(histCount('network.flow.connection.duration'), want.duration);
+    for (const [ns, bytes] of want.bytesByNamespace) {
+      const got = pointsOf(last, 'network.flow.bytes').filter((p) => (p.attributes['source.k8s.namespace.name'] ?? '') === ns)
+        .reduce((n, p) => n + (p.value as number), 0);
+      t.equal(got, bytes, `${transport}: bytes from namespace "${ns}"`);
+    }
+    t.notOk(pointsOf(last, 'network.flow.bytes').some((p) => 'source.port' in p.attributes), 'no source.port attribute');
+    t.ok(pointsOf(last, 'network.flow.bytes').some((p) => typeof p.attributes['destination.original.address'] === 'string'), 'NATed series carry the original destination');
+    t.equal(pointsOf(last, 'network.flow.bytes')[0]!.resource['service.name'], 'podflow');
+  }
 });
