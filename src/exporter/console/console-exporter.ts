@@ -24,6 +24,7 @@ export interface ConsoleExporterOptions {
 }
 
 const CLEAR_HOME = '\x1b[2J\x1b[H';
+const IDLE_REFRESHES_SHOWN_EMPTY = 3;
 
 export class ConsoleExporter extends LifecycleComponent implements ConsumerComponent {
   readonly mutatesData = false;
@@ -33,6 +34,7 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
   readonly #agg = new EdgeAggregator();
   #timer: NodeJS.Timeout | undefined;
   #lastRefresh: number;
+  #idle = 0;
 
   constructor(_settings: CreateSettings, config: ConsoleConfig, opts: ConsoleExporterOptions = {}) {
     super();
@@ -50,9 +52,16 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
   refresh(): void {
     const now = this.#now();
     const tty = this.#out.isTTY === true;
-    if (!tty && this.#agg.pendingRows === 0) {
-      this.#lastRefresh = now;
-      return; // an idle pipeline does not fill the log with empty tables
+    if (this.#agg.pendingRows === 0) {
+      // An idle pipeline does not fill a log with empty tables; a terminal keeps the
+      // last view through a little jitter between the batches' and the view's timers.
+      this.#idle++;
+      if (!tty || this.#idle < IDLE_REFRESHES_SHOWN_EMPTY) {
+        this.#lastRefresh = now;
+        return;
+      }
+    } else {
+      this.#idle = 0;
     }
     const w = this.#agg.drain();
     // Rates over the span the batches cover; the wall-clock window when they carry none.

@@ -3,7 +3,8 @@ import type { Problem } from '../../../src/config/schema.ts';
 import { consoleConfigSchema, type ConsoleConfig } from '../../../src/exporter/console/config.ts';
 import { ConsoleExporter, type ConsoleOutput } from '../../../src/exporter/console/console-exporter.ts';
 import { consoleExporterFactory } from '../../../src/exporter/console/factory.ts';
-import { FLAG_SOURCE_IS_CLIENT, PROTO_TCP, type FlowBatch } from '../../../src/pdata/flow-batch.ts';
+import { FLAG_SOURCE_IS_CLIENT, FlowBatch, PROTO_TCP } from '../../../src/pdata/flow-batch.ts';
+import { appendFlow } from '../../../src/pdata/flow-record.ts';
 import { syntheticConfigSchema } from '../../../src/receiver/synthetic/config.ts';
 import { generateInterval } from '../../../src/receiver/synthetic/generate.ts';
 import { testSettings } from '../../support/test-settings.ts';
@@ -93,6 +94,20 @@ t.test('not a TTY: one plain block per refresh, header with a timestamp, parseab
   t.match(out.chunks[1]!, /window 2\.0s/, 'rates span both batches');
 });
 
+t.test('batches without a time window: rates over the wall-clock time since the last view', async (t) => {
+  const out = new Capture();
+  let now = 10_000;
+  const e = new ConsoleExporter(testSettings('console'), config({}), { out, now: () => now });
+  const b = new FlowBatch(1);
+  appendFlow(b, { transport: 'tcp', sourceAddress: '10.0.0.1', sourcePort: 40000, destinationAddress: '10.0.0.2',
+    destinationPort: 80, sourceIsClient: true, counters: { bytes: 5000, packets: 4 } });
+  now += 2000;
+  await e.consume(b);
+  e.refresh();
+  t.match(out.chunks[0], /window 2\.0s/);
+  t.match(out.chunks[0], /\n10\.0\.0\.1 +10\.0\.0\.2 +80\/tcp +2\.50kB\/s +2 /, '5000 B and 4 packets over 2 s');
+});
+
 t.test('sort_by failed ranks failed connects first', async (t) => {
   const out = new Capture();
   const e = new ConsoleExporter(testSettings('console'), config({ sort_by: 'failed', top: 3 }), { out });
@@ -109,7 +124,10 @@ t.test('TTY: redraws in place with ANSI, fits the terminal', async (t) => {
   await e.consume(generateInterval(synthetic, 0, 0));
   e.refresh();
   e.refresh();
-  t.equal(out.chunks.length, 2, 'a terminal is redrawn even when idle');
+  e.refresh();
+  t.equal(out.chunks.length, 1, 'two idle refreshes keep the last view');
+  e.refresh();
+  t.equal(out.chunks.length, 2, 'the third idle refresh shows the empty view');
   for (const chunk of out.chunks) t.ok(chunk.startsWith('\x1b[2J\x1b[H'), 'clear screen and home');
   const lines = out.chunks[0]!.slice('\x1b[2J\x1b[H'.length).trimEnd().split('\n');
   t.ok(lines.every((l) => l.length <= 72), 'no line wider than the terminal');
