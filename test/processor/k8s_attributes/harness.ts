@@ -67,6 +67,8 @@ export async function startRig(
     await api.stop();
   });
   await processor.start();
+  // Synced means listed; the tests that break watches need them open.
+  await api.waitForWatchers('pods');
   return {
     api, processor, sink, telemetry, logged,
     async run(records, times = {}) {

@@ -38,6 +38,8 @@ export interface RequestRecord {
   query: Record<string, string>;
   accept: string;
   status: number;
+  /** A list's metadata.resourceVersion. */
+  listResourceVersion?: string;
 }
 
 export interface FakeKubeApiServerOptions {
@@ -230,7 +232,7 @@ export class FakeKubeApiServer {
     }
     const metadataOnly = /as=PartialObjectMetadata/.test(rec.accept);
     if (query.watch === 'true' || query.watch === '1') return this.#watch(target.def, target.namespace, selector, metadataOnly, query, res, rec);
-    this.#list(target.def, target.namespace, selector, metadataOnly, query, res, fail);
+    this.#list(target.def, target.namespace, selector, metadataOnly, query, res, fail, rec);
   }
 
   #matching(def: ResourceDef, ns: string, selector: ((o: KubeObject) => boolean) | undefined): KubeObject[] {
@@ -242,7 +244,7 @@ export class FakeKubeApiServer {
 
   #list(
     def: ResourceDef, ns: string, selector: ((o: KubeObject) => boolean) | undefined, metadataOnly: boolean,
-    query: Record<string, string>, res: ServerResponse, fail: (code: number, reason: string, msg: string) => void,
+    query: Record<string, string>, res: ServerResponse, fail: (code: number, reason: string, msg: string) => void, rec: RequestRecord,
   ): void {
     let snapshotRv = this.#rv;
     let startAfter = '';
@@ -264,6 +266,7 @@ export class FakeKubeApiServer {
     const page = limit > 0 ? all.slice(0, limit) : all;
     const more = limit > 0 && all.length > limit;
     const metadata: Record<string, unknown> = { resourceVersion: String(snapshotRv) };
+    rec.listResourceVersion = String(snapshotRv);
     if (more) {
       metadata.continue = Buffer.from(JSON.stringify({ rv: snapshotRv, start: keyOf(def, page[page.length - 1]!) })).toString('base64url');
       metadata.remainingItemCount = all.length - page.length;
