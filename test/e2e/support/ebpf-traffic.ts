@@ -120,7 +120,7 @@ switch (mode) {
     break;
   }
   case 'udp-server': {
-    const sock = createSocket(args[0]!.includes(':') ? 'udp6' : 'udp4');
+    const sock = createSocket({ type: args[0]!.includes(':') ? 'udp6' : 'udp4', recvBufferSize: 4 << 20 });
     let packets = 0;
     let bytes = 0;
     sock.on('message', (m) => { packets++; bytes += m.length; });
@@ -136,9 +136,9 @@ switch (mode) {
     const n = Number(nS);
     sock.bind(0, () => {
       const burst = () => {
-        // 50 at a time with a pause: the receiver's socket buffer never overflows.
-        for (let i = 0; i < 50 && sent < n; i++, sent++) sock.send(payload, Number(portS), host);
-        if (sent < n) setTimeout(burst, 2);
+        // 20 at a time with a pause, so the receiving socket's buffer does not overflow.
+        for (let i = 0; i < 20 && sent < n; i++, sent++) sock.send(payload, Number(portS), host);
+        if (sent < n) setTimeout(burst, 5);
         else setTimeout(() => { out({ done: true, sent, localPort: sock.address().port }); sock.close(); }, 50);
       };
       burst();

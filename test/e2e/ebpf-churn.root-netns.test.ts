@@ -1,0 +1,51 @@
+// Needs root: network namespaces, BPF. Short-lived connections: a burst of
+// 10,000 connections, each shorter than the collection interval, all reported
+// opened and closed exactly once per socket (their final records come through
+// the ring buffer); a connect to a closed port is a failed connection with a
+// reset.
+
+import t from 'tap';
+import { createNetPair } from './support/ebpf-netns.ts';
+import { startReceiver, sum } from './support/ebpf-flows.ts';
+
+const N = 10_000;
+const net = createNetPair(t, 'churn', 12);
+const h = await startReceiver(t, { collection_interval: 250 });
+
+t.test(`a burst of ${N} short connections`, async (t) => {
+  const port = 7000;
+  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
+  await server.next();
+  const client = net.spawnTraffic(net.client, ['burst', net.serverV4, String(port), String(N), '64']);
+  const done = await client.next();
+  t.equal(done.failed, 0, `the client completed ${N} connections (${String(done.ms)} ms)`);
+  await h.settle(3);
+  const rows = h.flows([net.serverV4]).filter((r) => r.transport === 'tcp'
+    && (r.destinationPort === port || r.sourcePort === port));
+  // Client sockets report client→server as its source; server sockets as its destination.
+  const c2sBySource = rows.filter((r) => r.destinationPort === port && r.observer === 'source');
+  const c2sByDest = rows.filter((r) => r.destinationPort === port && r.observer === 'destination');
+  t.equal(sum(c2sBySource, 'opened'), N, 'client sockets: opened');
+  t.equal(sum(c2sBySource, 'closed'), N, 'client sockets: closed');
+  t.equal(sum(c2sBySource, 'failed'), 0, 'client sockets: none failed');
+  t.equal(sum(c2sByDest, 'opened'), N, 'server sockets: opened');
+  t.equal(sum(c2sByDest, 'closed'), N, 'server sockets: closed');
+  t.equal(new Set(c2sBySource.filter((r) => r.connectionEnded).map((r) => r.sourcePort)).size, N, 'one ended record per client port');
+  t.equal(h.telemetry.counter('podflow_ebpf_ringbuf_lost_total', '').get(), 0, 'no ring-buffer loss');
+  t.equal(h.telemetry.counter('podflow_ebpf_map_full_total', '').get({ map: 'pf_conns' }), 0, 'pf_conns never full');
+  server.proc.kill();
+});
+
+t.test('connect to a closed port: failed and reset', async (t) => {
+  const client = net.spawnTraffic(net.client, ['connect', net.serverV4, '9']);
+  const res = await client.next();
+  t.equal(res.error, 'ECONNREFUSED', 'the client saw the refusal');
+  await h.settle(2);
+  const rows = h.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === 9);
+  const c2s = rows.filter((r) => r.observer === 'source' && r.sourceIsClient);
+  t.equal(sum(c2s, 'failed'), 1, 'one failed connection');
+  t.equal(sum(c2s, 'opened'), 0, 'not opened');
+  t.equal(sum(c2s, 'closed'), 0, 'not counted as closed');
+  t.equal(sum(c2s, 'resets'), 1, 'the reset received is counted');
+  t.ok(c2s.some((r) => r.connectionEnded), 'flagged ended');
+});
