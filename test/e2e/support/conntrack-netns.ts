@@ -52,6 +52,8 @@ export interface ServiceNet {
   routerNetns: string;
   run(ns: string, cmd: string, args: string[]): string;
   spawn(ns: string, args: string[]): Proc;
+  /** Starts any program in a namespace (killed at teardown); same line protocol as spawn(). */
+  spawnCmd(ns: string, cmd: string, args: string[]): Proc;
   /** IP bytes/packets a backend sent from port 8080 (its OUTPUT counter). */
   servedBytes(ns: string): { bytes: number; packets: number };
 }
@@ -145,7 +147,10 @@ export function createServiceNet(t: Test, tag: string, n: number, opts: { backen
       return { packets: Number(f[0] ?? 0), bytes: Number(f[1] ?? 0) };
     },
     spawn(ns, a) {
-      const proc = spawn('ip', ['netns', 'exec', ns, NODE, TRAFFIC, ...a], { stdio: ['pipe', 'pipe', 'inherit'] });
+      return this.spawnCmd(ns, NODE, [TRAFFIC, ...a]);
+    },
+    spawnCmd(ns, cmd, a) {
+      const proc = spawn('ip', ['netns', 'exec', ns, cmd, ...a], { stdio: ['pipe', 'pipe', 'inherit'] });
       children.push(proc);
       const lines: string[] = [];
       const waiters: Array<(l: string) => void> = [];

@@ -1,0 +1,103 @@
+// Load for the conntrack storm test and benchmark: many short TCP connections,
+// faster than Node could open them. Built by the test into a temporary dir.
+//   conntrack-storm server PORT               accept and close, forever
+//   conntrack-storm client HOST PORT SECONDS INFLIGHT
+//       connect / close (graceful FIN) as fast as possible with INFLIGHT
+//       connections outstanding; prints {"connections":n,"failed":n,"seconds":s}
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int server(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = INADDR_ANY};
+  if (bind(fd, (struct sockaddr*)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) { perror("listen"); return 1; }
+  printf("{\"listening\":true}\n");
+  fflush(stdout);
+  // Close only after the client did, so the client holds TIME_WAIT and never
+  // reuses a 4-tuple whose conntrack entry still lives (which would replace it).
+  int ep = epoll_create1(0);
+  struct epoll_event lev = {.events = EPOLLIN, .data.fd = fd};
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &lev);
+  struct epoll_event evs[256];
+  char buf[512];
+  for (;;) {
+    int n = epoll_wait(ep, evs, 256, -1);
+    for (int i = 0; i < n; i++) {
+      int s = evs[i].data.fd;
+      if (s == fd) {
+        int c = accept4(fd, NULL, NULL, SOCK_NONBLOCK);
+        if (c < 0) continue;
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP, .data.fd = c};
+        epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+        continue;
+      }
+      ssize_t r = read(s, buf, sizeof(buf));
+      if (r == 0 || (r < 0 && errno != EAGAIN)) {
+        epoll_ctl(ep, EPOLL_CTL_DEL, s, NULL);
+        close(s);
+      }
+    }
+  }
+}
+
+static int client(const char* host, int port, double seconds, int inflight) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+  inet_pton(AF_INET, host, &sa.sin_addr);
+  int ep = epoll_create1(0);
+  long connections = 0, failed = 0;
+  int open_now = 0;
+  double start = now(), until = start + seconds;
+  struct epoll_event evs[256];
+  for (;;) {
+    double t = now();
+    while (t < until && open_now < inflight) {
+      int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+      if (fd < 0) break;
+      int r = connect(fd, (struct sockaddr*)&sa, sizeof(sa));
+      if (r < 0 && errno != EINPROGRESS) { failed++; close(fd); break; }
+      struct epoll_event ev = {.events = EPOLLOUT, .data.fd = fd};
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+      open_now++;
+    }
+    if (open_now == 0 && now() >= until) break;
+    int n = epoll_wait(ep, evs, 256, 100);
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      int err = 0;
+      socklen_t l = sizeof(err);
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
+      if (err == 0) connections++; else failed++;
+      epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+      close(fd);
+      open_now--;
+    }
+  }
+  printf("{\"connections\":%ld,\"failed\":%ld,\"seconds\":%.3f}\n", connections, failed, now() - start);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc >= 3 && strcmp(argv[1], "server") == 0) return server(atoi(argv[2]));
+  if (argc >= 6 && strcmp(argv[1], "client") == 0) return client(argv[2], atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
+  fprintf(stderr, "usage: conntrack-storm server PORT | client HOST PORT SECONDS INFLIGHT\n");
+  return 2;
+}
