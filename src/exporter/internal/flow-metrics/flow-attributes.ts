@@ -30,6 +30,8 @@ export class FlowAttributeReader {
   #builtins: BuiltinKey[] | undefined;
   #keyPrefix = '';
   #withSourcePort = false;
+  /** Attribute names get a one-code-unit id for keys, stable over this reader's life (few distinct names). */
+  readonly #nameIds = new Map<string, string>();
 
   bind(batch: FlowBatch): void {
     this.#batch = batch;
@@ -39,7 +41,11 @@ export class FlowAttributeReader {
     this.#keyPrefix = groupBy ? `\u0002${[...groupBy].sort().join('\u0003')}\u0002` : '';
     // Sorted so the same attribute set gives the same key whatever column order a batch has.
     this.#names = [...batch.attributes.keys()].sort();
-    this.#prefixes = this.#names.map((n) => `\u0000${n}\u0001`);
+    this.#prefixes = this.#names.map((n) => {
+      let id = this.#nameIds.get(n);
+      if (id === undefined) this.#nameIds.set(n, (id = String.fromCharCode(0, this.#nameIds.size + 1)));
+      return id;
+    });
     this.#columns = this.#names.map((n) => batch.attributes.get(n)!);
   }
 
