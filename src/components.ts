@@ -9,6 +9,8 @@ import { debugExporterFactory } from './exporter/debug/factory.ts';
 import { otlpGrpcExporterFactory } from './exporter/otlp_grpc/factory.ts';
 import { otlpHttpExporterFactory } from './exporter/otlp_http/factory.ts';
 import { prometheusExporterFactory } from './exporter/prometheus/factory.ts';
+import { k8sAttributesFactory } from './processor/k8s_attributes/factory.ts';
+import { flowAggregateFactory } from './processor/flow_aggregate/factory.ts';
 
 export const factories: readonly Factory[] = [
   consoleExporterFactory,
@@ -18,6 +20,8 @@ export const factories: readonly Factory[] = [
   otlpHttpExporterFactory,
   prometheusExporterFactory,
   debugExporterFactory,
+  k8sAttributesFactory,
+  flowAggregateFactory,
 ];
 
 export function defaultRegistry(): Registry {

@@ -1,0 +1,199 @@
+// flow_aggregate: reduces flows to one row per group and interval on worker
+// threads, so exporters see a few thousand pre-aggregated rows per interval
+// instead of every flow update. The message flow is drawn in aggregate.worker.ts.
+//
+// Each partition is its own piscina pool of exactly one thread: piscina gives
+// us worker start-up, task queueing and replacement of a crashed thread, and a
+// one-thread pool keeps a partition's state in one place (a shared pool would
+// hand a partition's batches to whichever worker is free).
+
+import type { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
+import { LifecycleComponent } from '../../component/lifecycle.ts';
+import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { FlowBatch } from '../../pdata/flow-batch.ts';
+import { DEFAULT_HISTOGRAM_BOUNDARIES } from '../../pdata/flow-aggregation.ts';
+import type { Logger } from '../../service/logger.ts';
+import type { AggregateWorkerData, FlushResult } from './aggregate.worker.ts';
+import type { FlowAggregateConfig } from './config.ts';
+import { compileKeySpec } from './group-key.ts';
+import { concatReduced } from './merge.ts';
+import { AggregateSelfMetrics } from './self-metrics.ts';
+import { Partitioner } from './partition.ts';
+
+const WORKER_FILE = new URL('./aggregate.worker.ts', import.meta.url).href;
+
+/**
+ * The parent's Node flags minus module hooks (--import, --require, --loader):
+ * the worker runs only podflow's own code through Node's type stripping, and a
+ * hook (an instrumentation agent, a test runner's TypeScript compiler) would be
+ * loaded again in every worker, costing seconds of start-up and megabytes each.
+ */
+function workerExecArgv(): string[] {
+  const hook = /^--(import|require|loader|experimental-loader)$/;
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.split('=', 1)[0]!;
+    if (name === '-r' || hook.test(name)) {
+      if (!a.includes('=')) i++; // the value is the next argument
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+/**
+ * Batches a partition may have queued before consume() waits: enough to keep a
+ * worker busy while the main thread splits the next batch, few enough that a
+ * slow worker pushes back on the receiver instead of buffering without bound.
+ */
+const MAX_IN_FLIGHT = 4;
+
+interface Partition {
+  pool: Piscina;
+  /**
+   * The last task queued. Every task starts after the previous one settled:
+   * piscina does not promise FIFO order between queued tasks, and a flush must
+   * come after exactly the batches sent before it.
+   */
+  tail: Promise<unknown>;
+  inFlight: Array<Promise<unknown>>;
+  /** Rows handed to this partition since its last flush was queued. */
+  sent: number;
+}
+
+export class FlowAggregateProcessor extends LifecycleComponent implements ConsumerComponent {
+  readonly mutatesData = false;
+  readonly #config: FlowAggregateConfig;
+  readonly #next: FlowConsumer;
+  readonly #log: Logger;
+  readonly #metrics: AggregateSelfMetrics;
+  readonly #partitioner: Partitioner;
+  #partitions: Partition[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #intervalStartMs = Date.now();
+  #flushes: Promise<void> = Promise.resolve();
+  #accepting = false;
+
+  constructor(settings: CreateSettings, config: FlowAggregateConfig, next: FlowConsumer) {
+    super();
+    this.#config = config;
+    this.#next = next;
+    this.#log = settings.logger;
+    this.#metrics = new AggregateSelfMetrics(settings.telemetry, settings.id);
+    this.#partitioner = new Partitioner(compileKeySpec(config.group_by), config.workers);
+  }
+
+  protected async doStart(): Promise<void> {
+    const workerData: AggregateWorkerData = {
+      groupBy: this.#config.group_by,
+      boundaries: { rttUs: [...DEFAULT_HISTOGRAM_BOUNDARIES.rttUs], durationMs: [...DEFAULT_HISTOGRAM_BOUNDARIES.durationMs] },
+    };
+    for (let k = 0; k < this.#config.workers; k++) {
+      const pool = new Piscina({
+        filename: WORKER_FILE, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1,
+        idleTimeout: Number.MAX_SAFE_INTEGER, workerData, execArgv: workerExecArgv(),
+      });
+      let created = 0;
+      pool.on('workerCreate', () => {
+        if (created++ > 0) this.#metrics.workerRestarted();
+      });
+      // A worker error outside a task (piscina replaces the thread); the lost rows are counted at flush.
+      pool.on('error', (err: unknown) => this.#log.warn('flow_aggregate worker failed', { partition: k, error: err }));
+      this.#partitions.push({ pool, tail: Promise.resolve(), inFlight: [], sent: 0 });
+    }
+    this.#intervalStartMs = Date.now();
+    this.#timer = setInterval(() => void this.flush(), this.#config.interval);
+    this.#timer.unref();
+    this.#accepting = true;
+  }
+
+  async consume(batch: FlowBatch): Promise<void> {
+    if (batch.length === 0) return;
+    if (!this.#accepting) {
+      // Only reachable when an upstream stage outlives this one; the rows cannot be aggregated.
+      this.#metrics.dropped(batch.length, 'not_running');
+      return;
+    }
+    this.#metrics.flowsIn(batch.length);
+    const parts = this.#partitioner.split(batch);
+    const waits: Array<Promise<unknown>> = [];
+    for (let k = 0; k < parts.length; k++) {
+      const b = parts[k];
+      if (!b) continue;
+      const p = this.#partitions[k]!;
+      p.sent += b.length;
+      const task = p.tail
+        .then(() => p.pool.run(b.toTransfer(), { name: 'add', transferList: b.transferList() }))
+        .catch((err: unknown) => this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err }));
+      p.tail = task;
+      p.inFlight.push(task);
+      void task.finally(() => p.inFlight.splice(p.inFlight.indexOf(task), 1));
+      if (p.inFlight.length > MAX_IN_FLIGHT) waits.push(p.inFlight[0]!);
+    }
+    await Promise.all(waits);
+  }
+
+  /** Resolves once every batch queued so far has been folded into its worker's groups. */
+  async settled(): Promise<void> {
+    await Promise.all(this.#partitions.flatMap((p) => p.inFlight));
+  }
+
+  /** Emits the current interval's groups downstream (also run by the timer and at shutdown). */
+  flush(): Promise<void> {
+    this.#flushes = this.#flushes.then(() => this.#flushNow()).catch((err: unknown) => {
+      this.#log.warn('flow_aggregate could not emit an interval', { error: err });
+    });
+    return this.#flushes;
+  }
+
+  async #flushNow(): Promise<void> {
+    const endMs = Date.now();
+    const startMs = this.#intervalStartMs;
+    this.#intervalStartMs = endMs;
+    // Chained behind every batch sent so far, so each flush sees exactly the
+    // rows counted in `sent` at this moment.
+    const results = this.#partitions.map((p) => {
+      const sent = p.sent;
+      p.sent = 0;
+      const flushed = p.tail.then(() => p.pool.run(null, { name: 'flush' }));
+      p.tail = flushed.catch(() => undefined);
+      return flushed.then(
+        (r: FlushResult) => {
+          if (sent > r.flowsIn) this.#metrics.dropped(sent - r.flowsIn, 'worker_crash');
+          return FlowBatch.fromTransfer(r.batch);
+        },
+        () => {
+          this.#metrics.dropped(sent, 'worker_crash');
+          return undefined;
+        },
+      );
+    });
+    const parts = (await Promise.all(results)).filter((b): b is FlowBatch => b !== undefined && b.length > 0);
+    const groups = parts.reduce((n, b) => n + b.length, 0);
+    this.#metrics.interval(groups);
+    if (groups === 0) return;
+    const out = concatReduced(parts, this.#config.group_by);
+    out.startTimeMs = startMs;
+    out.endTimeMs = endMs;
+    await this.#next.consume(out);
+  }
+
+  protected async doShutdown(): Promise<void> {
+    this.#accepting = false;
+    clearInterval(this.#timer);
+    await this.settled();
+    await this.flush();
+    await Promise.all(this.#partitions.map((p) => p.pool.destroy()));
+    this.#partitions = [];
+  }
+
+  /** The live worker threads, one per partition (for diagnostics and the crash test). */
+  workerThreads(): Worker[] {
+    return this.#partitions.flatMap((p) => p.pool.threads);
+  }
+}

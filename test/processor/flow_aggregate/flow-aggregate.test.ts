@@ -1,0 +1,158 @@
+// Property-style: for many seeds, the worker aggregation equals the reference
+// single-threaded aggregation on the same random input, per interval (delta) and
+// summed over intervals (cumulative), with 1 and 3 workers and several group_by
+// sets; a killed worker is replaced and exactly its rows are counted as lost.
+
+import t from 'tap';
+import type { Problem } from '../../../src/config/schema.ts';
+import { FlowBatch } from '../../../src/pdata/flow-batch.ts';
+import { flowAggregateFactory } from '../../../src/processor/flow_aggregate/factory.ts';
+import type { FlowAggregateConfig } from '../../../src/processor/flow_aggregate/config.ts';
+import { FlowAggregateProcessor } from '../../../src/processor/flow_aggregate/flow-aggregate-processor.ts';
+import { compileKeySpec } from '../../../src/processor/flow_aggregate/group-key.ts';
+import { Partitioner } from '../../../src/processor/flow_aggregate/partition.ts';
+import { SelfTelemetry } from '../../../src/service/telemetry/self-telemetry.ts';
+import { CollectingConsumer } from '../../support/collecting-consumer.ts';
+import { testSettings } from '../../support/test-settings.ts';
+import { difference, fromReduced, randomBatches, refKey, referenceAggregate, type RefResult } from './reference.ts';
+
+function decode(raw: Record<string, unknown>): FlowAggregateConfig {
+  const problems: Problem[] = [];
+  const cfg = flowAggregateFactory.configSchema.decodeOrDefault(raw, ['processors', 'flow_aggregate'], problems);
+  if (!cfg) throw new Error(problems.map((p) => `${p.path.join('::')}: ${p.message}`).join('\n'));
+  return cfg;
+}
+
+function make(raw: Record<string, unknown>, telemetry = new SelfTelemetry()) {
+  const sink = new CollectingConsumer();
+  // A long interval: the test decides when an interval ends by calling flush().
+  const p = flowAggregateFactory.create(testSettings('flow_aggregate/t', { telemetry }), decode({ interval: '1h', ...raw }), sink) as FlowAggregateProcessor;
+  return { p, sink, telemetry };
+}
+
+const GROUPINGS: Array<string[] | undefined> = [
+  undefined, // the default
+  ['source.address', 'destination.address', 'destination.port', 'network.transport', 'source.port'],
+  ['destination.k8s.service.name', 'flow.observer', 'network.type', 'source.k8s.pod.name'],
+];
+
+t.test('config: defaults and path-named errors', async (t) => {
+  const d = decode({});
+  t.equal(d.interval, 10_000);
+  t.equal(d.workers, 1);
+  t.ok(d.group_by.includes('destination.port') && !d.group_by.includes('source.port'), 'ephemeral ports dropped by default');
+  const problems: Problem[] = [];
+  flowAggregateFactory.configSchema.decodeOrDefault({ workers: 0, group_by: ['a', 'a'], interval: 'soon' }, ['processors', 'flow_aggregate'], problems);
+  t.same(problems.map((p) => p.path.join('::')).sort(), [
+    'processors::flow_aggregate::group_by', 'processors::flow_aggregate::interval', 'processors::flow_aggregate::workers',
+  ], 'all problems at once, each with its path');
+});
+
+for (const workers of [1, 3]) {
+  for (const [gi, groupBy] of GROUPINGS.entries()) {
+    t.test(`equals the reference: ${workers} worker(s), grouping ${gi}`, async (t) => {
+      const { p, sink, telemetry } = make({ workers, ...(groupBy ? { group_by: groupBy } : {}) });
+      const keys = groupBy ?? decode({}).group_by;
+      await p.start();
+      t.teardown(() => p.shutdown());
+      const cumulative: RefResult = new Map();
+      const cumulativeOut: RefResult = new Map();
+      let flowsIn = 0;
+      const SEEDS = 20;
+      for (let seed = 1; seed <= SEEDS; seed++) {
+        const input = randomBatches(seed * 7919 + workers * 31 + gi, 1 + (seed % 4), 300);
+        for (const b of input) await p.consume(b);
+        flowsIn += input.reduce((n, b) => n + b.length, 0);
+        const before = sink.batches.length;
+        await p.flush();
+        t.equal(sink.batches.length, before + 1, `seed ${seed}: one batch per interval`);
+        const out = sink.batches.at(-1)!;
+        t.equal(difference(fromReduced(out), referenceAggregate(input, keys)), undefined, `seed ${seed}: interval delta equals the reference`);
+        t.equal(new Set(Array.from({ length: out.length }, (_, i) => refKey(out, i, keys))).size, out.length, `seed ${seed}: one row per group`);
+        referenceAggregate(input, keys, cumulative);
+        fromReduced(out, cumulativeOut);
+      }
+      t.equal(difference(cumulativeOut, cumulative), undefined, 'cumulative sums over all intervals equal the reference');
+      const outRows = sink.batches.reduce((n, b) => n + b.length, 0);
+      t.equal(telemetry.counter('podflow_processor_incoming_flows_total', '').get({ processor: 'flow_aggregate/t' }), flowsIn);
+      t.equal(telemetry.counter('podflow_processor_outgoing_flows_total', '').get({ processor: 'flow_aggregate/t' }), outRows);
+      t.equal(telemetry.gauge('podflow_processor_flow_aggregate_groups', '').get({ processor: 'flow_aggregate/t' }), sink.batches.at(-1)!.length);
+      t.ok(outRows < flowsIn, 'rows were reduced');
+    });
+  }
+}
+
+t.test('an empty interval emits nothing; shutdown flushes and is idempotent', async (t) => {
+  const { p, sink } = make({});
+  await p.start();
+  await p.flush();
+  t.equal(sink.batches.length, 0);
+  const input = randomBatches(5, 2, 50);
+  for (const b of input) await p.consume(b);
+  await p.shutdown();
+  await p.shutdown();
+  t.equal(sink.batches.length, 1, 'shutdown emitted the last interval');
+  t.equal(difference(fromReduced(sink.batches[0]!), referenceAggregate(input, decode({}).group_by)), undefined);
+  t.ok(sink.batches[0]!.endTimeMs >= sink.batches[0]!.startTimeMs);
+});
+
+t.test('the input batch is left untouched (the processor copies what it sends)', async (t) => {
+  const { p } = make({ workers: 2 });
+  await p.start();
+  const [b] = randomBatches(9, 1, 100) as [FlowBatch];
+  const before = b.clone();
+  await p.consume(b);
+  await p.settled();
+  t.same(b.counters.bytes.subarray(0, b.length), before.counters.bytes.subarray(0, before.length));
+  t.equal(b.srcAddr.byteLength, before.srcAddr.byteLength, 'buffers not detached');
+  await p.shutdown();
+});
+
+t.test('a killed worker is replaced and exactly its rows are counted as lost', async (t) => {
+  const workers = 2;
+  const { p, sink, telemetry } = make({ workers });
+  const keys = decode({}).group_by;
+  await p.start();
+  t.teardown(() => p.shutdown());
+  const before = randomBatches(101, 3, 400);
+  for (const b of before) await p.consume(b);
+  await p.settled();
+
+  // Which rows live in the partition we kill: the same split the processor made.
+  const splitter = new Partitioner(compileKeySpec(keys), workers);
+  const victim = 1;
+  const survivors: FlowBatch[] = [];
+  let lost = 0;
+  for (const b of before) {
+    const parts = splitter.split(b);
+    parts.forEach((part, k) => {
+      if (!part) return;
+      if (k === victim) lost += part.length;
+      else survivors.push(part);
+    });
+  }
+  t.ok(lost > 0, 'the victim partition held rows');
+
+  const threadsBefore = p.workerThreads();
+  const killed = threadsBefore[victim]!;
+  const exited = new Promise((resolve) => killed.once('exit', resolve));
+  await killed.terminate();
+  await exited;
+
+  const after = randomBatches(202, 3, 400);
+  for (const b of after) await p.consume(b);
+  await p.flush();
+  const out = sink.batches.at(-1)!;
+  t.equal(difference(fromReduced(out), referenceAggregate([...survivors, ...after], keys)), undefined,
+    'the interval holds every row except the killed worker\'s (rows sent after the kill reach its replacement)');
+  t.equal(telemetry.counter('podflow_processor_dropped_flows_total', '').get({ processor: 'flow_aggregate/t', reason: 'worker_crash' }), lost,
+    'the loss is counted exactly');
+  t.equal(telemetry.counter('podflow_processor_flow_aggregate_worker_restarts_total', '').get({ processor: 'flow_aggregate/t' }), 1);
+  t.equal(p.workerThreads().length, workers, 'the pool is back to full size');
+  t.not(p.workerThreads()[victim], killed, 'with a new thread');
+
+  const next = randomBatches(303, 2, 200);
+  for (const b of next) await p.consume(b);
+  await p.flush();
+  t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(next, keys)), undefined, 'the next interval is complete again');
+});
