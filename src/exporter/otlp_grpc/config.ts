@@ -2,7 +2,7 @@
 // podflow's temporality, export_interval, cardinality_limit and series_expiry.
 
 import { object, type Infer, type Problem } from '../../config/schema.ts';
-import { otlpCommonFields, validateCommonEnv } from '../internal/otlp/otlp-common-config.ts';
+import { otlpCommonFields, validateCommon } from '../internal/otlp/otlp-common-config.ts';
 import { parseGrpcEndpoint, type GrpcTarget } from '../internal/otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../internal/otlp/otlp-env.ts';
 import { insecureSetting, validateTls, type TlsConfig } from '../internal/otlp/tls-settings.ts';
@@ -42,6 +42,6 @@ export function validateOtlpGrpcConfig(c: OtlpGrpcConfig, env: Env = process.env
   } catch (e) {
     problems.push({ path: ['endpoint'], message: (e as Error).message });
   }
-  problems.push(...validateTls(c.tls, env), ...validateCommonEnv(c, env));
+  problems.push(...validateTls(c.tls, env), ...validateCommon(c, env));
   return problems;
 }

@@ -2,7 +2,7 @@
 // (endpoint as a base URL, metrics_endpoint, encoding), plus podflow's own.
 
 import { enumOf, object, optional, string, type Infer, type Problem } from '../../config/schema.ts';
-import { otlpCommonFields, validateCommonEnv } from '../internal/otlp/otlp-common-config.ts';
+import { otlpCommonFields, validateCommon } from '../internal/otlp/otlp-common-config.ts';
 import { appendMetricsPath, parseHttpUrl } from '../internal/otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../internal/otlp/otlp-env.ts';
 import { validateTls } from '../internal/otlp/tls-settings.ts';
@@ -64,6 +64,6 @@ export function validateOtlpHttpConfig(c: OtlpHttpConfig, env: Env = process.env
       problems.push({ path: ['endpoint'], message: (e as Error).message });
     }
   }
-  problems.push(...validateTls(c.tls, env), ...validateCommonEnv(c, env));
+  problems.push(...validateTls(c.tls, env), ...validateCommon(c, env));
   return problems;
 }

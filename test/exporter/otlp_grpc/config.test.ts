@@ -58,6 +58,11 @@ t.test('environment fallbacks: signal-specific first, config wins', async (t) =>
   ]);
 });
 
+t.test('header names are checked at config time', async (t) => {
+  const c = decode({ headers: { 'x-ok': '1', 'bad name': '2', 'trace-bin': '3' } }).config!;
+  t.same(validateOtlpGrpcConfig(c, {}).map((p) => p.path.join('::')), ['headers::bad name', 'headers::trace-bin']);
+});
+
 t.test('all problems at once: schema and TLS files', async (t) => {
   const { problems } = decode({ temporality: 'sometimes', export_interval: 'soon', cardinality_limit: 0, retry_on_failure: {} });
   t.same(problems.map((p) => p.path.join('::')).sort(), [

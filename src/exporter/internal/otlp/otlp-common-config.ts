@@ -41,9 +41,20 @@ export function resolveCommon(c: CommonConfig, env: Env = process.env): Resolved
   };
 }
 
-/** Problems in environment values the config would fall back to. */
-export function validateCommonEnv(c: CommonConfig, env: Env = process.env): Problem[] {
+// Header names valid both as HTTP tokens and as gRPC metadata keys; "-bin" keys
+// would need binary values, which a YAML string is not.
+const HEADER_NAME = /^[0-9A-Za-z_.-]+$/;
+
+/** Problems in headers and in environment values the config would fall back to. */
+export function validateCommon(c: CommonConfig, env: Env = process.env): Problem[] {
   const problems: Problem[] = [];
+  for (const [k, v] of Object.entries(c.headers ?? {})) {
+    if (!HEADER_NAME.test(k) || k.toLowerCase().endsWith('-bin')) {
+      problems.push({ path: ['headers', k], message: `invalid header name "${k}": use letters, digits, "-", "_" or "." (and no "-bin" suffix)` });
+    } else if (/[\r\n\0]/.test(v)) {
+      problems.push({ path: ['headers', k], message: 'a header value cannot contain line breaks or NUL' });
+    }
+  }
   const comp = otlpEnv('COMPRESSION', env);
   if (c.compression === undefined && comp && comp.value !== 'gzip' && comp.value !== 'none') {
     problems.push({ path: ['compression'], message: `invalid value "${comp.value}" in ${comp.variable} (valid values: [gzip, none])` });
