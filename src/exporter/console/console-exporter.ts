@@ -6,6 +6,7 @@
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
+import type { Logger } from '../../service/logger.ts';
 import type { ConsoleConfig } from './config.ts';
 import { formatTable } from './flow-table.ts';
 import { EdgeAggregator, topEdges } from './top-flows.ts';
@@ -13,6 +14,8 @@ import { EdgeAggregator, topEdges } from './top-flows.ts';
 /** The part of a tty.WriteStream the view uses; injectable for tests. */
 export interface ConsoleOutput {
   write(chunk: string): unknown;
+  on?(event: 'error', listener: (e: Error) => void): unknown;
+  off?(event: 'error', listener: (e: Error) => void): unknown;
   isTTY?: boolean;
   columns?: number;
   rows?: number;
@@ -35,9 +38,17 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
   #timer: NodeJS.Timeout | undefined;
   #lastRefresh: number;
   #idle = 0;
+  #closed = false;
+  readonly #logger: Logger;
+  // A closed stdout (`podflow run | head`) must stop the view, not crash the agent with EPIPE.
+  readonly #onError = (e: Error) => {
+    if (!this.#closed) this.#logger.warn('console output failed; the view stops', { error: e });
+    this.#closed = true;
+  };
 
-  constructor(_settings: CreateSettings, config: ConsoleConfig, opts: ConsoleExporterOptions = {}) {
+  constructor(settings: CreateSettings, config: ConsoleConfig, opts: ConsoleExporterOptions = {}) {
     super();
+    this.#logger = settings.logger;
     this.#config = config;
     this.#out = opts.out ?? process.stdout;
     this.#now = opts.now ?? Date.now;
@@ -50,6 +61,10 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
 
   /** Draws the view of the flows since the last refresh and starts a new window (the timer calls this). */
   refresh(): void {
+    if (this.#closed) {
+      this.#agg.drain();
+      return;
+    }
     const now = this.#now();
     const tty = this.#out.isTTY === true;
     if (this.#agg.pendingRows === 0) {
@@ -84,6 +99,7 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
 
   protected async doStart(): Promise<void> {
     this.#lastRefresh = this.#now();
+    this.#out.on?.('error', this.#onError);
     this.#timer = setInterval(() => this.refresh(), this.#config.refresh);
     this.#timer.unref();
   }
@@ -93,5 +109,6 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
     this.#timer = undefined;
     // The last window is shown rather than lost.
     if (this.#agg.pendingRows > 0) this.refresh();
+    this.#out.off?.('error', this.#onError);
   }
 }

@@ -136,6 +136,25 @@ t.test('TTY: redraws in place with ANSI, fits the terminal', async (t) => {
   t.match(out.chunks[1], /\(no flows in this window\)/);
 });
 
+t.test('a closed output (EPIPE) stops the view instead of crashing', async (t) => {
+  const { EventEmitter } = await import('node:events');
+  const warnings: string[] = [];
+  const settings = { ...testSettings('console'), logger: { ...testSettings('console').logger, warn: (m: string) => { warnings.push(m); } } };
+  const stream = Object.assign(new EventEmitter(), { writes: 0, write(): boolean { this.writes++; return true; } });
+  const e = new ConsoleExporter(settings, config({ refresh: '1h' }), { out: stream });
+  await e.start();
+  t.equal(stream.listenerCount('error'), 1, 'listens for write errors');
+  await e.consume(generateInterval(synthetic, 0, 0));
+  e.refresh();
+  stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+  await e.consume(generateInterval(synthetic, 1, 0));
+  e.refresh();
+  await e.shutdown();
+  t.equal(stream.writes, 1, 'nothing written after the error');
+  t.same(warnings, ['console output failed; the view stops']);
+  t.equal(stream.listenerCount('error'), 0, 'the listener is removed at shutdown');
+});
+
 t.test('lifecycle: the timer draws, shutdown flushes the last window, both idempotent', async (t) => {
   const out = new Capture();
   const e = new ConsoleExporter(testSettings('console'), config({ refresh: '50ms' }), { out });
