@@ -10,7 +10,6 @@ import { otlpGrpcExporterFactory } from './exporter/otlp_grpc/factory.ts';
 import { otlpHttpExporterFactory } from './exporter/otlp_http/factory.ts';
 import { prometheusExporterFactory } from './exporter/prometheus/factory.ts';
 import { k8sAttributesFactory } from './processor/k8s_attributes/factory.ts';
-import { k8sAttributesFactory } from './processor/k8s_attributes/factory.ts';
 import { flowAggregateFactory } from './processor/flow_aggregate/factory.ts';
 
 export const factories: readonly Factory[] = [
@@ -21,7 +20,6 @@ export const factories: readonly Factory[] = [
   otlpHttpExporterFactory,
   prometheusExporterFactory,
   debugExporterFactory,
-  k8sAttributesFactory,
   k8sAttributesFactory,
   flowAggregateFactory,
 ];
