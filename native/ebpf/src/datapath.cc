@@ -76,11 +76,13 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
   libbpf_set_print(CaptureLibbpf);
   libbpf_log.clear();
   try {
-    cgroup_fd_ = open(o.cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cgroup_fd_ < 0) Fail("cgroup", errno, "open cgroup " + o.cgroup_path);
-    struct statfs sfs;
-    if (fstatfs(cgroup_fd_, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC)
-      Fail("cgroup", ENOTDIR, o.cgroup_path + " is not a cgroup2 mount");
+    if (o.attach) {
+      cgroup_fd_ = open(o.cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (cgroup_fd_ < 0) Fail("cgroup", errno, "open cgroup " + o.cgroup_path);
+      struct statfs sfs;
+      if (fstatfs(cgroup_fd_, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC)
+        Fail("cgroup", ENOTDIR, o.cgroup_path + " is not a cgroup2 mount");
+    }
 
     skel_ = podflow_bpf__open();
     if (!skel_) Fail("open", errno, "open BPF object");

@@ -1,0 +1,96 @@
+// ConnectionTable on hand-made pf_conn records: deltas between reads, the two
+// edges and their flags, per-connection facts on the client→server edge only,
+// final records, and late map reads of closed sockets ignored.
+
+import t from 'tap';
+import { PF_CONN, PF_CONSTANTS as K } from '../../../src/native/ebpf-layout.ts';
+import { FlowBatch } from '../../../src/pdata/flow-batch.ts';
+import { readFlow } from '../../../src/pdata/flow-record.ts';
+import { writeAddress } from '../../../src/pdata/ip-address.ts';
+import { ConnectionTable } from '../../../src/receiver/ebpf/connection-table.ts';
+
+interface Rec {
+  cookie: number; flags: number; acked: number; received: number; segsOut?: number; segsIn?: number;
+  retrans?: number; resets?: number; srtt?: number; startNs?: number; endNs?: number;
+  local?: string; remote?: string; lport?: number; rport?: number;
+}
+
+function records(...rs: Rec[]): ArrayBuffer {
+  const buf = new ArrayBuffer(rs.length * PF_CONN.size);
+  const v = new DataView(buf);
+  const u8 = new Uint8Array(buf);
+  rs.forEach((r, i) => {
+    const o = i * PF_CONN.size;
+    v.setBigUint64(o + PF_CONN.cookie, BigInt(r.cookie), true);
+    v.setBigUint64(o + PF_CONN.start_ns, BigInt(r.startNs ?? 1_000_000), true);
+    v.setBigUint64(o + PF_CONN.end_ns, BigInt(r.endNs ?? 0), true);
+    v.setBigUint64(o + PF_CONN.bytes_acked, BigInt(r.acked), true);
+    v.setBigUint64(o + PF_CONN.bytes_received, BigInt(r.received), true);
+    v.setUint32(o + PF_CONN.segs_out, r.segsOut ?? 0, true);
+    v.setUint32(o + PF_CONN.segs_in, r.segsIn ?? 0, true);
+    v.setUint32(o + PF_CONN.total_retrans, r.retrans ?? 0, true);
+    v.setUint32(o + PF_CONN.resets, r.resets ?? 0, true);
+    v.setUint32(o + PF_CONN.srtt_us, r.srtt ?? 0, true);
+    const fam = writeAddress(u8, o + PF_CONN.local_addr, r.local ?? '10.0.0.1');
+    writeAddress(u8, o + PF_CONN.remote_addr, r.remote ?? '10.0.0.2');
+    v.setUint16(o + PF_CONN.local_port, r.lport ?? 40000, true);
+    v.setUint16(o + PF_CONN.remote_port, r.rport ?? 80, true);
+    u8[o + PF_CONN.family] = fam;
+    u8[o + PF_CONN.flags] = r.flags;
+  });
+  return buf;
+}
+
+const CLIENT = K.PF_CONN_CLIENT | K.PF_CONN_ESTABLISHED;
+
+t.test('a client socket over three reads', async (t) => {
+  const table = new ConnectionTable();
+  let b = new FlowBatch();
+  table.append(b, records({ cookie: 7, flags: CLIENT, acked: 1001, received: 500, segsOut: 5, segsIn: 4, srtt: 120 }), false);
+  t.equal(b.length, 2, 'two edges');
+  const [out, inn] = [readFlow(b, 0), readFlow(b, 1)];
+  t.match(out, { sourceAddress: '10.0.0.1', sourcePort: 40000, destinationAddress: '10.0.0.2', destinationPort: 80,
+    sourceIsClient: true, observer: 'source', connectionEnded: false, counters: { bytes: 1001, packets: 5, opened: 1, rttUs: 120 } });
+  t.match(inn, { sourceAddress: '10.0.0.2', destinationAddress: '10.0.0.1', sourceIsClient: false, observer: 'destination',
+    counters: { bytes: 500, packets: 4 } });
+  t.notOk(inn.counters?.opened, 'per-connection facts only on client→server');
+  t.equal(table.active, 1);
+
+  b = new FlowBatch();
+  table.append(b, records({ cookie: 7, flags: CLIENT, acked: 1001, received: 500, segsOut: 5, segsIn: 4, srtt: 120 }), false);
+  t.equal(b.length, 0, 'an idle interval gives no rows');
+
+  b = new FlowBatch();
+  table.append(b, records({ cookie: 7, flags: CLIENT | K.PF_CONN_CLOSED, acked: 3002, received: 501, segsOut: 9, segsIn: 6,
+    retrans: 2, resets: 1, startNs: 1_000_000, endNs: 251_000_000 }), true);
+  t.match(readFlow(b, 0), { connectionEnded: true, counters: { bytes: 2001, packets: 4, retransmits: 2, closed: 1, resets: 1, durationMs: 250 } });
+  t.match(readFlow(b, 1), { connectionEnded: true, counters: { bytes: 1, packets: 2 } });
+  t.equal(table.active, 0);
+  t.equal(table.closedTotal, 1);
+
+  b = new FlowBatch();
+  table.append(b, records({ cookie: 7, flags: CLIENT, acked: 3002, received: 501 }), false);
+  t.equal(b.length, 0, 'a late map read of a reported socket is ignored');
+});
+
+t.test('a server socket: client→server is the incoming edge', async (t) => {
+  const table = new ConnectionTable();
+  const b = new FlowBatch();
+  table.append(b, records({ cookie: 9, flags: K.PF_CONN_ESTABLISHED, acked: 10, received: 20, local: 'fd00::1', remote: 'fd00::2', lport: 80, rport: 40000 }), false);
+  const [out, inn] = [readFlow(b, 0), readFlow(b, 1)];
+  t.match(out, { sourceAddress: 'fd00::1', sourcePort: 80, sourceIsClient: false, observer: 'source', counters: { bytes: 10 } });
+  t.match(inn, { sourceAddress: 'fd00::2', sourcePort: 40000, sourceIsClient: true, observer: 'destination', counters: { bytes: 20, opened: 1 } });
+  t.equal(b.family[0], 6);
+});
+
+t.test('failed connect; orphaned final records from the map', async (t) => {
+  const table = new ConnectionTable();
+  const b = new FlowBatch();
+  const orphans = table.append(b, records(
+    { cookie: 11, flags: K.PF_CONN_CLIENT | K.PF_CONN_CLOSED | K.PF_CONN_FAILED | K.PF_CONN_ORPHANED, acked: 0, received: 0, segsOut: 1, resets: 1, endNs: 2_000_000 },
+  ), false);
+  t.same(orphans, [11], 'the caller deletes the orphan from the map');
+  t.match(readFlow(b, 0), { connectionEnded: true, counters: { failed: 1, resets: 1, packets: 1 } });
+  t.notOk(readFlow(b, 0).counters?.opened);
+  t.notOk(readFlow(b, 0).counters?.closed);
+});
