@@ -11,6 +11,7 @@ import { otlpHttpExporterFactory } from './exporter/otlp_http/factory.ts';
 import { prometheusExporterFactory } from './exporter/prometheus/factory.ts';
 import { k8sAttributesFactory } from './processor/k8s_attributes/factory.ts';
 import { flowAggregateFactory } from './processor/flow_aggregate/factory.ts';
+import { filterFactory } from './processor/filter/factory.ts';
 import { ebpfReceiverFactory } from './receiver/ebpf/factory.ts';
 
 export const factories: readonly Factory[] = [
@@ -23,6 +24,7 @@ export const factories: readonly Factory[] = [
   debugExporterFactory,
   k8sAttributesFactory,
   flowAggregateFactory,
+  filterFactory,
   ebpfReceiverFactory,
 ];
 

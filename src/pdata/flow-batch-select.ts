@@ -4,6 +4,7 @@
 // array), so attribute indexes stay valid without re-interning.
 
 import { COUNTER_COLUMNS, FlowBatch } from './flow-batch.ts';
+import { HISTOGRAM_COLUMNS, type FlowAggregation, type HistogramColumns } from './flow-aggregation.ts';
 
 export interface SelectOptions {
   /** Attribute columns to keep; all when absent. */
@@ -57,7 +58,30 @@ export function selectRows(src: FlowBatch, rows: Int32Array | undefined, n: numb
     }
   }
   for (const s of src.strings.values()) out.strings.intern(s);
+  if (src.aggregation) out.aggregation = selectAggregation(src.aggregation, rows, count);
   return out;
+}
+
+/** The histogram columns of a reduced batch follow its rows. */
+function selectAggregation(a: FlowAggregation, rows: Int32Array | undefined, n: number): FlowAggregation {
+  const histograms = {} as FlowAggregation['histograms'];
+  for (const c of HISTOGRAM_COLUMNS) {
+    const h = a.histograms[c];
+    const B = h.boundaries.length + 1;
+    const pick = (col: Float64Array): Float64Array => {
+      if (!rows) return col.slice(0, n);
+      const o = new Float64Array(n);
+      gather(col, o, rows, n);
+      return o;
+    };
+    const buckets = rows ? new Float64Array(n * B) : h.buckets.slice(0, n * B);
+    if (rows) for (let j = 0; j < n; j++) buckets.set(h.buckets.subarray(rows[j]! * B, rows[j]! * B + B), j * B);
+    const out: HistogramColumns = {
+      boundaries: h.boundaries.slice(), count: pick(h.count), sum: pick(h.sum), min: pick(h.min), max: pick(h.max), buckets,
+    };
+    histograms[c] = out;
+  }
+  return { groupBy: a.groupBy.slice(), histograms };
 }
 
 type Column = Uint8Array | Uint16Array | Int32Array | Float64Array;
