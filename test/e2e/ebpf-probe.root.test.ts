@@ -13,7 +13,7 @@ t.test('as root', async (t) => {
 t.test('as nobody', async (t) => {
   const script = `import { probeEbpf } from ${JSON.stringify(new URL('../../src/receiver/ebpf/probe.ts', import.meta.url).pathname)};
 process.stdout.write(JSON.stringify(await probeEbpf()));`;
-  const out = execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', NODE, '--input-type=module', '-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+  const out = execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', NODE, '--input-type=module', '-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
   const res = JSON.parse(out) as { ok: boolean; reason?: string };
   t.equal(res.ok, false);
   t.match(res.reason, /^PODFLOW_EBPF_PRIVILEGE: .*CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN/);
