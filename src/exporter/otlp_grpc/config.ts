@@ -1,14 +1,26 @@
 // Config of the otlp_grpc exporter: the Collector's otlp exporter keys, plus
 // podflow's temporality, export_interval, cardinality_limit and series_expiry.
 
-import { object, type Infer, type Problem } from '../../config/schema.ts';
+import { object, optional, string, type Infer, type Problem } from '../../config/schema.ts';
 import { otlpCommonFields, validateCommon } from '../internal/otlp/otlp-common-config.ts';
 import { parseGrpcEndpoint, type GrpcTarget } from '../internal/otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../internal/otlp/otlp-env.ts';
 import { insecureSetting, validateTls, type TlsConfig } from '../internal/otlp/tls-settings.ts';
 
-export const otlpGrpcConfigSchema = object({ ...otlpCommonFields });
+export const otlpGrpcConfigSchema = object({
+  endpoint: optional(string({ check: grpcEndpointProblem, description: 'host:port, http://host:port or https://host:port; falls back to OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT.' })),
+  ...otlpCommonFields,
+});
 export type OtlpGrpcConfig = Infer<typeof otlpGrpcConfigSchema>;
+
+function grpcEndpointProblem(endpoint: string): string | undefined {
+  try {
+    parseGrpcEndpoint(endpoint);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 /** The OTel SDK's default when neither the config nor the environment names an endpoint. */
 export const DEFAULT_GRPC_ENDPOINT = 'http://localhost:4317';

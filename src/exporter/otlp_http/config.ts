@@ -8,11 +8,21 @@ import { otlpEnv, type Env } from '../internal/otlp/otlp-env.ts';
 import { validateTls } from '../internal/otlp/tls-settings.ts';
 
 export const otlpHttpConfigSchema = object({
+  endpoint: optional(string({ check: urlProblem, description: 'Base URL; /v1/metrics is appended. Falls back to OTEL_EXPORTER_OTLP_ENDPOINT.' })),
   ...otlpCommonFields,
-  metrics_endpoint: optional(string({ description: 'Full URL for metrics; overrides endpoint + "/v1/metrics".' })),
+  metrics_endpoint: optional(string({ check: urlProblem, description: 'Full URL for metrics; overrides endpoint + "/v1/metrics".' })),
   encoding: enumOf(['proto', 'json'] as const, { default: 'proto' }),
 });
 export type OtlpHttpConfig = Infer<typeof otlpHttpConfigSchema>;
+
+function urlProblem(endpoint: string): string | undefined {
+  try {
+    parseHttpUrl(endpoint);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
 
 /** The OTel SDK's default when neither the config nor the environment names an endpoint. */
 export const DEFAULT_HTTP_ENDPOINT = 'http://localhost:4318';
@@ -53,16 +63,8 @@ export function validateOtlpHttpConfig(c: OtlpHttpConfig, env: Env = process.env
   try {
     resolveHttpUrl(c, env);
   } catch (e) {
-    const key = c.metrics_endpoint !== undefined ? 'metrics_endpoint' : 'endpoint';
-    problems.push({ path: [key], message: (e as Error).message });
-  }
-  // A bad endpoint is reported even when metrics_endpoint overrides it: the Collector validates both.
-  if (c.metrics_endpoint !== undefined && c.endpoint !== undefined) {
-    try {
-      parseHttpUrl(c.endpoint);
-    } catch (e) {
-      problems.push({ path: ['endpoint'], message: (e as Error).message });
-    }
+    // Keys set in the config were checked by the schema: what is left comes from the environment.
+    problems.push({ path: ['endpoint'], message: (e as Error).message });
   }
   problems.push(...validateTls(c.tls, env), ...validateCommon(c, env));
   return problems;

@@ -30,12 +30,13 @@ t.test('endpoint forms and TLS', async (t) => {
 });
 
 t.test('invalid endpoints are reported with their path', async (t) => {
-  const check = (endpoint: string) => validateOtlpGrpcConfig(decode({ endpoint }).config!, {});
-  t.same(check('http//x'), [{ path: ['endpoint'], message: 'invalid endpoint "http//x": expected host:port, http://host:port or https://host:port' }]);
-  t.match(check('ftp://x:21'), [{ path: ['endpoint'], message: /unsupported scheme "ftp"/ }]);
+  const check = (endpoint: string) => decode({ endpoint }).problems;
+  t.same(check('http//x'), [{ path: ['exporters', 'otlp_grpc', 'endpoint'], message: 'invalid endpoint "http//x": expected host:port, http://host:port or https://host:port' }]);
+  t.match(check('ftp://x:21'), [{ path: ['exporters', 'otlp_grpc', 'endpoint'], message: /unsupported scheme "ftp"/ }]);
   t.match(check('http://x:4317/v1/metrics'), [{ message: /takes no path/ }]);
   t.match(check('x:99999'), [{ message: /out of range/ }]);
   t.same(check('otel:4317'), []);
+  t.same(validateOtlpGrpcConfig(decode({ endpoint: 'otel:4317' }).config!, {}), []);
 });
 
 t.test('environment fallbacks: signal-specific first, config wins', async (t) => {

@@ -22,17 +22,18 @@ t.test('URL resolution as the Collector and the OTel spec do it', async (t) => {
 });
 
 t.test('invalid URLs name the key', async (t) => {
-  t.same(validateOtlpHttpConfig(decode({ endpoint: 'http//x' }), {}), [
-    { path: ['endpoint'], message: 'invalid endpoint "http//x": expected an http:// or https:// URL' },
-  ]);
-  t.same(validateOtlpHttpConfig(decode({ metrics_endpoint: 'grpc://x:4317' }), {}), [
-    { path: ['metrics_endpoint'], message: 'invalid endpoint "grpc://x:4317": unsupported scheme "grpc" (use http:// or https://)' },
+  const problems = (raw: Record<string, unknown>) => {
+    const out: Problem[] = [];
+    otlpHttpExporterFactory.configSchema.decodeOrDefault(raw, ['exporters', 'otlp_http'], out);
+    return out;
+  };
+  t.same(problems({ endpoint: 'http//x', metrics_endpoint: 'grpc://x:4317' }), [
+    { path: ['exporters', 'otlp_http', 'endpoint'], message: 'invalid endpoint "http//x": expected an http:// or https:// URL' },
+    { path: ['exporters', 'otlp_http', 'metrics_endpoint'], message: 'invalid endpoint "grpc://x:4317": unsupported scheme "grpc" (use http:// or https://)' },
   ]);
   t.same(validateOtlpHttpConfig(decode({}), { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'nonsense' }), [
     { path: ['endpoint'], message: 'invalid endpoint "nonsense": expected an http:// or https:// URL (from OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)' },
   ]);
   t.same(validateOtlpHttpConfig(decode({ endpoint: 'https://ok.example.com', tls: { insecure: true } }), {}), [], 'tls.insecure accepted (Collector blocks carry it)');
-  const problems: Problem[] = [];
-  otlpHttpExporterFactory.configSchema.decodeOrDefault({ encoding: 'xml' }, ['exporters', 'otlp_http'], problems);
-  t.same(problems, [{ path: ['exporters', 'otlp_http', 'encoding'], message: 'invalid value "xml" (valid values: [proto, json])' }]);
+  t.same(problems({ encoding: 'xml' }), [{ path: ['exporters', 'otlp_http', 'encoding'], message: 'invalid value "xml" (valid values: [proto, json])' }]);
 });

@@ -8,8 +8,8 @@ import { tlsSchema } from './tls-settings.ts';
 
 export const DEFAULT_TIMEOUT_MS = 5_000;
 
+/** Keys shared by both; each exporter adds its `endpoint` with its own check. */
 export const otlpCommonFields = {
-  endpoint: optional(string({ description: 'Where to send; falls back to OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT.' })),
   tls: tlsSchema,
   headers: optional(map(string())),
   compression: optional(enumOf(['gzip', 'none', ''] as const)),
