@@ -56,7 +56,8 @@ export class CountingMetricExporter implements PushMetricExporter {
 function describeError(e: Error | undefined): string {
   if (!e) return 'unknown error';
   const { code, data } = e as Error & { code?: unknown; data?: unknown };
-  let text = e.message || e.name;
+  // grpc-js appends an empty "Resolution note: " to connection errors.
+  let text = (e.message || e.name).replace(/\.?\s*Resolution note:\s*$/, '');
   if (code !== undefined && !text.includes(String(code))) text += ` (code ${String(code)})`;
   if (typeof data === 'string' && data.trim()) text += `: ${data.trim().slice(0, 300)}`;
   return text;
