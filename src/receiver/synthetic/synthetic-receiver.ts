@@ -62,7 +62,11 @@ export class SyntheticReceiver extends LifecycleComponent {
 
   #schedule(): void {
     const c = this.#config;
-    if (this.#stopped || (c.stop_after > 0 && this.#interval >= c.stop_after)) return;
+    if (this.#stopped) return;
+    if (c.stop_after > 0 && this.#interval >= c.stop_after) {
+      this.#logger.info('synthetic flows stopped after stop_after intervals', { intervals: this.#interval });
+      return;
+    }
     const due = this.#epochMs + (this.#interval + 1) * c.interval;
     this.#timer = setTimeout(() => this.#tick(), Math.max(0, due - Date.now()));
     // A demo source must not keep the process alive on its own.
@@ -73,7 +77,13 @@ export class SyntheticReceiver extends LifecycleComponent {
     this.#timer = undefined;
     const i = this.#interval++;
     const batch = generateInterval(this.#config, i, this.#epochMs);
-    this.#inFlight = this.#next.consume(batch).then(
+    let consumed: Promise<void>;
+    try {
+      consumed = this.#next.consume(batch);
+    } catch (e) {
+      consumed = Promise.reject(e); // a consumer that throws instead of rejecting is still only a refusal
+    }
+    this.#inFlight = consumed.then(
       () => this.#accepted.add(batch.length, this.#labels),
       (e: unknown) => {
         this.#refused.add(batch.length, this.#labels);

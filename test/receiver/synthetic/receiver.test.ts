@@ -62,7 +62,7 @@ t.test('a refusing pipeline is counted, and shutdown waits for the batch in flig
     mutatesData: false,
     consume: (_b: FlowBatch) => {
       calls++;
-      if (calls === 1) return Promise.reject(new Error('queue full'));
+      if (calls === 1) throw new Error('queue full'); // thrown, not rejected: still counted, no crash
       return new Promise<void>((resolve) => { release = resolve; });
     },
   };
