@@ -30,9 +30,11 @@ RUN npm ci --no-audit --no-fund
 COPY bpf/ bpf/
 COPY native/ native/
 COPY scripts/ scripts/
-# The build steps of scripts/setup.d that compile code; the others set up a
-# developer machine (test tools, mounts) and have no place in an image.
-RUN bash scripts/setup.d/20-ebpf.sh
+# The build steps of scripts/setup.d that compile code (their mounts, modprobe
+# and sysctls fail harmlessly here: they are for a developer machine); the
+# other steps install test tools and have no place in an image.
+RUN bash scripts/setup.d/20-ebpf.sh \
+ && bash scripts/setup.d/30-conntrack.sh
 # Only the compiled addons go to the runtime stage, at the paths
 # src/native/load-addon.ts looks in.
 RUN for f in native/*/build/Release/*.node; do install -D -m 0644 "$f" "/out/$f"; done
