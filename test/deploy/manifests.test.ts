@@ -180,3 +180,16 @@ t.test('examples/prometheus scrapes what the prometheus overlay deploys', async 
   t.equal(annotations['prometheus.io/scrape'], 'true', 'prometheus.io/scrape');
   t.equal(Number(annotations['prometheus.io/port']), ports.find((p) => p.name === 'metrics')?.containerPort, 'prometheus.io/port is the metrics port');
 });
+
+t.test('the system-node-critical Component sets the priority and the quota that admits it', async (t) => {
+  const r = renderings.find((x) => x.name === 'base + components/system-node-critical');
+  t.ok(r, 'rendered on top of the base');
+  if (!r) return;
+  const ds = ofKind<DaemonSet & { spec: { template: { spec: { priorityClassName?: string } } } }>(r.objects, 'DaemonSet')[0]!;
+  t.equal(ds.spec.template.spec.priorityClassName, 'system-node-critical');
+  const quota = ofKind<K8sObject & { spec: { scopeSelector: { matchExpressions: Array<{ scopeName: string; operator: string; values: string[] }> } } }>(r.objects, 'ResourceQuota')[0];
+  t.same(quota?.spec.scopeSelector.matchExpressions, [{ scopeName: 'PriorityClass', operator: 'In', values: ['system-node-critical'] }], 'quota scoped to the PriorityClass');
+  t.equal(quota?.metadata.namespace, ds.metadata.namespace, 'in podflow\'s namespace');
+  const base = renderings.find((x) => x.name === 'base')!;
+  t.notOk(ofKind<DaemonSet & { spec: { template: { spec: { priorityClassName?: string } } } }>(base.objects, 'DaemonSet')[0]!.spec.template.spec.priorityClassName, 'the base sets no priority');
+});
