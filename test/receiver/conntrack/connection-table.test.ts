@@ -1,0 +1,123 @@
+// The connection table's accounting rules: baseline at start, deltas from
+// dumps, lost NEW events recovered by dumps, vanished connections swept, late
+// DESTROYs adding only what grew, closed vs failed, counters never decreasing.
+
+import t from 'tap';
+import { IPS_ASSURED, REC_DESTROY, REC_DUMP, REC_NEW, REC_UPDATE, TCP_CLOSE, TCP_ESTABLISHED, TCP_TIME_WAIT } from '../../../src/native/conntrack-record.ts';
+import { ConnectionTable, type Conn } from '../../../src/receiver/conntrack/connection-table.ts';
+import { records, type Rec } from './records.ts';
+
+const base: Rec = { type: REC_NEW, src: '10.0.0.1', dst: '10.96.0.10', sport: 40000, dport: 80, rsrc: '10.1.0.5', rsport: 8080 };
+
+function table(now = { t: 1000 }) {
+  return { tb: new ConnectionTable({ tombstoneTtlMs: 60_000, now: () => now.t }), now };
+}
+
+function totals(cs: Conn[]) {
+  const s = { ob: 0, rb: 0, op: 0, opened: 0, closed: 0, failed: 0 };
+  for (const c of cs) {
+    s.ob += c.dOb; s.rb += c.dRb; s.op += c.dOp; s.opened += c.opened; s.closed += c.closed; s.failed += c.failed;
+    ConnectionTable.reset(c);
+  }
+  return s;
+}
+
+t.test('start dump is a baseline; later dumps report deltas', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED, counters: [10, 1000, 8, 5000] }]));
+  tb.dumpEnd(1, false);
+  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 0, closed: 0, failed: 0 }, 'nothing from before the start');
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_ESTABLISHED, counters: [12, 1300, 9, 5600] }]));
+  tb.dumpEnd(2, false);
+  t.same(totals(tb.drain()), { ob: 300, rb: 600, op: 2, opened: 0, closed: 0, failed: 0 });
+  // An older snapshot (lower counters) yields nothing negative.
+  tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_ESTABLISHED, counters: [11, 1200, 9, 5500] }]));
+  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 0, closed: 0, failed: 0 });
+});
+
+t.test('NEW, dump, TIME_WAIT, DESTROY: opened once, closed once, full bytes', async (t) => {
+  const { tb, now } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }]));
+  tb.applyEvents(records([{ ...base, type: REC_UPDATE, tcpState: TCP_ESTABLISHED, status: IPS_ASSURED }]));
+  now.t += 500;
+  tb.applyEvents(records([{ ...base, type: REC_UPDATE, tcpState: TCP_TIME_WAIT }]));
+  let s = totals(tb.drain());
+  t.same([s.opened, s.closed, s.failed], [1, 1, 0]);
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_TIME_WAIT, counters: [6, 400, 5, 900] }]));
+  tb.dumpEnd(2, false);
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, tcpState: TCP_TIME_WAIT, counters: [6, 400, 5, 900] }]));
+  s = totals(tb.drain());
+  t.same(s, { ob: 400, rb: 900, op: 6, opened: 0, closed: 0, failed: 0 }, 'DESTROY after TIME_WAIT adds nothing twice');
+  t.equal(tb.size, 0);
+});
+
+t.test('a connection that never became ASSURED fails', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }, { ...base, type: REC_UPDATE, tcpState: TCP_CLOSE }]));
+  const [c] = tb.drain();
+  t.same([c!.opened, c!.closed, c!.failed], [1, 0, 1]);
+});
+
+t.test('lost NEW: a dump finds the connection, which opens with full counters', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED, counters: [3, 180, 2, 120] }]));
+  tb.dumpEnd(2, false);
+  t.same(totals(tb.drain()), { ob: 180, rb: 120, op: 3, opened: 1, closed: 0, failed: 0 });
+});
+
+t.test('lost DESTROY: a complete dump sweeps the connection; a late DESTROY adds the rest', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW }]));
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED, counters: [3, 180, 2, 120] }]));
+  tb.dumpEnd(2, false);
+  totals(tb.drain());
+  tb.dumpBegin(3);
+  tb.dumpEnd(3, true);
+  t.equal(tb.size, 1, 'an interrupted dump sweeps nothing');
+  tb.dumpBegin(4);
+  tb.dumpEnd(4, false);
+  t.equal(tb.size, 0, 'gone from a complete dump: ended');
+  t.equal(tb.stats.swept, 1);
+  let s = totals(tb.drain());
+  t.same([s.closed, s.ob], [1, 0]);
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, counters: [4, 240, 3, 170] }]));
+  s = totals(tb.drain());
+  t.same(s, { ob: 60, rb: 50, op: 1, opened: 0, closed: 0, failed: 0 }, 'only the growth since the last dump');
+});
+
+t.test('a connection born during a dump is not swept by it', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.dumpBegin(2);
+  tb.applyEvents(records([{ ...base, type: REC_NEW }]));
+  tb.dumpEnd(2, false);
+  t.equal(tb.size, 1);
+});
+
+t.test('dump records of an already destroyed connection are ignored', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW }, { ...base, type: REC_DESTROY, counters: [2, 100, 1, 60] }]));
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, counters: [1, 60, 1, 60] }]));
+  tb.dumpEnd(2, false);
+  const s = totals(tb.drain());
+  t.same([s.opened, s.ob, s.rb], [1, 100, 60]);
+  t.equal(tb.size, 0);
+});
+
+t.test('the kernel id tells a reused 5-tuple apart', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, id: 1 }, { ...base, id: 2 }]));
+  t.equal(tb.size, 2);
+});
