@@ -99,7 +99,8 @@ static __always_inline void pf_closed(struct bpf_sock_ops *skops)
 		return;
 	}
 	__builtin_memcpy(ev, c, sizeof(*ev));
-	bpf_ringbuf_submit(ev, 0);
+	__u64 pending = bpf_ringbuf_query(&pf_events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(ev, pending >= pf_ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 	bpf_map_delete_elem(&pf_conns, &cookie);
 }
 

@@ -14,6 +14,10 @@
 
 /* Set by the loader before load (skeleton rodata); __weak: one per linked object. */
 volatile const __u8 pf_include_loopback __weak = 0;
+/* Ring-buffer fill level (bytes) above which a submit wakes the poll thread;
+ * below it records wait for the next timed poll, so a connection burst costs
+ * one wake-up per poll period instead of one per record. */
+volatile const __u64 pf_ringbuf_wakeup_bytes __weak = 1 << 20;
 
 static __always_inline void pf_addr4(__u8 out[16], __u32 be_addr)
 {

@@ -45,6 +45,11 @@ if [ ! -e "$OUT/podflow.skel.h" ] || [ -n "$(find "${objs[@]}" -newer "$OUT/podf
   mv "$OUT/podflow.skel.h.tmp" "$OUT/podflow.skel.h"
 fi
 
+# The connection-rate load generator of bench/datapath.bench.ts.
+if [ ! -e "$OUT/conn-rate" ] || [ bench/tools/conn-rate.c -nt "$OUT/conn-rate" ]; then
+  cc -O2 -Wall -o "$OUT/conn-rate" bench/tools/conn-rate.c
+fi
+
 # The addon, with npm's bundled node-gyp, against the headers npm is configured
 # with (nodedir); N-API only, so the pinned Node loads it.
 ADDON=native/ebpf/build/Release/podflow_ebpf.node

@@ -11,6 +11,8 @@ export interface DatapathOptions {
   /** Bytes, a power of two and a multiple of the page size. */
   ringBufferSize: number;
   includeLoopback: boolean;
+  /** Drain period of the ring buffer when not woken early (half full). Default 100. */
+  pollIntervalMs?: number;
   /** false: load only, attach nothing (BPF_PROG_TEST_RUN tests). Default true. */
   attach?: boolean;
 }
@@ -31,6 +33,8 @@ export interface Datapath {
   deleteUdp(keys: ArrayBuffer): number;
   /** pf_stats summed over CPUs, indexed by PF_STAT_*. */
   readStats(): number[];
+  /** Per-program run time and count; zero unless kernel.bpf_stats_enabled=1. */
+  readProgStats(): Array<{ name: string; runTimeNs: number; runCount: number }>;
   testRunUdp(egress: boolean, packet: Uint8Array): number;
   /** Detaches everything; returns ring-buffer records not yet delivered. Idempotent. */
   close(): ArrayBuffer;

@@ -61,6 +61,7 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
                            InstanceMethod("deleteConnections", &DatapathWrap::DeleteConnections),
                            InstanceMethod("deleteUdp", &DatapathWrap::DeleteUdp),
                            InstanceMethod("readStats", &DatapathWrap::ReadStats),
+                           InstanceMethod("readProgStats", &DatapathWrap::ReadProgStats),
                            InstanceMethod("testRunUdp", &DatapathWrap::TestRunUdp),
                            InstanceMethod("close", &DatapathWrap::Close),
                        });
@@ -79,6 +80,7 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
     opts.ring_buffer_size = o.Get("ringBufferSize").As<Napi::Number>().Uint32Value();
     opts.include_loopback = o.Get("includeLoopback").ToBoolean().Value();
     opts.attach = !o.Has("attach") || o.Get("attach").ToBoolean().Value();
+    if (o.Has("pollIntervalMs")) opts.poll_interval_ms = o.Get("pollIntervalMs").As<Napi::Number>().Uint32Value();
 
     tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "podflow-ebpf-ringbuf", 0, 1);
     // The receiver's own timer keeps the process alive while it runs; the poll
@@ -151,6 +153,19 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
     std::vector<uint64_t> s = Guard(info.Env(), [&] { return dp_->ReadStats(); });
     Napi::Array out = Napi::Array::New(info.Env(), s.size());
     for (size_t i = 0; i < s.size(); i++) out[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
+    return out;
+  }
+
+  Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {
+    auto stats = Guard(info.Env(), [&] { return dp_->ReadProgStats(); });
+    Napi::Array out = Napi::Array::New(info.Env(), stats.size());
+    for (size_t i = 0; i < stats.size(); i++) {
+      Napi::Object o = Napi::Object::New(info.Env());
+      o.Set("name", stats[i].name);
+      o.Set("runTimeNs", static_cast<double>(stats[i].run_time_ns));
+      o.Set("runCount", static_cast<double>(stats[i].run_cnt));
+      out[i] = o;
+    }
     return out;
   }
 

@@ -90,6 +90,8 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
     bpf_map__set_max_entries(skel_->maps.pf_udp, o.udp_map_size);
     bpf_map__set_max_entries(skel_->maps.pf_events, o.ring_buffer_size);
     skel_->rodata->pf_include_loopback = o.include_loopback ? 1 : 0;
+    skel_->rodata->pf_ringbuf_wakeup_bytes = o.ring_buffer_size / 2;
+    poll_interval_ms_ = o.poll_interval_ms ? o.poll_interval_ms : 100;
     if (int err = podflow_bpf__load(skel_)) Fail("load", -err, "load BPF programs");
 
     auto& p = skel_->progs;
@@ -154,10 +156,14 @@ void Datapath::Flush() {
 }
 
 void Datapath::PollLoop() {
-  // A short timeout bounds how long Close() waits for this thread.
+  // Records are submitted without a wake-up until the buffer is half full, so
+  // this thread mostly wakes on its timeout and drains everything at once:
+  // one hand-over to JS per period, whatever the connection rate. The
+  // timeout also bounds how long Close() waits for this thread.
   while (!stop_.load(std::memory_order_relaxed)) {
-    int n = ring_buffer__poll(rb_, 50);
+    int n = ring_buffer__poll(rb_, static_cast<int>(poll_interval_ms_));
     if (n < 0 && n != -EINTR) break;
+    ring_buffer__consume(rb_);
     Flush();
   }
 }
@@ -243,4 +249,17 @@ uint32_t Datapath::TestRunUdp(bool egress, const uint8_t* packet, size_t len) {
               .repeat = 1);
   if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts)) Fail("test_run", errno, "BPF_PROG_TEST_RUN");
   return opts.retval;
+}
+
+std::vector<Datapath::ProgStats> Datapath::ReadProgStats() {
+  std::vector<ProgStats> out;
+  if (closed_) return out;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    bpf_prog_info info = {};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) Fail("prog_info", errno, "read program info");
+    out.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
+  }
+  return out;
 }

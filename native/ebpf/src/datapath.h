@@ -24,6 +24,9 @@ struct DatapathOptions {
   uint32_t udp_map_size = 65536;
   uint32_t ring_buffer_size = 1u << 22;
   bool include_loopback = false;
+  // How often the poll thread drains the ring buffer when nobody wakes it
+  // (the programs wake it early when the buffer is half full).
+  uint32_t poll_interval_ms = 100;
   // false: load only (BPF_PROG_TEST_RUN tests), nothing attached.
   bool attach = true;
 };
@@ -55,6 +58,13 @@ class Datapath {
   // Deletes entries; returns how many existed.
   uint32_t DeleteConnections(const uint64_t* cookies, size_t n);
   uint32_t DeleteUdp(const pf_udp_key* keys, size_t n);
+  // Run time and run count of each program (kernel.bpf_stats_enabled=1).
+  struct ProgStats {
+    std::string name;
+    uint64_t run_time_ns;
+    uint64_t run_cnt;
+  };
+  std::vector<ProgStats> ReadProgStats();
   // pf_stats summed over CPUs.
   std::vector<uint64_t> ReadStats();
   // Stops polling, detaches every program and returns the records still in
@@ -76,6 +86,7 @@ class Datapath {
   RecordSink sink_;
   std::vector<uint8_t> pending_;
   std::thread poller_;
+  uint32_t poll_interval_ms_ = 100;
   std::atomic<bool> stop_{false};
   std::mutex close_mu_;
   bool closed_ = false;

@@ -63,6 +63,11 @@ export class EbpfReceiver extends LifecycleComponent {
       .observe({}, () => this.#conns.active);
   }
 
+  /** Run time of each BPF program (for benchmarks; zero unless kernel.bpf_stats_enabled=1). */
+  programStats(): Array<{ name: string; runTimeNs: number; runCount: number }> {
+    return this.#dp?.readProgStats() ?? [];
+  }
+
   protected async doStart(): Promise<void> {
     const c = this.#config;
     const env = checkEnvironment({ cgroupPath: c.cgroup_path, allowMount: true });

@@ -9,7 +9,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Test } from 'tap';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const NODE = resolve(REPO, 'node_modules/.bin/node');
@@ -47,7 +46,12 @@ function sh(cmd: string, args: string[], opts: { ignoreError?: boolean } = {}): 
 }
 
 /** `n` picks the subnet (1..254); `tag` (≤ 6 chars) makes the names unique per test file. */
-export function createNetPair(t: Test, tag: string, n: number): NetPair {
+/** What createNetPair needs from a tap Test (or a benchmark): a teardown hook. */
+export interface Teardown {
+  teardown(fn: () => void): void;
+}
+
+export function createNetPair(t: Teardown, tag: string, n: number): NetPair {
   const server = `pf-ebpf-${tag}-s`;
   const client = `pf-ebpf-${tag}-c`;
   const vs = `pfe${tag}s`.slice(0, 15);

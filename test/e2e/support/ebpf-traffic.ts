@@ -8,8 +8,10 @@
 //   connect HOST PORT            one connect; prints {error} (for a closed port)
 //   udp-server PORT              counts datagrams; prints {packets, bytes} on "report"
 //   udp-client HOST PORT N SIZE  sends N datagrams of SIZE bytes, paced
+//   http-server PORT             answers every request with "ok" (for wrk)
 
 import { createSocket } from 'node:dgram';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -143,6 +145,11 @@ switch (mode) {
       };
       burst();
     });
+    break;
+  }
+  case 'http-server': {
+    const srv = createHttpServer((_req, res) => res.end('ok'));
+    srv.listen(Number(args[0]), '::', () => out({ listening: Number(args[0]) }));
     break;
   }
   default:
