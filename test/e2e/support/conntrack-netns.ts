@@ -19,7 +19,6 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Test } from 'tap';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const NODE = resolve(REPO, 'node_modules/.bin/node');
@@ -59,7 +58,12 @@ export interface ServiceNet {
 }
 
 /** `tag` (≤ 5 chars) makes names unique per test file; `n` (1..254) picks 10.213.<n>.0/24. */
-export function createServiceNet(t: Test, tag: string, n: number, opts: { backends?: number } = {}): ServiceNet {
+/** What createServiceNet needs from a tap Test (benchmarks pass their own). */
+export interface Teardown {
+  teardown(fn: () => void): void;
+}
+
+export function createServiceNet(t: Teardown, tag: string, n: number, opts: { backends?: number } = {}): ServiceNet {
   const nb = opts.backends ?? 2;
   const router = `pf-ct-${tag}-r`;
   const client = `pf-ct-${tag}-c`;

@@ -4,6 +4,9 @@
 //   conntrack-storm client HOST PORT SECONDS INFLIGHT
 //       connect / close (graceful FIN) as fast as possible with INFLIGHT
 //       connections outstanding; prints {"connections":n,"failed":n,"seconds":s}
+//   conntrack-storm udp HOST SECONDS MAX
+//       one datagram per new (source port, destination port) pair, i.e. one new
+//       conntrack entry each, up to MAX; prints {"datagrams":n,"seconds":s}
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,9 +98,33 @@ static int client(const char* host, int port, double seconds, int inflight) {
   return 0;
 }
 
+static int udp(const char* host, double seconds, long max) {
+  enum { SOCKS = 16 };
+  int fds[SOCKS];
+  for (int i = 0; i < SOCKS; i++) {
+    fds[i] = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(20000 + i)};
+    if (bind(fds[i], (struct sockaddr*)&me, sizeof(me)) < 0) { perror("bind"); return 1; }
+  }
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  inet_pton(AF_INET, host, &sa.sin_addr);
+  long sent = 0;
+  double start = now(), until = start + seconds;
+  char byte = 'x';
+  for (int port = 1; port < 65536 && sent < max; port++) {
+    sa.sin_port = htons(port);
+    for (int i = 0; i < SOCKS && sent < max; i++)
+      if (sendto(fds[i], &byte, 1, 0, (struct sockaddr*)&sa, sizeof(sa)) == 1) sent++;
+    if ((port & 63) == 0 && now() >= until) break;
+  }
+  printf("{\"datagrams\":%ld,\"seconds\":%.3f}\n", sent, now() - start);
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc >= 5 && strcmp(argv[1], "udp") == 0) return udp(argv[2], atof(argv[3]), atol(argv[4]));
   if (argc >= 3 && strcmp(argv[1], "server") == 0) return server(atoi(argv[2]));
   if (argc >= 6 && strcmp(argv[1], "client") == 0) return client(argv[2], atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
-  fprintf(stderr, "usage: conntrack-storm server PORT | client HOST PORT SECONDS INFLIGHT\n");
+  fprintf(stderr, "usage: conntrack-storm server PORT | client HOST PORT SECONDS INFLIGHT | udp HOST SECONDS MAX\n");
   return 2;
 }
