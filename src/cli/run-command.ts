@@ -1,15 +1,15 @@
 // podflow run: load the config (or the embedded default), start the service,
 // and stop it cleanly on SIGINT/SIGTERM with a final export.
 
-import { fileURLToPath } from 'node:url';
 import { defaultRegistry } from '../components.ts';
 import { loadConfig } from '../config/resolve.ts';
 import { PodflowError } from '../errors/podflow-error.ts';
 import { createLogger, type LogLevel } from '../service/logger.ts';
 import { Service } from '../service/service.ts';
+import { probeEbpf } from '../receiver/ebpf/probe.ts';
+import { chooseDefaultConfig } from './default-config.ts';
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-export const DEFAULT_CONFIG = fileURLToPath(new URL('../../config/default.yaml', import.meta.url));
 
 export interface RunOptions {
   configs: string[];
@@ -20,7 +20,7 @@ export async function runCommand(opts: RunOptions): Promise<number> {
   if (opts.logLevel !== undefined && !LOG_LEVELS.includes(opts.logLevel as LogLevel)) {
     throw new PodflowError('PODFLOW_USAGE', `--log-level: invalid value "${opts.logLevel}" (valid values: [${LOG_LEVELS.join(' ')}])`);
   }
-  const sources = opts.configs.length ? opts.configs : [DEFAULT_CONFIG];
+  const sources = opts.configs.length ? opts.configs : [await embeddedDefault()];
   const cfg = await loadConfig(sources, defaultRegistry());
   const logs = cfg.service.telemetry.logs;
   const logger = createLogger({ level: (opts.logLevel as LogLevel | undefined) ?? logs.level, encoding: logs.encoding });
@@ -53,4 +53,10 @@ export async function runCommand(opts: RunOptions): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+}
+
+async function embeddedDefault(): Promise<string> {
+  const choice = chooseDefaultConfig(await probeEbpf());
+  if (choice.fallbackNotice) process.stderr.write(choice.fallbackNotice + '\n');
+  return choice.config;
 }
