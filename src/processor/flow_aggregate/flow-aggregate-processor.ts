@@ -25,25 +25,17 @@ import { Partitioner } from './partition.ts';
 const WORKER_FILE = new URL('./aggregate.worker.ts', import.meta.url).href;
 
 /**
- * The parent's Node flags minus module hooks (--import, --require, --loader):
- * the worker runs only podflow's own code through Node's type stripping, and a
- * hook (an instrumentation agent, a test runner's TypeScript compiler) would be
- * loaded again in every worker, costing seconds of start-up and megabytes each.
+ * Workers inherit the parent's Node flags, as Node does by default, unless the
+ * parent has module hooks (--import, --require, --loader): the worker runs only
+ * podflow's own code through Node's type stripping, and a hook (an
+ * instrumentation agent, a test runner's TypeScript compiler) would load again
+ * in every worker, costing seconds of start-up and megabytes each. Then the
+ * worker gets no flags at all: it needs none, and Node rejects some that are
+ * valid for the process (V8 flags such as --expose-gc) in a worker's execArgv.
  */
-function workerExecArgv(): string[] {
-  const hook = /^--(import|require|loader|experimental-loader)$/;
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    const name = a.split('=', 1)[0]!;
-    if (name === '-r' || hook.test(name)) {
-      if (!a.includes('=')) i++; // the value is the next argument
-      continue;
-    }
-    out.push(a);
-  }
-  return out;
+function workerExecArgv(): string[] | undefined {
+  const hook = /^(--import|--require|-r|--loader|--experimental-loader)(=|$)/;
+  return process.execArgv.some((a) => hook.test(a)) ? [] : undefined;
 }
 
 /**
@@ -96,7 +88,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     for (let k = 0; k < this.#config.workers; k++) {
       const pool = new Piscina({
         filename: WORKER_FILE, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1,
-        idleTimeout: Number.MAX_SAFE_INTEGER, workerData, execArgv: workerExecArgv(),
+        idleTimeout: Number.MAX_SAFE_INTEGER, workerData,
+        ...(workerExecArgv() ? { execArgv: workerExecArgv() } : {}),
       });
       let created = 0;
       pool.on('workerCreate', () => {

@@ -5,7 +5,7 @@
 // column (addresses take 4 words, everything else 1), or a string attribute
 // column whose word is a table-wide string id (-1 when the row has no value).
 
-import { FLAG_OBSERVER_DESTINATION, NO_STRING, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, NO_STRING, type FlowBatch } from '../../pdata/flow-batch.ts';
 import { isBuiltinKey, type BuiltinKey } from '../../pdata/flow-attribute-keys.ts';
 
 export type KeyPart =
@@ -58,8 +58,21 @@ export function writeKeys(spec: KeySpec, batch: FlowBatch, out: Int32Array, idOf
         }
         break;
       }
-      case 'source.port': copyColumn(batch.srcPort, out, n, o, W); break;
-      case 'destination.port': copyColumn(batch.dstPort, out, n, o, W); break;
+      case 'source.port':
+      case 'destination.port': {
+        // The client's (ephemeral) port is never part of a key: it is 0 for the end
+        // that opened the connection — the source when FLAG_SOURCE_IS_CLIENT is
+        // set, else the destination (the reply edge) — so one connection's two
+        // edges group by the server port only and groups stay bounded.
+        const src = p.kind === 'source.port';
+        const ports = src ? batch.srcPort : batch.dstPort;
+        const f = batch.flags;
+        for (let i = 0, k = o; i < n; i++, k += W) {
+          const sourceIsClient = (f[i]! & FLAG_SOURCE_IS_CLIENT) !== 0;
+          out[k] = sourceIsClient === src ? 0 : ports[i]!;
+        }
+        break;
+      }
       case 'network.transport': copyColumn(batch.protocol, out, n, o, W); break;
       case 'network.type': copyColumn(batch.family, out, n, o, W); break;
       case 'flow.observer': {

@@ -43,11 +43,15 @@ export class GroupTable {
   }
 
   reset(): void {
+    // Sized for the interval that just ended: cardinality changes slowly, and
+    // growing (rehashing) from small every interval would cost more than the memory.
+    let groups = 256;
+    while (groups < this.size * 1.25) groups *= 2;
     this.flowsIn = 0;
     this.size = 0;
     this.#strings = [];
     this.#stringIds = new Map();
-    this.#allocate(256);
+    this.#allocate(groups);
   }
 
   #allocate(groups: number): void {
@@ -101,13 +105,30 @@ export class GroupTable {
       }
       return id;
     });
-    const cols = ADDITIVE_COLUMNS.map((c) => batch.counters[c]);
-    const rtt = batch.counters.rttUs;
-    const dur = batch.counters.durationMs;
+    // The hot loop: columns and accumulators in locals, the seven sums unrolled
+    // (V8 keeps each access monomorphic), re-read only after the table grows.
+    const c = batch.counters;
+    const [bytes, packets, retransmits, resets, opened, failed, closed] =
+      [c.bytes, c.packets, c.retransmits, c.resets, c.opened, c.failed, c.closed];
+    const rtt = c.rttUs;
+    const dur = c.durationMs;
+    let [sBytes, sPackets, sRetransmits, sResets, sOpened, sFailed, sClosed] = this.#sums as
+      [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+    let cap = this.#cap;
     for (let i = 0; i < n; i++) {
       const g = this.#find(keys, i * W);
-      const sums = this.#sums;
-      for (let j = 0; j < sums.length; j++) sums[j]![g] += cols[j]![i]!;
+      if (this.#cap !== cap) {
+        cap = this.#cap;
+        [sBytes, sPackets, sRetransmits, sResets, sOpened, sFailed, sClosed] = this.#sums as
+          [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+      }
+      sBytes[g] += bytes[i]!;
+      sPackets[g] += packets[i]!;
+      sRetransmits[g] += retransmits[i]!;
+      sResets[g] += resets[i]!;
+      sOpened[g] += opened[i]!;
+      sFailed[g] += failed[i]!;
+      sClosed[g] += closed[i]!;
       const r = rtt[i]!;
       if (r > 0) this.#record(this.#hist.rttUs, g, r);
       const d = dur[i]!;

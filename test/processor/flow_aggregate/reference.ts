@@ -4,7 +4,7 @@
 
 import { FlowBatch } from '../../../src/pdata/flow-batch.ts';
 import { appendFlow, readFlow } from '../../../src/pdata/flow-record.ts';
-import { builtinValue, isBuiltinKey } from '../../../src/pdata/flow-attribute-keys.ts';
+import { builtinValue, isBuiltinKey, type BuiltinKey } from '../../../src/pdata/flow-attribute-keys.ts';
 import {
   ADDITIVE_COLUMNS, DEFAULT_HISTOGRAM_BOUNDARIES, HISTOGRAM_COLUMNS, type HistogramColumn,
 } from '../../../src/pdata/flow-aggregation.ts';
@@ -25,7 +25,16 @@ function emptyGroup(): RefGroup {
 
 /** The group key of row i as text: "name=value" per group_by name, unset values as "∅". */
 export function refKey(batch: FlowBatch, i: number, groupBy: readonly string[]): string {
-  return groupBy.map((k) => `${k}=${isBuiltinKey(k) ? builtinValue(batch, i, k) : batch.getAttribute(i, k) ?? '∅'}`).join('|');
+  return groupBy.map((k) => `${k}=${isBuiltinKey(k) ? refBuiltin(batch, i, k) : batch.getAttribute(i, k) ?? '∅'}`).join('|');
+}
+
+/** Built-ins as flow_aggregate keys them: the client end's port is 0 (see group-key.ts). */
+function refBuiltin(batch: FlowBatch, i: number, k: BuiltinKey): string {
+  if (batch.aggregation) return builtinValue(batch, i, k); // already keyed
+  const r = readFlow(batch, i);
+  if (k === 'source.port') return r.sourceIsClient ? '0' : String(r.sourcePort);
+  if (k === 'destination.port') return r.sourceIsClient ? String(r.destinationPort) : '0';
+  return builtinValue(batch, i, k);
 }
 
 export function referenceAggregate(batches: readonly FlowBatch[], groupBy: readonly string[], into: RefResult = new Map()): RefResult {
