@@ -3,7 +3,8 @@
 // official .proto files in <repo>/../shared/reference/otlp-proto (an encoder
 // independent of the SDK under test), and flatten them into points to check.
 
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,6 +95,9 @@ export interface ReceivedRequest {
   points: Point[];
 }
 
+/** PEM material for a TLS sink; with `ca` set, clients must present a certificate it signed (mTLS). */
+export interface SinkTls { key: Buffer; cert: Buffer; ca?: Buffer }
+
 export class OtlpSink {
   readonly requests: ReceivedRequest[] = [];
   grpcPort = 0;
@@ -114,7 +118,7 @@ export class OtlpSink {
     return this.#types.request.toObject(msg, { longs: Number, enums: String, defaults: false }) as RequestObj;
   }
 
-  async start(): Promise<void> {
+  async start(tls?: SinkTls): Promise<void> {
     const { request, response } = this.#types;
     const service: ServiceDefinition = {
       Export: {
@@ -136,9 +140,11 @@ export class OtlpSink {
       },
     });
     this.grpcPort = await new Promise<number>((res, rej) =>
-      this.#grpc!.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, port) => (e ? rej(e) : res(port))));
+      this.#grpc!.bindAsync('127.0.0.1:0', tls
+        ? ServerCredentials.createSsl(tls.ca ?? null, [{ private_key: tls.key, cert_chain: tls.cert }], tls.ca !== undefined)
+        : ServerCredentials.createInsecure(), (e, port) => (e ? rej(e) : res(port))));
 
-    this.#http = createHttpServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -155,7 +161,10 @@ export class OtlpSink {
         res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
         res.end(json ? '{}' : Buffer.from(response.encode(response.create({})).finish()));
       });
-    });
+    };
+    this.#http = tls
+      ? createHttpsServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+      : createHttpServer(handler);
     await new Promise<void>((res) => this.#http!.listen(0, '127.0.0.1', () => res()));
     this.httpPort = (this.#http.address() as AddressInfo).port;
   }
