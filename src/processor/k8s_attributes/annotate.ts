@@ -62,13 +62,21 @@ export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext): AnnotateS
   const svcByKey = new Map<AddressKey, string | null>();
   const duration = batch.counters.durationMs;
 
+  // Columns by attribute name per side; keyed by the cache's own name strings
+  // (hash computed once), so no "source." + name string is built per entity.
+  const columns: Record<Side, Map<string, Int32Array>> = { source: new Map(), destination: new Map() };
+  const column = (side: Side, name: string): Int32Array => {
+    let c = columns[side].get(name);
+    if (c === undefined) columns[side].set(name, (c = batch.attributeColumn(`${side}.${name}`)));
+    return c;
+  };
   const write = (side: Side, row: number, attrs: string[]) => {
     let p = prepared[side].get(attrs);
     if (p === undefined) {
       const m = attrs.length >> 1;
       p = { cols: new Array<Int32Array>(m), idx: new Int32Array(m) };
       for (let j = 0; j < m; j++) {
-        p.cols[j] = batch.attributeColumn(`${side}.${attrs[2 * j]!}`);
+        p.cols[j] = column(side, attrs[2 * j]!);
         p.idx[j] = batch.strings.intern(attrs[2 * j + 1]!);
       }
       prepared[side].set(attrs, p);

@@ -56,6 +56,7 @@ export class K8sCache {
   readonly #onReject: NonNullable<CacheOptions['onReject']>;
   #generation = 0;
   readonly #marks: Record<ResourceName, number> = { pods: 0, nodes: 0, namespaces: 0, services: 0, endpointslices: 0, jobs: 0 };
+  readonly #synced: Record<ResourceName, boolean> = { pods: false, nodes: false, namespaces: false, services: false, endpointslices: false, jobs: false };
 
   constructor(o: CacheOptions) {
     this.#want = new Set(o.metadata);
@@ -89,7 +90,7 @@ export class K8sCache {
       beginSync: () => { this.#marks[resource]++; },
       upsert: (obj) => guard(obj, () => this.#upsert(resource, obj)),
       remove: (obj) => guard(obj, () => this.#remove(resource, obj)),
-      endSync: () => this.#sweep(resource),
+      endSync: () => { this.#sweep(resource); this.#synced[resource] = true; },
     };
   }
 
@@ -195,10 +196,12 @@ export class K8sCache {
       ownerKind: pool.intern(owner?.kind),
       ownerName: pool.intern(owner?.name),
       tags: extractTags(this.#rules, 'pod', m, pool),
-      ips,
+      // slice(): an array grown by push keeps ~17 slots; the copy has exactly its length.
+      ips: ips.slice(),
       hostNetwork: spec?.hostNetwork === true,
     });
-    const now = this.#now();
+    // Pods in the first list count as having had their IPs all along (flows may predate our start).
+    const now = this.#synced.pods ? this.#now() : 0;
     // A finished pod's IP goes back to the pool: from here on it is a tombstone.
     if (phase === 'Succeeded' || phase === 'Failed') {
       const live = this.pods.byUid.get(m.uid);
@@ -229,7 +232,7 @@ export class K8sCache {
       ips.push(k);
     });
     this.#dropNode(m.name);
-    const n: NodeEntry = { name: this.pool.intern(m.name), ips, tags: extractTags(this.#rules, 'node', m, this.pool), attrs: undefined, attrsGen: -1, mark };
+    const n: NodeEntry = { name: this.pool.intern(m.name), ips: ips.slice(), tags: extractTags(this.#rules, 'node', m, this.pool), attrs: undefined, attrsGen: -1, mark };
     this.nodes.set(n.name, n);
     for (const ip of ips) this.#nodeByIp.set(ip, n);
     this.#generation++;
@@ -259,7 +262,7 @@ export class K8sCache {
       ips.push(k);
     }
     this.#dropService(m.uid);
-    const s: ServiceEntry = { name: this.pool.intern(m.name), namespace: this.pool.intern(m.namespace), ips, mark };
+    const s: ServiceEntry = { name: this.pool.intern(m.name), namespace: this.pool.intern(m.namespace), ips: ips.slice(), mark };
     this.services.set(m.uid, s);
     for (const ip of ips) this.#serviceByVip.set(ip, s);
   }
@@ -286,7 +289,7 @@ export class K8sCache {
         if (!ips.includes(k)) ips.push(k);
       });
     });
-    const s: SliceEntry = { service: this.pool.intern(svc), namespace: this.pool.intern(m.namespace), ips, mark };
+    const s: SliceEntry = { service: this.pool.intern(svc), namespace: this.pool.intern(m.namespace), ips: ips.slice(), mark };
     this.slices.set(m.uid, s);
     for (const ip of ips) {
       const cur = this.#slicesByIp.get(ip);

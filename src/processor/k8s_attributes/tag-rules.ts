@@ -60,5 +60,5 @@ export function extractTags(
       (out ??= []).push(pool.intern(name), pool.intern(v));
     }
   }
-  return out;
+  return out?.slice(); // exact length, not push's spare capacity
 }
