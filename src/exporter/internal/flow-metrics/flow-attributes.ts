@@ -76,7 +76,7 @@ export class FlowAttributeReader {
       'destination.port': b.dstPort[row]!,
       'flow.observer': flags & FLAG_OBSERVER_DESTINATION ? 'destination' : 'source',
     };
-    if (flags & FLAG_HAS_ORIGINAL_DST) {
+    if (flags & FLAG_HAS_ORIGINAL_DST && !this.#builtins) {
       a['destination.original.address'] = formatAddress(b.origDstAddr, row * 16);
       a['destination.original.port'] = b.origDstPort[row]!;
     }
