@@ -51,7 +51,8 @@ export class PeriodicFlowExporter extends LifecycleComponent implements Consumer
   }
 
   protected async doStart(): Promise<void> {
-    const { settings, opts } = { settings: this.#settings, opts: this.#opts };
+    const settings = this.#settings;
+    const opts = this.#opts;
     const exporter = new CountingMetricExporter(opts.createExporter(), this.#stats, settings.logger, opts.endpoint);
     const reader = new PeriodicExportingMetricReader({
       exporter,
