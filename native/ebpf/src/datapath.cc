@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <csignal>
 #include <fcntl.h>
+#include <pthread.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 #include <unistd.h>
@@ -92,7 +94,18 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
     skel_->rodata->pf_include_loopback = o.include_loopback ? 1 : 0;
     skel_->rodata->pf_ringbuf_wakeup_bytes = o.ring_buffer_size / 2;
     poll_interval_ms_ = o.poll_interval_ms ? o.poll_interval_ms : 100;
-    if (int err = podflow_bpf__load(skel_)) Fail("load", -err, "load BPF programs");
+    {
+      // The verifier gives up with EAGAIN when a signal is pending (a
+      // profiler's SIGPROF, a child's SIGCHLD); hold them back while loading,
+      // they are delivered right after.
+      sigset_t block, old;
+      sigfillset(&block);
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&block, sig);
+      pthread_sigmask(SIG_BLOCK, &block, &old);
+      int err = podflow_bpf__load(skel_);
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      if (err) Fail("load", -err, "load BPF programs");
+    }
 
     auto& p = skel_->progs;
     auto& l = skel_->links;

@@ -69,41 +69,46 @@ export class ConnectionTable {
   }
 
   #appendOne(batch: FlowBatch, view: DataView, u8: Uint8Array, off: number, final: boolean): void {
+    // Hot path (thousands of records a second at high connection churn):
+    // plain numbers, no per-record objects or closures.
     const cookie = u64(view, off + PF_CONN.cookie);
     if (this.#ended.has(cookie)) return;
     const flags = u8[off + PF_CONN.flags]!;
     const isClient = (flags & K.PF_CONN_CLIENT) !== 0;
     const established = (flags & K.PF_CONN_ESTABLISHED) !== 0;
-    const cur = {
-      bytesAcked: u64(view, off + PF_CONN.bytes_acked),
-      bytesReceived: u64(view, off + PF_CONN.bytes_received),
-      segsOut: view.getUint32(off + PF_CONN.segs_out, true),
-      segsIn: view.getUint32(off + PF_CONN.segs_in, true),
-      retrans: view.getUint32(off + PF_CONN.total_retrans, true),
-      resets: view.getUint32(off + PF_CONN.resets, true),
-    };
-    let prev = this.#reported.get(cookie);
-    if (!prev) {
-      prev = { bytesAcked: 0, bytesReceived: 0, segsOut: 0, segsIn: 0, retrans: 0, resets: 0, opened: false };
-      this.#reported.set(cookie, prev);
-    }
+    const acked = u64(view, off + PF_CONN.bytes_acked);
+    const received = u64(view, off + PF_CONN.bytes_received);
+    const segsOut = view.getUint32(off + PF_CONN.segs_out, true);
+    const segsIn = view.getUint32(off + PF_CONN.segs_in, true);
+    const retrans = view.getUint32(off + PF_CONN.total_retrans, true);
+    const resetsNow = view.getUint32(off + PF_CONN.resets, true);
+    // A socket that lived less than an interval is seen only in its final record.
+    const prev = this.#reported.get(cookie) ?? NONE;
     // Counters only grow; a smaller value would be a reused cookie, counted afresh.
-    const d = (now: number, before: number) => (now >= before ? now - before : now);
-    const out = { bytes: d(cur.bytesAcked, prev.bytesAcked), packets: d(cur.segsOut, prev.segsOut), retrans: d(cur.retrans, prev.retrans) };
-    const inn = { bytes: d(cur.bytesReceived, prev.bytesReceived), packets: d(cur.segsIn, prev.segsIn) };
-    const resets = d(cur.resets, prev.resets);
+    const outBytes = acked >= prev.bytesAcked ? acked - prev.bytesAcked : acked;
+    const outPackets = segsOut >= prev.segsOut ? segsOut - prev.segsOut : segsOut;
+    const outRetrans = retrans >= prev.retrans ? retrans - prev.retrans : retrans;
+    const inBytes = received >= prev.bytesReceived ? received - prev.bytesReceived : received;
+    const inPackets = segsIn >= prev.segsIn ? segsIn - prev.segsIn : segsIn;
+    const resets = resetsNow >= prev.resets ? resetsNow - prev.resets : resetsNow;
     const opened = established && !prev.opened ? 1 : 0;
-    const idle = !final && opened === 0 && resets === 0 && out.bytes === 0 && out.packets === 0 && out.retrans === 0
-      && inn.bytes === 0 && inn.packets === 0;
     if (final) {
-      this.#reported.delete(cookie);
+      if (prev !== NONE) this.#reported.delete(cookie);
       this.#ended.set(cookie, this.#interval);
       this.closedTotal++;
     } else {
-      Object.assign(prev, cur);
-      prev.opened ||= established;
+      if (opened === 0 && resets === 0 && outBytes === 0 && outPackets === 0 && outRetrans === 0
+        && inBytes === 0 && inPackets === 0) return; // idle this interval
+      const next: Reported = prev === NONE ? ({} as Reported) : (prev as Reported);
+      next.bytesAcked = acked;
+      next.bytesReceived = received;
+      next.segsOut = segsOut;
+      next.segsIn = segsIn;
+      next.retrans = retrans;
+      next.resets = resetsNow;
+      next.opened = prev.opened || established;
+      if (prev === NONE) this.#reported.set(cookie, next);
     }
-    if (idle) return;
 
     const family = u8[off + PF_CONN.family]! === 6 ? 6 : 4;
     const ended = final ? FLAG_CONNECTION_ENDED : 0;
@@ -111,18 +116,18 @@ export class ConnectionTable {
     const remote = off + PF_CONN.remote_addr;
     const lport = view.getUint16(off + PF_CONN.local_port, true);
     const rport = view.getUint16(off + PF_CONN.remote_port, true);
+    const cnt = batch.counters;
 
     const o = edge(batch, u8, family, local, lport, remote, rport, (isClient ? FLAG_SOURCE_IS_CLIENT : 0) | ended);
-    batch.counters.bytes[o] = out.bytes;
-    batch.counters.packets[o] = out.packets;
-    batch.counters.retransmits[o] = out.retrans;
+    cnt.bytes[o] = outBytes;
+    cnt.packets[o] = outPackets;
+    cnt.retransmits[o] = outRetrans;
     const i = edge(batch, u8, family, remote, rport, local, lport,
       (isClient ? 0 : FLAG_SOURCE_IS_CLIENT) | FLAG_OBSERVER_DESTINATION | ended);
-    batch.counters.bytes[i] = inn.bytes;
-    batch.counters.packets[i] = inn.packets;
+    cnt.bytes[i] = inBytes;
+    cnt.packets[i] = inPackets;
 
     const c2s = isClient ? o : i;
-    const cnt = batch.counters;
     cnt.opened[c2s] = opened;
     cnt.resets[c2s] = resets;
     cnt.rttUs[c2s] = view.getUint32(off + PF_CONN.srtt_us, true);
@@ -136,6 +141,11 @@ export class ConnectionTable {
   }
 }
 
+/** What "nothing reported yet" compares against (never mutated). */
+const NONE: Readonly<Reported> = Object.freeze({
+  bytesAcked: 0, bytesReceived: 0, segsOut: 0, segsIn: 0, retrans: 0, resets: 0, opened: false,
+});
+
 function edge(
   batch: FlowBatch, u8: Uint8Array, family: 4 | 6,
   src: number, sport: number, dst: number, dport: number, flags: number,
@@ -143,8 +153,13 @@ function edge(
   const r = batch.addRow();
   batch.family[r] = family;
   batch.protocol[r] = PROTO_TCP;
-  batch.srcAddr.set(u8.subarray(src, src + 16), r * 16);
-  batch.dstAddr.set(u8.subarray(dst, dst + 16), r * 16);
+  const s = batch.srcAddr;
+  const d = batch.dstAddr;
+  const at = r * 16;
+  for (let k = 0; k < 16; k++) {
+    s[at + k] = u8[src + k]!;
+    d[at + k] = u8[dst + k]!;
+  }
   batch.srcPort[r] = sport;
   batch.dstPort[r] = dport;
   batch.flags[r] = flags;

@@ -119,7 +119,10 @@ export class EbpfReceiver extends LifecycleComponent {
   /** One interval's rows: live sockets first, then final records (their deltas build on the live read). */
   #collect(dp: Datapath): FlowBatch {
     const now = Date.now();
-    const batch = new FlowBatch(256);
+    // Sized for the final records already queued plus the live sockets, so
+    // the columns rarely grow (each growth copies every column).
+    const queued = this.#closed.reduce((n, b) => n + b.byteLength / PF_CONN.size, 0);
+    const batch = new FlowBatch(Math.max(64, 2 * (queued + this.#conns.active) + 64));
     batch.startTimeMs = this.#lastEmitMs;
     batch.endTimeMs = now;
     this.#lastEmitMs = now;
