@@ -57,6 +57,11 @@ export class ConntrackReceiver extends LifecycleComponent {
       accepted: t.counter('podflow_receiver_accepted_flows_total', 'Flow rows a receiver pushed into its pipelines.'),
       swept: t.counter('podflow_conntrack_swept_total', 'Connections ended by a dump because their DESTROY event was lost.'),
     };
+    // Present from the start (at 0), so "no losses" is a visible fact, not a missing series.
+    const m = this.#metrics;
+    for (const type of ['new', 'update', 'destroy', 'dump']) m.events.add(0, { type });
+    for (const c of [m.lost, m.resyncs, m.parseErrors, m.swept]) c.add(0);
+    m.accepted.add(0, { receiver: settings.id });
     this.#table = new ConnectionTable({ tombstoneTtlMs: 2 * config.dump_interval + 10_000 });
   }
 
