@@ -11,9 +11,16 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PF_ETH_P_IP 0x0800
 #define PF_ETH_P_IPV6 0x86DD
 #define PF_IPPROTO_UDP 17
+#define PF_IPPROTO_TCP 6
 
 static __always_inline void pf_count_udp(struct __sk_buff *skb, __u8 dir)
 {
+	/* Most packets are TCP: leave before touching the packet. */
+	struct bpf_sock *sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk && sk->protocol == PF_IPPROTO_TCP)
+		return;
 	struct pf_udp_key k = {};
 	struct udphdr uh;
 	__u8 *src = dir == PF_DIR_EGRESS ? k.local_addr : k.remote_addr;
