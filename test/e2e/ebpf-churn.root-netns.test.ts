@@ -36,6 +36,26 @@ t.test(`a burst of ${N} short connections`, async (t) => {
   server.proc.kill();
 });
 
+t.test('a ring buffer too small for the burst loses nothing', async (t) => {
+  // 4 KiB holds 36 final records: most of the burst overflows it. The
+  // overflowing sockets keep their final counters in the map (flagged) and are
+  // reported from there; the loss of the ring-buffer path is counted.
+  const small = await startReceiver(t, { collection_interval: 250, ring_buffer_size: 4096 });
+  const port = 7001;
+  const n = 2000;
+  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
+  await server.next();
+  const client = net.spawnTraffic(net.client, ['burst', net.serverV4, String(port), String(n), '64']);
+  t.equal((await client.next()).failed, 0);
+  await small.settle(3);
+  const c2s = small.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === port && r.observer === 'source');
+  t.equal(sum(c2s, 'opened'), n, 'opened');
+  t.equal(sum(c2s, 'closed'), n, 'closed');
+  t.ok(small.telemetry.counter('podflow_ebpf_ringbuf_lost_total', '').get() > 0, 'ring-buffer overflow counted');
+  await small.receiver.shutdown();
+  server.proc.kill();
+});
+
 t.test('connect to a closed port: failed and reset', async (t) => {
   const client = net.spawnTraffic(net.client, ['connect', net.serverV4, '9']);
   const res = await client.next();
