@@ -53,10 +53,17 @@ export class FlowAttributeReader {
     const b = this.#batch!;
     const flags = b.flags[row]!;
     const orig = flags & FLAG_HAS_ORIGINAL_DST;
-    let k = this.#keyPrefix + String.fromCharCode(b.protocol[row]!, b.family[row]!, flags & (FLAG_OBSERVER_DESTINATION | FLAG_HAS_ORIGINAL_DST), b.dstPort[row]!)
-      + addressKey(b.srcAddr, row * 16) + addressKey(b.dstAddr, row * 16);
-    if (orig) k += addressKey(b.origDstAddr, row * 16) + String.fromCharCode(b.origDstPort[row]!);
-    if (this.#withSourcePort) k += String.fromCharCode(b.srcPort[row]!);
+    // Byte-sized code units keep the key a one-byte string (cheaper to hash and compare);
+    // IPv4 rows use only the last 4 of the 16 address bytes (the family is in the key).
+    const v4 = b.family[row] === 4;
+    const port = b.dstPort[row]!;
+    let k = this.#keyPrefix + String.fromCharCode(b.protocol[row]!, b.family[row]!, flags & (FLAG_OBSERVER_DESTINATION | FLAG_HAS_ORIGINAL_DST), port >> 8, port & 0xff)
+      + addressKey(b.srcAddr, row * 16, v4) + addressKey(b.dstAddr, row * 16, v4);
+    if (orig) {
+      const op = b.origDstPort[row]!;
+      k += addressKey(b.origDstAddr, row * 16, v4) + String.fromCharCode(op >> 8, op & 0xff);
+    }
+    if (this.#withSourcePort) k += String.fromCharCode(b.srcPort[row]! >> 8, b.srcPort[row]! & 0xff);
     const cols = this.#columns;
     for (let c = 0; c < cols.length; c++) {
       const idx = cols[c]![row]!;
@@ -96,11 +103,10 @@ export class FlowAttributeReader {
   }
 }
 
-function addressKey(buf: Uint8Array, o: number): string {
+function addressKey(buf: Uint8Array, o: number, v4: boolean): string {
+  if (v4) return String.fromCharCode(buf[o + 12]!, buf[o + 13]!, buf[o + 14]!, buf[o + 15]!);
   return String.fromCharCode(
-    (buf[o]! << 8) | buf[o + 1]!, (buf[o + 2]! << 8) | buf[o + 3]!,
-    (buf[o + 4]! << 8) | buf[o + 5]!, (buf[o + 6]! << 8) | buf[o + 7]!,
-    (buf[o + 8]! << 8) | buf[o + 9]!, (buf[o + 10]! << 8) | buf[o + 11]!,
-    (buf[o + 12]! << 8) | buf[o + 13]!, (buf[o + 14]! << 8) | buf[o + 15]!,
+    buf[o]!, buf[o + 1]!, buf[o + 2]!, buf[o + 3]!, buf[o + 4]!, buf[o + 5]!, buf[o + 6]!, buf[o + 7]!,
+    buf[o + 8]!, buf[o + 9]!, buf[o + 10]!, buf[o + 11]!, buf[o + 12]!, buf[o + 13]!, buf[o + 14]!, buf[o + 15]!,
   );
 }
