@@ -136,7 +136,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     const seconds = opts.quick ? 2 : 5;
     const rounds = opts.quick ? 1 : 3;
     bg(net, net.server, 'iperf3', ['-s', '-p', '5201'], kill);
-    const http = bg(net, net.server, resolve(REPO, 'node_modules/.bin/node'), [resolve(REPO, 'test/e2e/support/ebpf-traffic.ts'), 'http-server', '8080'], kill);
+    const http = bg(net, net.server, CONN_RATE, ['http', '8080'], kill);
     await new Promise((r) => http.stdout!.once('data', r));
     await sleep(300);
 

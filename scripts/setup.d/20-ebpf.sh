@@ -47,7 +47,7 @@ fi
 
 # The connection-rate load generator of bench/datapath.bench.ts.
 if [ ! -e "$OUT/conn-rate" ] || [ bench/tools/conn-rate.c -nt "$OUT/conn-rate" ]; then
-  cc -O2 -Wall -o "$OUT/conn-rate" bench/tools/conn-rate.c
+  cc -O2 -Wall -pthread -o "$OUT/conn-rate" bench/tools/conn-rate.c
 fi
 
 # The addon, with npm's bundled node-gyp, against the headers npm is configured
