@@ -1,0 +1,213 @@
+// Every metric and label the Grafana dashboard queries, and every metric or
+// attribute a recipe (deploy/ and examples/ READMEs) names, exists in what
+// podflow really emits; and every dashboard query runs in a real Prometheus
+// and returns series.
+//
+// podflow runs as bin/podflow with the deployed pipeline (deploy/base's
+// processors and their settings), except that the synthetic receiver stands
+// in for ebpf + k8s_attributes (no kernel privilege or API server in CI: it
+// emits the Kubernetes names k8s_attributes would add). It exports to the
+// prometheus exporter, which a real Prometheus scrapes, and with otlp_http
+// (JSON) to a sink here, which gives the OTel names Datadog and OTLP users see.
+
+import t from 'tap';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { DEPLOY, REPO } from './helpers/kustomize.ts';
+import { freePort, promQuery, startPodflow, startPrometheus, until, type Child } from './helpers/processes.ts';
+import { promqlRefs } from './helpers/promql.ts';
+
+interface PipelineConfig {
+  processors?: Record<string, Record<string, unknown> | null>;
+  service: { pipelines: Record<string, { processors?: string[] }> };
+}
+interface Dashboard {
+  panels: Array<{ title: string; targets?: Array<{ refId: string; expr: string }> }>;
+  templating: { list: Array<{ name: string; type: string; definition?: string }> };
+}
+
+const typeOf = (id: string) => id.split('/')[0]!;
+// Stands in for the API server: the synthetic receiver already names both ends.
+const NEEDS_CLUSTER = new Set(['k8s_attributes']);
+
+const tmp = mkdtempSync(join(tmpdir(), 'pf-deploy-recipes-'));
+const children: Child[] = [];
+t.teardown(async () => {
+  await Promise.all(children.map((c) => c.stop()));
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+/** An OTLP/HTTP JSON sink: the metric names and data point attribute keys it received. */
+async function otlpSink(port: number) {
+  const names = new Set<string>();
+  const attributes = new Set<string>();
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('end', () => {
+      type Point = { attributes?: Array<{ key: string }> };
+      type Metric = { name: string; sum?: { dataPoints: Point[] }; histogram?: { dataPoints: Point[] }; gauge?: { dataPoints: Point[] } };
+      const msg = JSON.parse(body) as { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Metric[] }> }> };
+      for (const rm of msg.resourceMetrics ?? []) {
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const m of sm.metrics ?? []) {
+            names.add(m.name);
+            for (const p of (m.sum ?? m.histogram ?? m.gauge)?.dataPoints ?? []) for (const a of p.attributes ?? []) attributes.add(a.key);
+          }
+        }
+      }
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  t.teardown(() => { server.closeAllConnections(); server.close(); });
+  return { names, attributes };
+}
+
+/** Prometheus text format → sample names and label names. */
+function parseExposition(text: string): { names: Set<string>; labels: Set<string> } {
+  const names = new Set<string>();
+  const labels = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const m = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s/.exec(line);
+    if (!m) continue;
+    names.add(m[1]!);
+    for (const l of (m[2] ?? '').matchAll(/([A-Za-z_][A-Za-z0-9_]*)="/g)) labels.add(l[1]!);
+  }
+  return { names, labels };
+}
+
+/** READMEs of the recipes: deploy/README.md and examples/<recipe>/README.md. */
+function recipeFiles(): string[] {
+  const out = [join(DEPLOY, 'README.md')];
+  for (const d of readdirSync(join(REPO, 'examples'), { withFileTypes: true })) {
+    const f = join(REPO, 'examples', d.name, 'README.md');
+    if (d.isDirectory() && existsSync(f)) out.push(f);
+  }
+  return out;
+}
+
+t.test('what the dashboard and the recipes name is what podflow emits', async (t) => {
+  const [promExporter, telemetry, health, sinkPort, promPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const sink = await otlpSink(sinkPort);
+
+  const base = parse(readFileSync(join(DEPLOY, 'base/config.yaml'), 'utf8')) as PipelineConfig;
+  const [pipelineId, pipeline] = Object.entries(base.service.pipelines).find(([id]) => typeOf(id) === 'metrics')!;
+  const processors = (pipeline.processors ?? []).filter((id) => !NEEDS_CLUSTER.has(typeOf(id)));
+  const config = {
+    receivers: { synthetic: { seed: 7, interval: '250ms' } },
+    processors: Object.fromEntries(processors.map((id) => {
+      const c = { ...(base.processors?.[id] ?? {}) };
+      // The deployed interval, shortened so the test sees several exports.
+      if ('interval' in c) c.interval = '500ms';
+      return [id, c];
+    })),
+    exporters: {
+      prometheus: { endpoint: `127.0.0.1:${promExporter}` },
+      otlp_http: { endpoint: `http://127.0.0.1:${sinkPort}`, encoding: 'json', compression: 'none', export_interval: '500ms' },
+    },
+    extensions: { health_check: { endpoint: `127.0.0.1:${health}` } },
+    service: {
+      extensions: ['health_check'],
+      telemetry: { metrics: { address: `127.0.0.1:${telemetry}` }, logs: { level: 'warn' } },
+      pipelines: { [pipelineId]: { receivers: ['synthetic'], processors, exporters: ['prometheus', 'otlp_http'] } },
+    },
+  };
+  const configFile = join(tmp, 'podflow.yaml');
+  writeFileSync(configFile, stringify(config));
+  const podflow = startPodflow(configFile);
+  children.push(podflow);
+
+  const promConfig = join(tmp, 'prometheus.yml');
+  writeFileSync(promConfig, stringify({
+    // Generous for a loaded CI machine: a scrape that times out counts as down.
+    global: { scrape_interval: '2s', scrape_timeout: '2s', evaluation_interval: '2s' },
+    scrape_configs: [{ job_name: 'podflow', static_configs: [{ targets: [`127.0.0.1:${promExporter}`, `127.0.0.1:${telemetry}`] }] }],
+  }));
+  const prometheus = startPrometheus(tmp, promConfig, promPort);
+  children.push(prometheus);
+
+  try {
+    // Every flow metric in the exposition, and in the OTLP sink.
+    const scrape = await until('podflow /metrics with every flow metric', async () => {
+      const r = await fetch(`http://127.0.0.1:${promExporter}/metrics`);
+      const e = parseExposition(await r.text());
+      return ['network_flow_connections_failed_total', 'network_flow_tcp_resets_total', 'network_flow_tcp_rtt_seconds_bucket']
+        .every((n) => e.names.has(n)) ? e : undefined;
+    });
+    const self = parseExposition(await (await fetch(`http://127.0.0.1:${telemetry}/metrics`)).text());
+    const promNames = new Set([...scrape.names, ...self.names]);
+    const promLabels = new Set([...scrape.labels, ...self.labels]);
+    // The same metric families over OTLP (rare ones, resets and failures, can
+    // reach the exposition a push interval before they reach the sink).
+    const families = new Set([...scrape.names].filter((n) => n.startsWith('network_flow_')).map((n) => n.replace(/_(bucket|sum|count)$/, '')));
+    await until(`OTLP export of all ${families.size} flow metric families`, async () =>
+      ([...sink.names].filter((n) => n.startsWith('network.flow.')).length >= families.size ? true : undefined));
+    t.comment(`emitted: ${[...promNames].sort().join(' ')}; OTLP: ${[...sink.names].sort().join(' ')}`);
+
+    const dashboard = JSON.parse(readFileSync(join(REPO, 'examples/grafana/dashboard.json'), 'utf8')) as Dashboard;
+    const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((q) => ({ where: `${p.title} (${q.refId})`, expr: q.expr })));
+    t.ok(queries.length >= 8, `${queries.length} dashboard queries`);
+
+    t.test('every metric and label in the dashboard is emitted', async (t) => {
+      for (const q of queries) {
+        const refs = promqlRefs(q.expr);
+        t.ok(refs.metrics.size > 0, `${q.where}: reads a metric`);
+        for (const m of refs.metrics) t.ok(promNames.has(m), `${q.where}: ${m} is emitted`);
+        for (const l of refs.labels) t.ok(promLabels.has(l), `${q.where}: label ${l} is emitted`);
+      }
+      for (const v of dashboard.templating.list.filter((v) => v.type === 'query')) {
+        const m = /^label_values\(\s*([A-Za-z_:][\w:]*)\s*,\s*(\w+)\s*\)$/.exec(v.definition ?? '');
+        t.ok(m, `variable ${v.name}: label_values(metric, label)`);
+        if (!m) continue;
+        t.ok(promNames.has(m[1]!), `variable ${v.name}: ${m[1]} is emitted`);
+        t.ok(promLabels.has(m[2]!), `variable ${v.name}: label ${m[2]} is emitted`);
+      }
+    });
+
+    t.test('every dashboard query runs in Prometheus and returns series', async (t) => {
+      // Enough successful scrapes of both targets for rate() over the windows below.
+      await until('three successful scrapes of podflow', async () => {
+        const r = await promQuery(promPort, 'sum_over_time(up{job="podflow"}[1m])');
+        return r.length === 2 && r.every((s) => Number(s.value[1]) >= 3) ? true : undefined;
+      }, 90_000);
+      for (const q of queries) {
+        // Grafana's variables, as Grafana would fill them for a short range.
+        const expr = q.expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1m').replaceAll('$namespace', '.*');
+        const result = await until(`${q.where} to return series`, async () => {
+          const r = await promQuery(promPort, expr);
+          return r.length > 0 ? r : undefined;
+        }, 10_000).catch((e: Error) => e);
+        t.ok(Array.isArray(result), `${q.where}: ${Array.isArray(result) ? `${result.length} series` : result.message}`);
+      }
+    });
+
+    t.test('every metric and attribute a recipe names is emitted', async (t) => {
+      const otelNames = sink.names;
+      const otelAttributes = sink.attributes;
+      for (const file of recipeFiles()) {
+        const where = file.slice(REPO.length + 1);
+        const text = readFileSync(file, 'utf8');
+        for (const m of new Set(text.match(/\b(?:network_flow_[a-z0-9_]*[a-z0-9]|podflow_[a-z0-9_]*[a-z0-9])\b/g) ?? [])) {
+          t.ok(promNames.has(m), `${where}: ${m} is emitted (Prometheus)`);
+        }
+        for (const m of new Set(text.match(/\bnetwork\.flow\.[a-z0-9_.]*[a-z0-9]\b/g) ?? [])) {
+          t.ok(otelNames.has(m), `${where}: ${m} is emitted (OTLP)`);
+        }
+        for (const a of new Set(text.match(/\b(?:source|destination)\.k8s\.[a-z0-9_.]*[a-z0-9]\b/g) ?? [])) {
+          t.ok(otelAttributes.has(a), `${where}: attribute ${a} is emitted (OTLP)`);
+        }
+        for (const l of new Set(text.match(/\b(?:source|destination)_k8s_[a-z0-9_]*[a-z0-9]\b/g) ?? [])) {
+          t.ok(promLabels.has(l), `${where}: label ${l} is emitted (Prometheus)`);
+        }
+      }
+    });
+  } catch (e) {
+    t.comment(`podflow output:\n${podflow.output()}\nprometheus output:\n${prometheus.output()}`);
+    throw e;
+  }
+});
