@@ -74,7 +74,11 @@ export class Reflector {
       clearTimeout(this.#sleep.timer);
       this.#sleep.resolve();
     }
-    await this.#loop;
+    // A list request in flight cannot be aborted through the generated client; the loop
+    // drops its result once it returns, so shutdown waits for it only briefly.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.#loop, new Promise<void>((r) => { timer = setTimeout(r, 2000); })]);
+    clearTimeout(timer);
   }
 
   async #run(): Promise<void> {

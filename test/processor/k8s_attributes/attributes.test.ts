@@ -7,7 +7,7 @@
 import t from 'tap';
 import { endpointSlice, job, namespace, node, pod, service } from '../../support/fake-kube-apiserver/objects.ts';
 import type { FakeKubeApiServer } from '../../support/fake-kube-apiserver/server.ts';
-import { flow, side, startRig } from './harness.ts';
+import { eventually, flow, side, startRig } from './harness.ts';
 
 function seed(api: FakeKubeApiServer): void {
   api.upsert('namespaces', namespace('shop', { team: 'checkout-team' }, { 'owner.example.com/oncall': 'alice' }));
@@ -94,15 +94,13 @@ t.test('node IPs and hostNetwork pods resolve to the node only; Services by VIP 
 t.test('headless Service names its backend pods through EndpointSlices', async (t) => {
   const rig = await startRig(t, {}, { seed });
   rig.api.remove('endpointslices', 'shop', 'payments-abcde');
-  const [row] = await (async () => {
-    // Wait until the delete arrived: then only the headless Service backs payments-0.
-    for (;;) {
-      const r = await rig.run([flow('10.244.1.7', '10.244.2.9')]);
-      if (side(r[0]!, 'destination')['k8s.service.name'] === 'payments-headless') return r;
-      await new Promise((res) => setTimeout(res, 20));
-    }
-  })();
-  t.equal(side(row!, 'destination')['k8s.pod.name'], 'payments-0');
+  // Once the delete arrived, only the headless Service backs payments-0.
+  let row: Record<string, string> = {};
+  await eventually(async () => {
+    [row] = (await rig.run([flow('10.244.1.7', '10.244.2.9')])) as [Record<string, string>];
+    return side(row, 'destination')['k8s.service.name'] === 'payments-headless';
+  }, 10_000, 'the headless Service name');
+  t.equal(side(row, 'destination')['k8s.pod.name'], 'payments-0');
 });
 
 t.test('labels and annotations per extract, from pod, namespace and node, with tag_name and key_regex', async (t) => {
@@ -130,11 +128,8 @@ t.test('labels and annotations per extract, from pod, namespace and node, with t
   t.notOk(rig.api.requests.some((r) => r.path.includes('endpointslices')), 'EndpointSlices not watched when k8s.service.name is off');
   // A namespace label change reaches pods already cached.
   rig.api.upsert('namespaces', namespace('shop', { team: 'platform' }));
-  for (;;) {
-    const [r] = await rig.run([flow('10.244.1.7', '10.244.2.9')]);
-    if (side(r!, 'source').team === 'platform') break;
-    await new Promise((res) => setTimeout(res, 20));
-  }
+  await eventually(async () => side((await rig.run([flow('10.244.1.7', '10.244.2.9')]))[0]!, 'source').team === 'platform',
+    10_000, 'the new namespace label');
   t.pass('namespace label update applied');
 });
 
@@ -142,7 +137,7 @@ t.test('watch events: a new pod and a delete show up; self-metrics count objects
   const rig = await startRig(t, {}, { seed });
   rig.api.upsert('pods', pod({ namespace: 'shop', name: 'cart-0', ip: '10.244.3.3', node: 'node-b', owner: { kind: 'StatefulSet', name: 'cart' } }));
   const name = async () => side((await rig.run([flow('10.244.3.3', '10.244.1.7')]))[0]!, 'source')['k8s.pod.name'];
-  while ((await name()) !== 'cart-0') await new Promise((r) => setTimeout(r, 20));
+  await eventually(async () => (await name()) === 'cart-0', 10_000, 'the added pod');
   t.pass('added pod named');
   const misses = rig.telemetry.counter('podflow_k8s_lookup_misses_total', '').get();
   const [row] = await rig.run([flow('203.0.113.9', '10.244.1.7')]);
@@ -151,7 +146,7 @@ t.test('watch events: a new pod and a delete show up; self-metrics count objects
   const objects = rig.telemetry.gauge('podflow_k8s_cache_objects', '');
   t.equal(objects.get({ kind: 'pod' }), 9, 'live pods (the hostNetwork one included) in the cache');
   rig.api.remove('pods', 'shop', 'cart-0');
-  while (objects.get({ kind: 'deleted_pod' }) !== 1) await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => objects.get({ kind: 'deleted_pod' }) === 1, 10_000, 'the delete');
   t.equal(objects.get({ kind: 'pod' }), 8, 'the deleted pod left the live count');
   t.equal(await name(), 'cart-0', 'and still names flows during the grace period (no new owner of its IP)');
   t.equal(objects.get({ kind: 'node' }), 2);
@@ -173,4 +168,18 @@ t.test('a malformed object is rejected with its path and counted, the rest is ca
   t.equal(side(row!, 'source')['k8s.pod.name'], 'checkout-7d9f8b6c5d-x2x9k', 'the good objects are cached');
   t.same(rig.logged.filter((l) => l.msg === 'k8s_attributes: object not cached').map((l) => l.fields),
     [{ resource: 'pods', object: 'shop/broken', problem: 'status.podIPs[0].ip: "10.244.999.1" is not an IP address' }], 'logged with its path');
+});
+
+t.test('filter: namespace and node_from_env_var restrict what is watched', async (t) => {
+  process.env.PF_K8S_TEST_NODE = 'node-b';
+  t.teardown(() => { delete process.env.PF_K8S_TEST_NODE; });
+  const rig = await startRig(t, { filter: { namespace: 'shop', node_from_env_var: 'PF_K8S_TEST_NODE' } }, { seed });
+  const rows = await rig.run([flow('10.244.1.7', '10.244.2.9'), flow('10.244.2.30', '10.244.2.9')]);
+  t.same(side(rows[0]!, 'source'), {}, 'a pod on another node is not cached');
+  t.equal(side(rows[0]!, 'destination')['k8s.pod.name'], 'payments-0', 'shop pod on node-b');
+  t.same(side(rows[1]!, 'source'), {}, 'a pod in another namespace is not cached');
+  const podReqs = rig.api.requests.filter((r) => r.path.endsWith('/pods'));
+  t.ok(podReqs.length >= 2 && podReqs.every((r) => r.path === '/api/v1/namespaces/shop/pods' && r.query.fieldSelector === 'spec.nodeName=node-b'),
+    'pods listed and watched in the namespace, with the node field selector');
+  t.ok(rig.api.requests.filter((r) => r.path.endsWith('/nodes')).every((r) => r.path === '/api/v1/nodes'), 'nodes stay cluster-wide');
 });
