@@ -37,6 +37,28 @@ t.test('paged list: limit and continue, every object cached', async (t) => {
   t.ok(pages.every((p) => p.listResourceVersion === pages[0]!.listResourceVersion), 'all pages of one snapshot');
 });
 
+t.test('a continue token expired between pages (410 Expired): the list starts over', async (t) => {
+  const rig = await startRig(t, {}, { seed });
+  let expired = false;
+  rig.api.beforeList = (rec) => {
+    if (rec.query.continue && !expired) {
+      expired = true;
+      rig.api.upsert('nodes', node('node-c', '192.168.0.12'));
+      rig.api.compact();
+    }
+  };
+  const listsBefore = lists(rig.api).length;
+  rig.api.upsert('nodes', node('node-d', '192.168.0.13'));
+  rig.api.compact();
+  rig.api.dropWatches('pods');
+  rig.api.upsert('pods', pod({ namespace: 'shop', name: 'web-9', ip: '10.244.7.9', node: 'node-a' }));
+  await eventually(async () => (await nameOf(rig, '10.244.7.9')) === 'web-9', 10_000, 'web-9 after the relists');
+  const after = lists(rig.api).slice(listsBefore);
+  t.ok(after.some((r) => r.status === 410 && r.query.continue), 'a page was refused as expired');
+  t.ok(after.filter((r) => !r.query.continue).length >= 2, 'and the list started again from the first page');
+  for (let i = 1; i <= 5; i++) t.equal(await nameOf(rig, `10.244.7.${i}`), `web-${i}`, `web-${i} still cached`);
+});
+
 t.test('API server restart that loses history: names correct again within 30 s', async (t) => {
   const rig = await startRig(t, {}, { seed });
   t.equal(await nameOf(rig, '10.244.7.2'), 'web-2');

@@ -55,6 +55,8 @@ export class FakeKubeApiServer {
   goneMode: 'http' | 'event';
   bookmarkIntervalMs: number;
   readonly requests: RequestRecord[] = [];
+  /** Called before each list is answered (tests use it to compact between pages). */
+  beforeList: ((rec: RequestRecord) => void) | undefined;
   #rv = 1000;
   /** History at or below this resourceVersion is gone (compacted). */
   #compactedRv = 1000;
@@ -246,6 +248,7 @@ export class FakeKubeApiServer {
     def: ResourceDef, ns: string, selector: ((o: KubeObject) => boolean) | undefined, metadataOnly: boolean,
     query: Record<string, string>, res: ServerResponse, fail: (code: number, reason: string, msg: string) => void, rec: RequestRecord,
   ): void {
+    this.beforeList?.(rec);
     let snapshotRv = this.#rv;
     let startAfter = '';
     if (query.continue) {
