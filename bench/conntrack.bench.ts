@@ -19,6 +19,9 @@ import type { NativeStats } from '../src/native/conntrack-addon.ts';
 import { SelfTelemetry } from '../src/service/telemetry/self-telemetry.ts';
 import { silentLogger } from '../src/service/logger.ts';
 import { createServiceNet, sh, VIP } from '../test/e2e/support/conntrack-netns.ts';
+import { ConnectionTable } from '../src/receiver/conntrack/connection-table.ts';
+import { NatIndex } from '../src/nat/nat-index.ts';
+import { REC_DESTROY, REC_NEW, REC_UPDATE, RECORD_SIZE, RecordView } from '../src/native/conntrack-record.ts';
 import { stormBinary } from '../test/e2e/support/conntrack-storm.ts';
 
 interface BenchResult { name: string; value: number; unit: string; baseline: number; ratio: number; extra?: Record<string, number | string> }
@@ -34,7 +37,55 @@ class CountingConsumer implements FlowConsumer {
 const events = (s: NativeStats) => s.new + s.update + s.destroy;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * What the JS side alone sustains: synthetic 4096-record batches (NEW, UPDATE,
+ * DESTROY of DNAT-ed connections) through the connection table and the NAT
+ * index, records per second. Tells how far the kernel-driven figures are from
+ * podflow's own ceiling.
+ */
+function jsCapacity(conns: number): number {
+  const batches: RecordView[] = [];
+  const per = 4096;
+  const third = Math.floor(per / 3);
+  for (let start = 0; start < conns; start += third) {
+    const buf = new ArrayBuffer(per * RECORD_SIZE);
+    const u8 = new Uint8Array(buf);
+    const dv = new DataView(buf);
+    let i = 0;
+    for (const type of [REC_NEW, REC_UPDATE, REC_DESTROY]) {
+      for (let k = 0; k < third && i < per; k++, i++) {
+        const b = i * RECORD_SIZE;
+        const c = start + k;
+        u8[b] = type; u8[b + 1] = 4; u8[b + 2] = 6; u8[b + 3] = type === REC_DESTROY ? 7 : 3;
+        dv.setUint32(b + 4, 4, true);
+        dv.setUint32(b + 12, c, true);
+        dv.setUint16(b + 18, 0x47, true); // counters, status, tcp state, id, reply
+        dv.setUint16(b + 20, 1024 + (c % 60000), true); dv.setUint16(b + 22, 80, true);
+        dv.setUint16(b + 24, 8080, true); dv.setUint16(b + 26, 1024 + (c % 60000), true);
+        for (const off of [32, 48, 64, 80]) { u8[b + off + 10] = 0xff; u8[b + off + 11] = 0xff; u8[b + off + 12] = 10; }
+        u8[b + 32 + 15] = 2; u8[b + 48 + 13] = 96; u8[b + 48 + 15] = 10; u8[b + 64 + 15] = 18 + (c & 1); u8[b + 80 + 15] = 2;
+        u8[b + 32 + 14] = c >> 16 & 0xff;
+        if (type === REC_DESTROY) { dv.setFloat64(b + 96, 6, true); dv.setFloat64(b + 104, 400, true); dv.setFloat64(b + 112, 5, true); dv.setFloat64(b + 120, 900, true); }
+      }
+    }
+    batches.push(new RecordView(buf));
+  }
+  const table = new ConnectionTable({ tombstoneTtlMs: 60_000 });
+  const nat = new NatIndex();
+  table.dumpBegin(1); table.dumpEnd(1, false);
+  const t0 = performance.now();
+  let n = 0;
+  for (const v of batches) {
+    table.applyEvents(v);
+    nat.applyRecords(v);
+    n += v.count;
+  }
+  for (const c of table.drain()) ConnectionTable.reset(c);
+  return n / ((performance.now() - t0) / 1000);
+}
+
 export default async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
+  const jsRecordsPerS = Math.round(jsCapacity(opts.quick ? 100_000 : 400_000));
   const cleanups: Array<() => void> = [];
   try {
     const storm = stormBinary();
@@ -97,6 +148,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     const results: BenchResult[] = [];
     results.push(await phase('conntrack events, TCP connection storm via VIP', ['client', VIP, '80', opts.quick ? '2' : '5', '256'], net.client));
     results.push(await phase('conntrack events, UDP new-flow flood', ['udp', net.backendAddrs[0]!, opts.quick ? '1' : '2', opts.quick ? '60000' : '150000'], net.client));
+    for (const r of results) r.extra!.js_side_capacity_records_per_s = jsRecordsPerS;
     return results;
   } finally {
     for (const c of cleanups) c();

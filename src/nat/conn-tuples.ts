@@ -36,13 +36,45 @@ export interface ConnTuples {
   replyDport: number;
 }
 
+// Tuples are allocated as 64-byte views into shared 64 KiB slabs: one
+// ArrayBuffer per connection would make the garbage collector (which tracks
+// every backing store) the bottleneck at tens of thousands of connections/s.
+const SLAB = 64 * 1024;
+let slab = new ArrayBuffer(SLAB);
+let slabUsed = 0;
+
+function allocAddrs(): Uint8Array {
+  if (slabUsed + 64 > SLAB) {
+    slab = new ArrayBuffer(SLAB);
+    slabUsed = 0;
+  }
+  const a = new Uint8Array(slab, slabUsed, 64);
+  slabUsed += 64;
+  return a;
+}
+
+/** Copies 16 bytes (one address) without allocating a subarray. */
+export function copy16(dst: Uint8Array, dOff: number, src: Uint8Array, sOff: number): void {
+  for (let k = 0; k < 16; k++) dst[dOff + k] = src[sOff + k]!;
+}
+
+/** True when the record's connection was translated (DNAT or SNAT), read in place. */
+export function recordIsTranslated(view: RecordView, i: number): boolean {
+  const b = i * RECORD_SIZE;
+  const u = view.bytes;
+  if (view.replySport(i) !== view.origDport(i) || view.replyDport(i) !== view.origSport(i)) return true;
+  for (let k = 0; k < 16; k++) {
+    if (u[b + OFF_REPLY_SRC + k] !== u[b + OFF_ORIG_DST + k] || u[b + OFF_REPLY_DST + k] !== u[b + OFF_ORIG_SRC + k]) return true;
+  }
+  return false;
+}
+
 export function tuplesFromRecord(view: RecordView, i: number): ConnTuples {
   const b = i * RECORD_SIZE;
-  const addrs = new Uint8Array(64);
-  addrs.set(view.bytes.subarray(b + OFF_ORIG_SRC, b + OFF_ORIG_SRC + 16), A_ORIG_SRC);
-  addrs.set(view.bytes.subarray(b + OFF_ORIG_DST, b + OFF_ORIG_DST + 16), A_ORIG_DST);
-  addrs.set(view.bytes.subarray(b + OFF_REPLY_SRC, b + OFF_REPLY_SRC + 16), A_REPLY_SRC);
-  addrs.set(view.bytes.subarray(b + OFF_REPLY_DST, b + OFF_REPLY_DST + 16), A_REPLY_DST);
+  const addrs = allocAddrs();
+  // orig src, orig dst, reply src, reply dst are contiguous in the record, in this order.
+  const u = view.bytes;
+  for (let k = 0; k < 64; k++) addrs[k] = u[b + OFF_ORIG_SRC + k]!;
   return {
     family: view.family(i),
     proto: view.proto(i),
@@ -72,19 +104,19 @@ export function writeForwardEdge(batch: FlowBatch, row: number, t: ConnTuples): 
   const o = row * 16;
   batch.family[row] = t.family;
   batch.protocol[row] = t.proto;
-  batch.srcAddr.set(t.addrs.subarray(A_ORIG_SRC, A_ORIG_SRC + 16), o);
+  copy16(batch.srcAddr, o, t.addrs, A_ORIG_SRC);
   batch.srcPort[row] = t.origSport;
-  batch.dstAddr.set(t.addrs.subarray(A_REPLY_SRC, A_REPLY_SRC + 16), o);
+  copy16(batch.dstAddr, o, t.addrs, A_REPLY_SRC);
   batch.dstPort[row] = t.replySport;
   let flags = batch.flags[row]! & ~(FLAG_HAS_ORIGINAL_DST | FLAG_HAS_ORIGINAL_SRC);
   if (isDnat(t)) {
     flags |= FLAG_HAS_ORIGINAL_DST;
-    batch.origDstAddr.set(t.addrs.subarray(A_ORIG_DST, A_ORIG_DST + 16), o);
+    copy16(batch.origDstAddr, o, t.addrs, A_ORIG_DST);
     batch.origDstPort[row] = t.origDport;
   }
   if (isSnat(t)) {
     flags |= FLAG_HAS_ORIGINAL_SRC;
-    batch.origSrcAddr.set(t.addrs.subarray(A_REPLY_DST, A_REPLY_DST + 16), o);
+    copy16(batch.origSrcAddr, o, t.addrs, A_REPLY_DST);
     batch.origSrcPort[row] = t.replyDport;
   }
   batch.flags[row] = flags;
@@ -95,19 +127,19 @@ export function writeReverseEdge(batch: FlowBatch, row: number, t: ConnTuples): 
   const o = row * 16;
   batch.family[row] = t.family;
   batch.protocol[row] = t.proto;
-  batch.srcAddr.set(t.addrs.subarray(A_REPLY_SRC, A_REPLY_SRC + 16), o);
+  copy16(batch.srcAddr, o, t.addrs, A_REPLY_SRC);
   batch.srcPort[row] = t.replySport;
-  batch.dstAddr.set(t.addrs.subarray(A_ORIG_SRC, A_ORIG_SRC + 16), o);
+  copy16(batch.dstAddr, o, t.addrs, A_ORIG_SRC);
   batch.dstPort[row] = t.origSport;
   let flags = batch.flags[row]! & ~(FLAG_HAS_ORIGINAL_DST | FLAG_HAS_ORIGINAL_SRC);
   if (isDnat(t)) {
     flags |= FLAG_HAS_ORIGINAL_SRC;
-    batch.origSrcAddr.set(t.addrs.subarray(A_ORIG_DST, A_ORIG_DST + 16), o);
+    copy16(batch.origSrcAddr, o, t.addrs, A_ORIG_DST);
     batch.origSrcPort[row] = t.origDport;
   }
   if (isSnat(t)) {
     flags |= FLAG_HAS_ORIGINAL_DST;
-    batch.origDstAddr.set(t.addrs.subarray(A_REPLY_DST, A_REPLY_DST + 16), o);
+    copy16(batch.origDstAddr, o, t.addrs, A_REPLY_DST);
     batch.origDstPort[row] = t.replyDport;
   }
   batch.flags[row] = flags;

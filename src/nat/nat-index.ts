@@ -10,9 +10,9 @@
 // connections at its next interval).
 
 import { FLAG_HAS_ORIGINAL_DST, FLAG_HAS_ORIGINAL_SRC, type FlowBatch } from '../pdata/flow-batch.ts';
-import { REC_DESTROY, RF_HAS_REPLY, type RecordView } from '../native/conntrack-record.ts';
+import { OFF_ORIG_DST, OFF_ORIG_SRC, REC_DESTROY, RECORD_SIZE, RF_HAS_REPLY, type RecordView } from '../native/conntrack-record.ts';
 import {
-  A_ORIG_DST, A_ORIG_SRC, A_REPLY_DST, A_REPLY_SRC, isDnat, isSnat, tuplesFromRecord, writeForwardEdge,
+  A_ORIG_DST, A_ORIG_SRC, A_REPLY_DST, A_REPLY_SRC, recordIsTranslated, tuplesFromRecord, writeForwardEdge,
   writeReverseEdge, type ConnTuples,
 } from './conn-tuples.ts';
 
@@ -35,10 +35,12 @@ export interface NatIndexOptions {
 
 /** A tuple as a map key: protocol, then address/port of each end. */
 export function tupleKey(proto: number, a: Uint8Array, ao: number, ap: number, b: Uint8Array, bo: number, bp: number): string {
-  let s = String.fromCharCode(proto, ap, bp);
-  for (let k = 0; k < 16; k += 4) s += String.fromCharCode(a[ao + k]!, a[ao + k + 1]!, a[ao + k + 2]!, a[ao + k + 3]!);
-  for (let k = 0; k < 16; k += 4) s += String.fromCharCode(b[bo + k]!, b[bo + k + 1]!, b[bo + k + 2]!, b[bo + k + 3]!);
-  return s;
+  // One flat string in a single call (see RecordView.key for why).
+  return String.fromCharCode(proto, ap, bp,
+    (a[ao]! << 8) | a[ao + 1]!, (a[ao + 2]! << 8) | a[ao + 3]!, (a[ao + 4]! << 8) | a[ao + 5]!, (a[ao + 6]! << 8) | a[ao + 7]!,
+    (a[ao + 8]! << 8) | a[ao + 9]!, (a[ao + 10]! << 8) | a[ao + 11]!, (a[ao + 12]! << 8) | a[ao + 13]!, (a[ao + 14]! << 8) | a[ao + 15]!,
+    (b[bo]! << 8) | b[bo + 1]!, (b[bo + 2]! << 8) | b[bo + 3]!, (b[bo + 4]! << 8) | b[bo + 5]!, (b[bo + 6]! << 8) | b[bo + 7]!,
+    (b[bo + 8]! << 8) | b[bo + 9]!, (b[bo + 10]! << 8) | b[bo + 11]!, (b[bo + 12]! << 8) | b[bo + 13]!, (b[bo + 14]! << 8) | b[bo + 15]!);
 }
 
 export type NatMatch = 'forward' | 'reverse';
@@ -67,16 +69,25 @@ export class NatIndex {
   /** Applies every record of a batch (events or dump records). */
   applyRecords(view: RecordView): void {
     const now = this.#now();
+    const u = view.bytes;
     for (let i = 0; i < view.count; i++) {
-      if (!(view.flags(i) & RF_HAS_REPLY)) continue;
-      const t = tuplesFromRecord(view, i);
-      if (!isDnat(t) && !isSnat(t)) continue;
-      this.#apply(t, view.type(i) === REC_DESTROY, now);
+      if (!(view.flags(i) & RF_HAS_REPLY) || !recordIsTranslated(view, i)) continue;
+      // Keyed in place; the tuples are copied out only for a new entry.
+      const b = i * RECORD_SIZE;
+      const origKey = tupleKey(view.proto(i), u, b + OFF_ORIG_SRC, view.origSport(i), u, b + OFF_ORIG_DST, view.origDport(i));
+      const destroyed = view.type(i) === REC_DESTROY;
+      const e = this.#byOrig.get(origKey);
+      if (e) {
+        e.lastSeenMs = now;
+        e.expiresAt = destroyed ? now + this.#lingerMs : 0;
+      } else if (!destroyed) {
+        this.#apply(tuplesFromRecord(view, i), false, now);
+      }
     }
     if (now - this.#lastSweep >= 1000) this.sweep(now);
   }
 
-  /** Adds or refreshes one translated connection (tests and other feeds use this too). */
+  /** Adds or refreshes one translated connection (other feeds and tests). */
   upsert(t: ConnTuples): void {
     this.#apply(t, false, this.#now());
   }

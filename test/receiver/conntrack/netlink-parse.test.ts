@@ -82,6 +82,21 @@ t.test('a NEW / UPDATE / DESTROY sequence decodes field by field', async (t) => 
   t.same([v.origPackets(0), v.origBytes(0), v.replyPackets(0), v.replyBytes(0)], [7, 560, 5, 2_000_000_000_000], '64-bit counters exact');
 });
 
+t.test('IPv6 tuples', async (t) => {
+  const a6 = (s: string) => { const b = Buffer.alloc(16); b.writeUInt16BE(0xfd00, 0); b.writeUInt16BE(Number(s), 14); return b; };
+  const tuple6 = (type: number, src: string, dst: string, sport: number, dport: number) => nest(type,
+    nest(1, attr(3, a6(src)), attr(4, a6(dst))),
+    nest(2, attr(1, Buffer.from([17])), attr(2, be16(sport)), attr(3, be16(dport))));
+  const r = conntrackAddon().parseMessages(message(0, NLM_F_CREATE, [tuple6(1, '1', '2', 5353, 53), tuple6(2, '3', '1', 53, 5353)]));
+  t.same([r.count, r.parseErrors], [1, 0]);
+  const v = new RecordView(r.records);
+  t.same([v.family(0), v.proto(0)], [6, 17]);
+  t.equal(formatAddress(v.bytes, 32), 'fd00::1');
+  t.equal(formatAddress(v.bytes, 64), 'fd00::3', 'the reply source (a DNAT backend)');
+  const half = conntrackAddon().parseMessages(message(0, 0, [nest(1, nest(1, attr(3, a6('1'))), nest(2, attr(1, Buffer.from([17]))))]));
+  t.same([half.count, half.parseErrors], [0, 1], 'a tuple without its destination is malformed');
+});
+
 t.test('malformed messages are counted, not decoded', async (t) => {
   const addon = conntrackAddon();
   const cases: Record<string, Buffer> = {
