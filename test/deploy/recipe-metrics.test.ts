@@ -25,7 +25,7 @@ interface PipelineConfig {
   service: { pipelines: Record<string, { processors?: string[] }> };
 }
 interface Dashboard {
-  panels: Array<{ title: string; targets?: Array<{ refId: string; expr: string }> }>;
+  panels: Array<{ title: string; type: string; targets?: Array<{ refId: string; expr: string; format?: string; instant?: boolean }> }>;
   templating: { list: Array<{ name: string; type: string; definition?: string }> };
 }
 
@@ -151,6 +151,7 @@ t.test('what the dashboard and the recipes name is what podflow emits', async (t
 
     const dashboard = JSON.parse(readFileSync(join(REPO, 'examples/grafana/dashboard.json'), 'utf8')) as Dashboard;
     const queries = dashboard.panels.flatMap((p) => (p.targets ?? []).map((q) => ({ where: `${p.title} (${q.refId})`, expr: q.expr })));
+    const grafanaVars = (expr: string) => expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1m').replaceAll('$namespace', '.*');
     t.ok(queries.length >= 8, `${queries.length} dashboard queries`);
 
     t.test('every metric and label in the dashboard is emitted', async (t) => {
@@ -177,13 +178,32 @@ t.test('what the dashboard and the recipes name is what podflow emits', async (t
       }, 90_000);
       for (const q of queries) {
         // Grafana's variables, as Grafana would fill them for a short range.
-        const expr = q.expr.replaceAll('$__rate_interval', '1m').replaceAll('$__range', '1m').replaceAll('$namespace', '.*');
+        const expr = grafanaVars(q.expr);
         const result = await until(`${q.where} to return series`, async () => {
           const r = await promQuery(promPort, expr);
           return r.length > 0 ? r : undefined;
         }, 10_000).catch((e: Error) => e);
         t.ok(Array.isArray(result), `${q.where}: ${Array.isArray(result) ? `${result.length} series` : result.message}`);
       }
+    });
+
+    t.test('the service graph is a node graph whose edges join its nodes', async (t) => {
+      const graph = dashboard.panels.find((p) => p.type === 'nodeGraph');
+      t.ok(graph, 'a nodeGraph panel');
+      // Grafana's node graph takes the frames of refId "nodes" / "edges" and
+      // reads their fields by name: id and title; id, source and target.
+      const target = (refId: string) => graph?.targets?.find((q) => q.refId === refId);
+      for (const refId of ['nodes', 'edges']) {
+        t.match(target(refId), { format: 'table', instant: true }, `${refId}: an instant table query`);
+      }
+      const nodes = await promQuery(promPort, grafanaVars(target('nodes')?.expr ?? ''));
+      const edges = await promQuery(promPort, grafanaVars(target('edges')?.expr ?? ''));
+      t.ok(nodes.length > 1 && edges.length > 0, `${nodes.length} nodes, ${edges.length} edges`);
+      t.ok(nodes.every((n) => n.metric.id && n.metric.title), 'every node has id and title');
+      const ids = new Set(nodes.map((n) => n.metric.id));
+      t.equal(ids.size, nodes.length, 'node ids are unique');
+      const dangling = edges.filter((e) => !e.metric.id || !ids.has(e.metric.source!) || !ids.has(e.metric.target!));
+      t.same(dangling.map((e) => e.metric), [], 'every edge has an id and joins two nodes');
     });
 
     t.test('every metric and attribute a recipe names is emitted', async (t) => {
