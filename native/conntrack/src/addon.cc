@@ -102,6 +102,9 @@ class Handle : public Napi::ObjectWrap<Handle> {
 
  private:
   void Finalized() {
+    // Normally the thread has already left run(); on environment teardown it may
+    // still be in poll(), so ask it to stop before joining.
+    session_->stop();
     if (thread_.joinable()) thread_.join();
     running_ = false;
     for (auto& d : waiters_) d.Resolve(Env().Undefined());
