@@ -2,6 +2,9 @@
 // each way between two namespaces: podflow's bytes per direction equal the
 // kernel's bytes_acked / bytes_received (ss -ti) and are within 0.5% of the
 // payload, while the connection is open and after it closed; IPv4 and IPv6.
+// The server listens on "::", so on the IPv4 run its sockets are dual-stack
+// (AF_INET6 holding v4-mapped addresses): the server-side rows matching the
+// plain IPv4 address show those are reported as IPv4.
 
 import t from 'tap';
 import { createNetPair } from './support/ebpf-netns.ts';
