@@ -17,6 +17,7 @@ import {
 } from '../../../pdata/flow-batch.ts';
 import { builtinValue, isBuiltinKey, type BuiltinKey } from '../../../pdata/flow-attribute-keys.ts';
 import { formatAddress } from '../../../pdata/ip-address.ts';
+import { serverPortIsDestination } from '../../../pdata/server-port.ts';
 
 export const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 
@@ -56,8 +57,13 @@ export class FlowAttributeReader {
     // Byte-sized code units keep the key a one-byte string (cheaper to hash and compare);
     // IPv4 rows use only the last 4 of the 16 address bytes (the family is in the key).
     const v4 = b.family[row] === 4;
-    const port = b.dstPort[row]!;
-    let k = this.#keyPrefix + String.fromCharCode(b.protocol[row]!, b.family[row]!, flags & (FLAG_OBSERVER_DESTINATION | FLAG_HAS_ORIGINAL_DST), port >> 8, port & 0xff)
+    // Raw rows carry the server's port only (see server-port.ts); reduced rows were
+    // keyed by flow_aggregate already and keep their destination port as grouped.
+    const serverIsDst = this.#builtins !== undefined
+      || serverPortIsDestination(b.protocol[row]!, flags, b.srcPort[row]!, b.dstPort[row]!);
+    const port = serverIsDst ? b.dstPort[row]! : b.srcPort[row]!;
+    const side = serverIsDst ? 0 : 0x80;
+    let k = this.#keyPrefix + String.fromCharCode(b.protocol[row]!, b.family[row]!, (flags & (FLAG_OBSERVER_DESTINATION | FLAG_HAS_ORIGINAL_DST)) | side, port >> 8, port & 0xff)
       + addressKey(b.srcAddr, row * 16, v4) + addressKey(b.dstAddr, row * 16, v4);
     if (orig) {
       const op = b.origDstPort[row]!;
@@ -80,9 +86,12 @@ export class FlowAttributeReader {
       'network.type': b.family[row] === 6 ? 'ipv6' : 'ipv4',
       'source.address': formatAddress(b.srcAddr, row * 16),
       'destination.address': formatAddress(b.dstAddr, row * 16),
-      'destination.port': b.dstPort[row]!,
       'flow.observer': flags & FLAG_OBSERVER_DESTINATION ? 'destination' : 'source',
     };
+    if (!this.#builtins) {
+      if (serverPortIsDestination(b.protocol[row]!, flags, b.srcPort[row]!, b.dstPort[row]!)) a['destination.port'] = b.dstPort[row]!;
+      else a['source.port'] = b.srcPort[row]!;
+    }
     if (flags & FLAG_HAS_ORIGINAL_DST && !this.#builtins) {
       a['destination.original.address'] = formatAddress(b.origDstAddr, row * 16);
       a['destination.original.port'] = b.origDstPort[row]!;
