@@ -10,6 +10,9 @@
 // podflow's resyncs brought the table back to the kernel's entry count.
 
 import { spawn } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { FlowConsumer } from '../src/consumer/consumer.ts';
 import type { FlowBatch } from '../src/pdata/flow-batch.ts';
@@ -101,13 +104,19 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     await receiver.start();
     cleanups.push(() => void receiver.shutdown());
 
-    // conntrack -E in the same namespace; lines = events, stderr ENOBUFS warnings = its losses.
-    const ce = spawn('ip', ['netns', 'exec', net.router, 'conntrack', '-E'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // conntrack -E in the same namespace, writing to a file (not a pipe into this
+    // process, so our event loop never slows it down); lines = events, stderr
+    // ENOBUFS warnings = its losses.
+    const dir = mkdtempSync(join(tmpdir(), 'pf-ct-bench-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const outFile = join(dir, 'conntrack-E.txt');
+    const outFd = openSync(outFile, 'w');
+    const ce = spawn('ip', ['netns', 'exec', net.router, 'conntrack', '-E'], { stdio: ['ignore', outFd, 'pipe'] });
+    closeSync(outFd);
     cleanups.unshift(() => { ce.kill('SIGKILL'); });
-    let ceLines = 0;
+    const lines = () => { let n = 0; for (const c of readFileSync(outFile)) if (c === 10) n++; return n; };
     let ceEnobufs = 0;
-    ce.stdout.on('data', (d: Buffer) => { for (const c of d) if (c === 10) ceLines++; });
-    createInterface({ input: ce.stderr }).on('line', (l) => { if (/ENOBUFS/.test(l)) ceEnobufs++; });
+    createInterface({ input: ce.stderr! }).on('line', (l) => { if (/ENOBUFS/.test(l)) ceEnobufs++; });
     await sleep(500);
 
     for (const b of net.backends) {
@@ -117,7 +126,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
 
     const phase = async (name: string, args: string[], ns: string): Promise<BenchResult> => {
       const p0 = receiver.nativeStats()!;
-      const c0 = ceLines, e0 = ceEnobufs;
+      const c0 = lines(), e0 = ceEnobufs;
       const proc = net.spawnCmd(ns, storm, args);
       const out = await proc.next() as { seconds: number; connections?: number; datagrams?: number };
       await sleep(1500); // both listeners drain their sockets
@@ -125,7 +134,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
       const p1 = receiver.nativeStats()!;
       const secs = out.seconds;
       const pf = events(p1) - events(p0);
-      const ceN = ceLines - c0;
+      const ceN = lines() - c0;
       const kernelEntries = Number(sh('ip', ['netns', 'exec', net.router, 'conntrack', '-C']).trim());
       const value = pf / secs;
       const baseline = ceN / secs;
