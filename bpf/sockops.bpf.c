@@ -70,7 +70,9 @@ static __always_inline void pf_established(struct bpf_sock_ops *skops, __u8 clie
 {
 	__u64 cookie = bpf_get_socket_cookie(skops);
 	struct pf_conn *c = bpf_map_lookup_elem(&pf_conns, &cookie);
-	if (!c)
+	/* An active socket missing here was filtered or not tracked at connect()
+	 * (and counted then): trying again would count it twice. */
+	if (!c && !client)
 		c = pf_track(skops, cookie, client);
 	if (!c)
 		return;
