@@ -1,0 +1,111 @@
+// The pipeline benchmark of issue 7: synthetic flows (~50k active) → Kubernetes
+// names from a prepared cache → flow_aggregate → OTLP/HTTP protobuf export to a
+// local sink, against the baseline of the same flows recorded one by one with
+// SDK counters on the main thread and exported the same way.
+//
+// Each variant runs in a child process of its own (bench/pipeline.child.ts), so
+// its RSS is its own; the sink runs here, so its cost is in neither. Results:
+//   - throughput, 1 worker: flows/s (wall) vs the SDK baseline's flows/s
+//   - flows per CPU-second (all threads), 1 worker vs the baseline: the
+//     "per core" figure, independent of how many cores the run had
+//   - scaling: flows/s with 2 workers vs with 1 worker
+//   - max RSS of the whole process at 50k active flows vs the baseline's, with
+//     the RSS of the same process set up but fed nothing as context
+
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+interface BenchResult { name: string; value: number; unit: string; baseline: number; ratio: number; extra?: Record<string, number | string> }
+
+interface Measurement {
+  mode: string; workers: number; flows: number; flowsPerInterval: number; wallMs: number; cpuMs: number;
+  maxRssMiB: number; rssMiB: number; heapMiB: number; points?: number; failedPoints?: number; dropped?: number; groups?: number;
+}
+
+const CHILD = fileURLToPath(new URL('./pipeline.child.ts', import.meta.url));
+
+function measure(mode: 'podflow' | 'sdk', workers: number, intervals: number, sinkUrl: string): Promise<Measurement> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    p.on('error', reject);
+    p.on('exit', (code) => {
+      const line = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`pipeline child ${mode}/${workers} failed (exit ${code}): ${out}`));
+      else resolve(JSON.parse(line) as Measurement);
+    });
+  });
+}
+
+export default async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
+  let requests = 0;
+  let bytes = 0;
+  const sink = createServer((req, res) => {
+    req.on('data', (d: Buffer) => { bytes += d.length; });
+    req.on('end', () => {
+      requests++;
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/v1/metrics`;
+  try {
+    const intervals = opts.quick ? 8 : 40;
+    const sinkBefore = () => ({ requests, bytes });
+    const s0 = sinkBefore();
+    const sdk = await measure('sdk', 1, intervals, url);
+    const sdkSink = { requests: requests - s0.requests, bytes: bytes - s0.bytes };
+    const s1 = sinkBefore();
+    const one = await measure('podflow', 1, intervals, url);
+    const oneSink = { requests: requests - s1.requests, bytes: bytes - s1.bytes };
+    const two = await measure('podflow', 2, intervals, url);
+    // The same process with everything set up (modules, workers, the two input
+    // intervals, the name cache) but no flow fed: what the flows themselves add is the difference.
+    const idle = await measure('podflow', 1, 0, url);
+    for (const m of [one, two]) {
+      if (m.dropped) throw new Error(`flow_aggregate dropped ${m.dropped} flows in the ${m.workers}-worker run`);
+      if (m.failedPoints) throw new Error(`the exporter failed to deliver ${m.failedPoints} points in the ${m.workers}-worker run`);
+    }
+    if (!oneSink.requests || !sdkSink.requests) throw new Error('the sink received no export');
+
+    const rate = (m: Measurement) => m.flows / (m.wallMs / 1000);
+    const perCpu = (m: Measurement) => m.flows / (m.cpuMs / 1000);
+    const common = { flows: one.flows, activeFlows: one.flowsPerInterval, intervals };
+    return [
+      {
+        name: 'throughput, 1 worker (flows/s, wall clock)', unit: 'flows/s',
+        value: Math.round(rate(one)), baseline: Math.round(rate(sdk)), ratio: rate(one) / rate(sdk),
+        extra: { ...common, wallMs: Math.round(one.wallMs), baselineWallMs: Math.round(sdk.wallMs), groupsEmitted: one.groups ?? 0,
+          pointsExported: one.points ?? 0, exportRequests: oneSink.requests, exportBytes: oneSink.bytes,
+          baselineExportRequests: sdkSink.requests, baselineExportBytes: sdkSink.bytes },
+      },
+      {
+        name: 'flows per CPU-second, 1 worker (all threads)', unit: 'flows/cpu-s',
+        value: Math.round(perCpu(one)), baseline: Math.round(perCpu(sdk)), ratio: perCpu(one) / perCpu(sdk),
+        extra: { cpuMs: Math.round(one.cpuMs), baselineCpuMs: Math.round(sdk.cpuMs) },
+      },
+      {
+        name: 'scaling 1 → 2 workers (flows/s, wall clock)', unit: 'flows/s',
+        value: Math.round(rate(two)), baseline: Math.round(rate(one)), ratio: rate(two) / rate(one),
+        extra: { cpuMs2: Math.round(two.cpuMs), flowsPerCpuSecond2: Math.round(perCpu(two)) },
+      },
+      {
+        name: 'max RSS of the process at 50k active flows, 1 worker', unit: 'MiB',
+        value: round1(one.maxRssMiB), baseline: round1(sdk.maxRssMiB), ratio: one.maxRssMiB / sdk.maxRssMiB,
+        extra: {
+          rssAfterMiB: round1(one.rssMiB), baselineRssAfterMiB: round1(sdk.rssMiB), setupOnlyRssMiB: round1(idle.rssMiB),
+          heapMiB: round1(one.heapMiB), baselineHeapMiB: round1(sdk.heapMiB), rss2WorkersMiB: round1(two.maxRssMiB), heap2WorkersMiB: round1(two.heapMiB),
+        },
+      },
+    ];
+  } finally {
+    sink.close();
+  }
+}
+
+function round1(v: number): number {
+  return Math.round(v * 10) / 10;
+}

@@ -1,0 +1,214 @@
+// One measurement of bench/pipeline.bench.ts, in a process of its own so that
+// RSS and heap belong to one variant only.
+//
+// Usage: node --expose-gc bench/pipeline.child.ts podflow|sdk <workers> <intervals> <sinkUrl>
+// Prints one JSON line: flows, wallMs, cpuMs (all threads), maxRssMiB, heapMiB, ...
+//
+// Both variants see the same flows: synthetic intervals of ~50k active flows
+// (25k long-lived connections, both edges, plus churn), stripped of their
+// Kubernetes names, then named again from a prepared address → pod map (what
+// k8s_attributes does from its cache). Then
+//   podflow: flow_aggregate (N workers) → otlp_http exporter (protobuf) → sink
+//   sdk:     one Counter.add / Histogram.record per flow and metric on the main
+//            thread, with the same attributes flow_aggregate groups by, through
+//            the SDK's PeriodicExportingMetricReader + OTLP protobuf exporter → sink.
+// Both export every second and once more at shutdown.
+
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import type { Attributes } from '@opentelemetry/api';
+import type { Problem } from '../src/config/schema.ts';
+import { otlpHttpExporterFactory } from '../src/exporter/otlp_http/factory.ts';
+import { FLAG_OBSERVER_DESTINATION, NO_STRING, PROTO_TCP, type FlowBatch } from '../src/pdata/flow-batch.ts';
+import { selectRows } from '../src/pdata/flow-batch-select.ts';
+import { DEFAULT_GROUP_BY } from '../src/processor/flow_aggregate/config.ts';
+import { flowAggregateFactory } from '../src/processor/flow_aggregate/factory.ts';
+import { syntheticConfigSchema } from '../src/receiver/synthetic/config.ts';
+import { generateInterval } from '../src/receiver/synthetic/generate.ts';
+import { silentLogger } from '../src/service/logger.ts';
+import { SelfTelemetry } from '../src/service/telemetry/self-telemetry.ts';
+import type { CreateSettings } from '../src/component/component.ts';
+
+const [mode, workersArg, intervalsArg, sinkUrl] = process.argv.slice(2) as [string, string, string, string];
+const workers = Number(workersArg);
+const intervals = Number(intervalsArg);
+const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+const SYNTHETIC = { flows_per_interval: 25_000, connections_per_second: 400, namespaces: 20, workloads_per_namespace: 10, pods_per_workload: 3 };
+
+// ---- the prepared Kubernetes name cache ----
+
+const SIDE_FIELDS = ['namespace.name', 'pod.name', 'node.name', 'workload.name', 'workload.kind', 'deployment.name', 'statefulset.name', 'daemonset.name'];
+
+class NameCache {
+  readonly podByAddr = new Map<number, number>();
+  readonly names: Array<Array<string | undefined>> = [];
+  readonly serviceByAddr = new Map<number, string>();
+
+  /** Learns every pod (and service) seen in a named batch: the informer cache, prepared. */
+  learn(b: FlowBatch): void {
+    for (let i = 0; i < b.length; i++) {
+      for (const side of ['source', 'destination'] as const) {
+        const addr = v4(side === 'source' ? b.srcAddr : b.dstAddr, i);
+        if (!this.podByAddr.has(addr) && b.getAttribute(i, `${side}.k8s.pod.name`) !== undefined) {
+          this.podByAddr.set(addr, this.names.length);
+          this.names.push(SIDE_FIELDS.map((f) => b.getAttribute(i, `${side}.k8s.${f}`)));
+        }
+      }
+      const svc = b.getAttribute(i, 'destination.k8s.service.name');
+      if (svc !== undefined) this.serviceByAddr.set(v4(b.dstAddr, i), svc);
+    }
+  }
+
+  /**
+   * Writes the name columns of every row from the map, column by column: no
+   * object per row, one map lookup per row and side.
+   */
+  annotate(b: FlowBatch): void {
+    const pods = this.names.length;
+    const F = SIDE_FIELDS.length;
+    // Each pod's names interned into this batch's string table once.
+    const idx = new Int32Array(pods * F);
+    for (let p = 0; p < pods; p++) {
+      for (let f = 0; f < F; f++) {
+        const v = this.names[p]![f];
+        idx[p * F + f] = v === undefined ? NO_STRING : b.strings.intern(v);
+      }
+    }
+    const n = b.length;
+    const podOf = new Int32Array(n);
+    for (const side of ['source', 'destination'] as const) {
+      const addrs = side === 'source' ? b.srcAddr : b.dstAddr;
+      for (let i = 0; i < n; i++) podOf[i] = this.podByAddr.get(v4(addrs, i)) ?? -1;
+      for (let f = 0; f < F; f++) {
+        const col = b.attributeColumn(`${side}.k8s.${SIDE_FIELDS[f]}`);
+        for (let i = 0; i < n; i++) {
+          const p = podOf[i]!;
+          col[i] = p < 0 ? NO_STRING : idx[p * F + f]!;
+        }
+      }
+    }
+    const svcIdx = new Map<number, number>();
+    const svcCol = b.attributeColumn('destination.k8s.service.name');
+    for (let i = 0; i < n; i++) {
+      const a = v4(b.dstAddr, i);
+      let k = svcIdx.get(a);
+      if (k === undefined) {
+        const s = this.serviceByAddr.get(a);
+        svcIdx.set(a, (k = s === undefined ? NO_STRING : b.strings.intern(s)));
+      }
+      svcCol[i] = k;
+    }
+  }
+}
+
+function v4(addr: Uint8Array, i: number): number {
+  const o = i * 16 + 12;
+  return ((addr[o]! << 24) | (addr[o + 1]! << 16) | (addr[o + 2]! << 8) | addr[o + 3]!) >>> 0;
+}
+
+// ---- the input ----
+
+const config = syntheticConfigSchema.decodeOrDefault(SYNTHETIC, [], [])!;
+const cache = new NameCache();
+// Two distinct intervals, replayed in turn: generation stays out of the timing
+// and out of the memory figure beyond these two input batches.
+const ring = [0, 1].map((i) => {
+  const named = generateInterval(config, i);
+  cache.learn(named);
+  return selectRows(named, undefined, named.length, { attributes: [] });
+});
+const flowsPerInterval = ring[0]!.length;
+
+function settings(id: string, telemetry: SelfTelemetry): CreateSettings {
+  return {
+    id, signal: 'metrics', logger: silentLogger, telemetry,
+    resource: { hostName: 'bench', nodeName: 'bench-node', serviceVersion: '0.0.0-bench' },
+    host: { status: 'ready' },
+  };
+}
+
+function decode<C>(schema: { decodeOrDefault(v: unknown, p: string[], pr: Problem[]): C | undefined }, raw: unknown): C {
+  const problems: Problem[] = [];
+  const c = schema.decodeOrDefault(raw, [], problems);
+  if (!c) throw new Error(problems.map((p) => `${p.path.join('::')}: ${p.message}`).join('; '));
+  return c;
+}
+
+async function runPodflow(): Promise<Record<string, number>> {
+  const telemetry = new SelfTelemetry();
+  const exporter = otlpHttpExporterFactory.create(settings('otlp_http', telemetry),
+    decode(otlpHttpExporterFactory.configSchema, { metrics_endpoint: sinkUrl, export_interval: '1s', temporality: 'cumulative' }));
+  const agg = flowAggregateFactory.create(settings('flow_aggregate', telemetry),
+    decode(flowAggregateFactory.configSchema, { interval: '1s', workers }), exporter);
+  await exporter.start();
+  await agg.start();
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < intervals; i++) {
+    const b = ring[i % ring.length]!;
+    cache.annotate(b);
+    await agg.consume(b);
+  }
+  await agg.shutdown();
+  await exporter.shutdown();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  const sent = telemetry.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: 'otlp_http' });
+  const failed = telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http' });
+  const dropped = telemetry.counter('podflow_processor_dropped_flows_total', '').series().reduce((n, s) => n + s.value, 0);
+  const groups = telemetry.counter('podflow_processor_outgoing_flows_total', '').get({ processor: 'flow_aggregate' });
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, points: sent, failedPoints: failed, dropped, groups };
+}
+
+async function runSdk(): Promise<Record<string, number>> {
+  const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: sinkUrl }), exportIntervalMillis: 1000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const meter = provider.getMeter('podflow-baseline');
+  const sums = (['bytes', 'packets', 'retransmits', 'resets', 'opened', 'failed', 'closed'] as const)
+    .map((c) => ({ c, counter: meter.createCounter(`network.flow.${c}`) }));
+  const rtt = meter.createHistogram('network.flow.tcp.rtt', { unit: 's' });
+  const duration = meter.createHistogram('network.flow.connection.duration', { unit: 's' });
+  const attrNames = DEFAULT_GROUP_BY.filter((k) => k.includes('.k8s.'));
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < intervals; i++) {
+    const b = ring[i % ring.length]!;
+    cache.annotate(b);
+    const cols = attrNames.map((k) => b.attributes.get(k));
+    for (let r = 0; r < b.length; r++) {
+      // What recording one flow through the SDK takes: its attribute set, then one call per metric.
+      const attrs: Attributes = {
+        'destination.port': b.dstPort[r]!,
+        'network.transport': b.protocol[r] === PROTO_TCP ? 'tcp' : 'udp',
+        'network.type': b.family[r] === 6 ? 'ipv6' : 'ipv4',
+        'flow.observer': b.flags[r]! & FLAG_OBSERVER_DESTINATION ? 'destination' : 'source',
+      };
+      for (let k = 0; k < attrNames.length; k++) {
+        const idx = cols[k]?.[r] ?? NO_STRING;
+        if (idx !== NO_STRING) attrs[attrNames[k]!] = b.strings.get(idx);
+      }
+      for (const { c, counter } of sums) {
+        const v = b.counters[c][r]!;
+        if (v !== 0) counter.add(v, attrs);
+      }
+      if (b.counters.rttUs[r]! > 0) rtt.record(b.counters.rttUs[r]! / 1e6, attrs);
+      if (b.counters.durationMs[r]! > 0) duration.record(b.counters.durationMs[r]! / 1e3, attrs);
+    }
+    // Yield like a receiver between batches, so the periodic export can run.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  await provider.shutdown();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+const result = mode === 'sdk' ? await runSdk() : await runPodflow();
+gc();
+const mem = process.memoryUsage();
+process.stdout.write(JSON.stringify({
+  mode, workers, flows: flowsPerInterval * intervals, flowsPerInterval, ...result,
+  maxRssMiB: process.resourceUsage().maxRSS / 1024, rssMiB: mem.rss / 2 ** 20, heapMiB: mem.heapUsed / 2 ** 20,
+}) + '\n');
+process.exit(0);
