@@ -62,10 +62,10 @@ export class ConnectionTable {
     return orphans;
   }
 
-  /** Marks the end of an interval: final cookies older than two intervals are forgotten. */
+  /** Marks the end of an interval: final cookies are kept for one more interval (a map read can trail the ring buffer by at most that), then forgotten. */
   endInterval(): void {
     this.#interval++;
-    for (const [cookie, at] of this.#ended) if (this.#interval - at > 2) this.#ended.delete(cookie);
+    for (const [cookie, at] of this.#ended) if (this.#interval - at > 1) this.#ended.delete(cookie);
   }
 
   #appendOne(batch: FlowBatch, view: DataView, u8: Uint8Array, off: number, final: boolean): void {
