@@ -21,8 +21,11 @@ import { conntrackList, createServiceNet, VIP } from './support/conntrack-netns.
 
 const N = 40;
 
-async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: boolean): Promise<void> {
+async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: boolean, snat = false): Promise<void> {
   const net = createServiceNet(t, tag, n);
+  if (snat) {
+    for (const dev of ['r1', 'r2']) net.run(net.router, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', dev, '-j', 'MASQUERADE']);
+  }
   const telemetry = new SelfTelemetry();
   let ctSink: CollectingConsumer | undefined;
   let ct: ConntrackReceiver | undefined;
@@ -80,6 +83,28 @@ async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: 
   }
   t.equal(mismatches, 0, 'every ebpf client row: destination = the backend conntrack shows, VIP kept as original');
 
+  if (snat) {
+    // The backends' sockets saw the router's masquerade address, not the client.
+    const serverRows: FlowRecord[] = [];
+    const masq = [`10.213.${n}.17`, `10.213.${n}.33`];
+    let unresolved = 0;
+    for (const b of ebpfSink.batches) {
+      for (let i = 0; i < b.length; i++) {
+        const r = readFlow(b, i);
+        if (masq.includes(r.sourceAddress) || masq.includes(r.destinationAddress)) unresolved++;
+        if (net.backendAddrs.includes(r.sourceAddress) && r.sourcePort === 8080 && r.originalDestinationAddress !== undefined) serverRows.push(r);
+      }
+    }
+    const byReplyPort = new Map([...kernel.values()].map((e) => [e.replyDport, e]));
+    t.equal(unresolved, 0, 'no ebpf row still names the masquerade address as an endpoint');
+    t.ok(serverRows.length >= N, `server-socket rows resolved (${serverRows.length})`);
+    t.ok(serverRows.every((r) => {
+      const k = byReplyPort.get(r.originalDestinationPort!);
+      return k !== undefined && r.destinationAddress === net.clientAddr && r.destinationPort === k.origSport
+        && r.originalDestinationAddress === k.replyDst;
+    }), 'backend → masquerade address became backend → real client, masquerade address kept as original destination');
+  }
+
   if (ct && ctSink) {
     await ct.sync();
     const byPort = new Map<number, string>();
@@ -97,3 +122,4 @@ async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: 
 
 t.test('ebpf flows through the NAT join fed by the conntrack receiver', (t) => scenario(t, 'ebj', 14, true));
 t.test('ebpf flows through the NAT join with its own conntrack session', (t) => scenario(t, 'ebo', 15, false));
+t.test('SNAT: the backends\' sockets resolve to the real client', (t) => scenario(t, 'ebs', 17, false, true));

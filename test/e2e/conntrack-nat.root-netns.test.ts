@@ -112,3 +112,44 @@ t.test('DNAT to two backends: real backend, VIP kept, bytes exact', async (t) =>
   }
   for (const s of servers) s.proc.stdin!.end();
 });
+
+t.test('DNAT + SNAT (externalTrafficPolicy: Cluster style): both sides resolved', async (t) => {
+  const net = createServiceNet(t, 'snat', 16);
+  // The router masquerades everything it sends to the backends, as a node does
+  // for Service traffic under externalTrafficPolicy: Cluster.
+  net.run(net.router, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'r1', '-j', 'MASQUERADE']);
+  net.run(net.router, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'r2', '-j', 'MASQUERADE']);
+  const routerSide = ['10.213.16.17', '10.213.16.33']; // the router's address on each backend link
+  const sink = new CollectingConsumer();
+  const config = conntrackConfigSchema.decodeOrDefault({ netns: net.routerNetns, collection_interval: '1h', dump_interval: '1h' }, [], [])!;
+  const receiver = new ConntrackReceiver(testSettings('conntrack'), config, sink);
+  await receiver.start();
+  t.teardown(() => receiver.shutdown());
+  const servers = net.backends.map((b) => net.spawn(b, ['server', b, '8080', '300']));
+  for (const s of servers) await s.next();
+  const client = net.spawn(net.client, ['client', VIP, '80', '20', '4']);
+  const result = await client.next() as { failed: number };
+  t.equal(result.failed, 0);
+  await new Promise((r) => setTimeout(r, 300));
+  await receiver.sync();
+  const kernel = new Map(conntrackList(net.router).filter((e) => e.origDst === VIP).map((e) => [e.origSport, e]));
+  t.equal(kernel.size, 20);
+  const rows = sink.batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => readFlow(b, i)));
+  t.ok(rows.filter((x) => x.sourceIsClient).length >= 20 && rows.filter((x) => !x.sourceIsClient).length >= 20, 'rows both ways');
+  let bad = 0;
+  for (const r of rows.filter((x) => x.sourceIsClient)) {
+    const k = kernel.get(r.sourcePort);
+    const side = routerSide[net.backendAddrs.indexOf(r.destinationAddress)];
+    if (!k || r.sourceAddress !== net.clientAddr || r.destinationAddress !== k.replySrc || r.originalDestinationAddress !== VIP
+      || r.originalSourceAddress !== side || r.originalSourceAddress !== k.replyDst || r.originalSourcePort !== k.replyDport) bad++;
+  }
+  t.equal(bad, 0, 'client → server: real client and backend, VIP as original destination, the masquerade address as original source');
+  bad = 0;
+  for (const r of rows.filter((x) => !x.sourceIsClient)) {
+    const k = kernel.get(r.destinationPort);
+    if (!k || r.destinationAddress !== net.clientAddr || r.sourceAddress !== k.replySrc
+      || r.originalSourceAddress !== VIP || r.originalDestinationAddress !== k.replyDst) bad++;
+  }
+  t.equal(bad, 0, 'server → client: backend to the real client, VIP as original source, masquerade address as original destination');
+  for (const s of servers) s.proc.stdin!.end();
+});
