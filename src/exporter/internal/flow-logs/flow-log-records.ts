@@ -1,0 +1,115 @@
+// One OTLP log record per connection per batch: for every connection that
+// ended in the interval (FLAG_CONNECTION_ENDED), and, with logs.include_active,
+// for every connection still open that moved data in it (receivers report one
+// batch per export interval, so that is one record per interval for
+// long-lived connections). The two edges of a connection are joined first
+// (connection-join.ts), so one record carries both directions.
+//
+// Attributes: client.address/port and server.address/port (OTel semantic
+// conventions), network.transport/type, destination.original.address/port
+// under NAT, every attribute column of the client → server row as is
+// (source.* = client, destination.* = server, e.g. the k8s names), and the
+// counters under flow.*: see ../../otlp_grpc/README.md "Flow logs".
+
+import type { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import type { AnyValueMap } from '@opentelemetry/api-logs';
+import type { Resource } from '@opentelemetry/resources';
+import type { ResourceInfo } from '../../../component/component.ts';
+import type { FlowBatch } from '../../../pdata/flow-batch.ts';
+import { joinConnections } from '../flow-connections/connection-join.ts';
+import { readConnection, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
+import { samplingValue } from '../flow-connections/connection-ids.ts';
+import type { ItemBuilder, SkipReason } from '../flow-connections/connection-signal-exporter.ts';
+import type { LogsConfig } from '../flow-connections/signal-config.ts';
+import { podflowResource, SCOPE_NAME } from '../flow-metrics/flow-metric-producer.ts';
+
+export type FlowLogRecord = Parameters<OTLPLogExporter['export']>[0][number];
+
+// api-logs SeverityNumber values (a const enum there, so not importable as a value here).
+const SEVERITY_INFO = 9;
+const SEVERITY_WARN = 13;
+
+export class FlowLogBuilder implements ItemBuilder<FlowLogRecord> {
+  readonly #config: LogsConfig;
+  readonly #resource: Resource;
+  readonly #scope: { name: string; version: string };
+
+  constructor(config: LogsConfig, resource: ResourceInfo) {
+    this.#config = config;
+    this.#resource = podflowResource(resource);
+    this.#scope = { name: SCOPE_NAME, version: resource.serviceVersion };
+  }
+
+  build(batch: FlowBatch, skip: (reason: SkipReason) => void): FlowLogRecord[] {
+    const out: FlowLogRecord[] = [];
+    const c = this.#config;
+    const time = msToHr(batch.endTimeMs || Date.now());
+    const observed = msToHr(Date.now());
+    for (const v of joinConnections(batch)) {
+      const f = readConnection(batch, v);
+      if (!f.ended && !c.include_active) { skip('active'); continue; }
+      if (f.bytesClientToServer + f.bytesServerToClient < c.min_bytes) { skip('min_bytes'); continue; }
+      if (c.sampling_ratio < 1 && samplingValue(f) >= c.sampling_ratio) { skip('sampling'); continue; }
+      const bad = f.endReason === 'reset' || f.endReason === 'failed_connect';
+      out.push({
+        hrTime: time,
+        hrTimeObserved: observed,
+        severityNumber: (bad ? SEVERITY_WARN : SEVERITY_INFO) as FlowLogRecord['severityNumber'],
+        severityText: bad ? 'WARN' : 'INFO',
+        body: logBody(f),
+        resource: this.#resource,
+        instrumentationScope: this.#scope,
+        attributes: flowLogAttributes(f, batch),
+        droppedAttributesCount: 0,
+      });
+    }
+    return out;
+  }
+}
+
+export function flowLogAttributes(f: ConnectionFacts, batch: FlowBatch): AnyValueMap {
+  const a: AnyValueMap = {
+    'network.transport': f.transport,
+    'network.type': f.family === 6 ? 'ipv6' : 'ipv4',
+    'client.address': f.clientAddress,
+    'client.port': f.clientPort,
+    'server.address': f.serverAddress,
+    'server.port': f.serverPort,
+    'flow.observer': f.serverSide ? 'server' : 'client',
+    'flow.state': f.ended ? 'ended' : 'active',
+    'flow.bytes.client_to_server': f.bytesClientToServer,
+    'flow.bytes.server_to_client': f.bytesServerToClient,
+    'flow.packets.client_to_server': f.packetsClientToServer,
+    'flow.packets.server_to_client': f.packetsServerToClient,
+    'flow.retransmits': f.retransmits,
+    'flow.interval.start_ms': batch.startTimeMs,
+    'flow.interval.end_ms': batch.endTimeMs,
+  };
+  if (f.rttUs > 0) a['flow.rtt_us'] = f.rttUs;
+  if (f.ended) {
+    a['flow.end_reason'] = f.endReason!;
+    a['flow.duration_ms'] = f.durationMs;
+  }
+  if (f.originalServerAddress !== undefined) {
+    a['destination.original.address'] = f.originalServerAddress;
+    a['destination.original.port'] = f.originalServerPort!;
+  }
+  for (const [k, v] of Object.entries(f.attributes)) a[k] = v;
+  return a;
+}
+
+function endpointText(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+/** "tcp 10.0.0.1:40000 -> 10.0.0.2:8080 fin 1500/300 bytes 12 ms" */
+export function logBody(f: ConnectionFacts): string {
+  const state = f.ended ? `${f.endReason} after ${f.durationMs} ms` : 'active';
+  return `${f.transport} ${endpointText(f.clientAddress, f.clientPort)} -> ${endpointText(f.serverAddress, f.serverPort)} ${state}, `
+    + `${f.bytesClientToServer}/${f.bytesServerToClient} bytes sent/received by the client`;
+}
+
+export function msToHr(ms: number): [number, number] {
+  const s = Math.floor(ms / 1000);
+  return [s, Math.round((ms - s * 1000) * 1e6)];
+}
