@@ -16,7 +16,7 @@ const PROBE = resolve(here, 'support/conntrack-start-probe.ts');
 function probe(t: Test, prefix: string[], env: Record<string, string> = {}): Record<string, unknown> {
   // Without tap's preloads (NODE_OPTIONS, re-added to every spawn): they write
   // under .tap/, which an unprivileged user may not.
-  const r = spawnSync('env', ['-u', 'NODE_OPTIONS', ...prefix, NODE, PROBE], {
+  const r = spawnSync('env', ['-u', 'NODE_OPTIONS', ...prefix, NODE, PROBE, '--run'], {
     encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000,
   });
   t.equal(r.status, 0, `probe exits normally (stderr: ${r.stderr.slice(0, 300)})`);

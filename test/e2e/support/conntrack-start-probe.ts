@@ -8,7 +8,8 @@ import { defaultsOf } from '../../../src/config/schema.ts';
 import { isPodflowError } from '../../../src/errors/podflow-error.ts';
 import { testSettings } from '../../support/test-settings.ts';
 
-if (process.argv[1] === new URL(import.meta.url).pathname) {
+// Only with --run: the test runner also loads every file under test/.
+if (process.argv[2] === '--run') {
   const r = conntrackReceiverFactory.create(
     testSettings('conntrack'), defaultsOf(conntrackReceiverFactory.configSchema), { mutatesData: false, consume: async () => undefined },
   );

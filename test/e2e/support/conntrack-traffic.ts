@@ -70,7 +70,8 @@ if (mode === 'server') {
   };
   await Promise.all(Array.from({ length: conc }, worker));
   out({ connections, failed });
-} else {
+} else if (mode !== undefined) {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exit(2);
 }
+// No mode: loaded by the test runner's file discovery, nothing to do.
