@@ -9,6 +9,7 @@ import { VERSION } from '../service/version.ts';
 import { componentsCommand } from './components-command.ts';
 import { HELP } from './help.ts';
 import { runCommand } from './run-command.ts';
+import { topCommand } from './top-command.ts';
 import { validateCommand } from './validate-command.ts';
 
 async function main(argv: string[]): Promise<number> {
@@ -22,6 +23,9 @@ async function main(argv: string[]): Promise<number> {
       version: { type: 'boolean', short: 'v' },
       'log-level': { type: 'string' },
       json: { type: 'boolean' },
+      endpoint: { type: 'string' },
+      sort: { type: 'string' },
+      namespace: { type: 'string' },
     },
   });
   if (values.version) {
@@ -42,8 +46,10 @@ async function main(argv: string[]): Promise<number> {
       return validateCommand(configs);
     case 'components':
       return componentsCommand(values.json ?? false);
+    case 'top':
+      return topCommand({ endpoint: values.endpoint, sort: values.sort, namespace: values.namespace });
     default:
-      throw new PodflowError('PODFLOW_USAGE', `unknown command "${command}" (valid commands: run, validate, components); see podflow --help`);
+      throw new PodflowError('PODFLOW_USAGE', `unknown command "${command}" (valid commands: run, validate, components, top); see podflow --help`);
   }
 }
 

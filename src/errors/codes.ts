@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   PODFLOW_EBPF_KERNEL: 'The kernel is too old (before 5.8) or lacks a BPF feature the ebpf receiver needs.',
   PODFLOW_EBPF_LOAD: 'The BPF programs failed to load or attach; the message carries the step and the verifier log.',
   PODFLOW_USAGE: 'The command line is wrong.',
+  PODFLOW_TOP_UNREACHABLE: 'podflow top could not read the flows_ui endpoint of the podflow it was pointed at.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
