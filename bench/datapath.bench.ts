@@ -143,11 +143,26 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     await sleep(300);
 
     const base = { bps: [] as number[], p99: [] as number[] };
-    const withPf = { bps: [] as number[], p99: [] as number[], rows: 0 };
+    const withPf = { bps: [] as number[], p99: [] as number[], rows: 0, bpfNsPerMB: [] as number[], bpfPct: [] as number[] };
+    const stats = '/proc/sys/kernel/bpf_stats_enabled';
+    const statsBefore = readFileSync(stats, 'utf8').trim();
+    writeFileSync(stats, '1');
+    cleanups.push(() => writeFileSync(stats, statsBefore));
     for (let i = 0; i < rounds; i++) {
       base.bps.push(await iperf(net, seconds));
       base.p99.push(await wrkP99(net, seconds));
-      const r = await withReceiver(async () => ({ bps: await iperf(net, seconds), p99: await wrkP99(net, seconds) }));
+      const r = await withReceiver(async (rcv) => {
+        // The datapath's own cost, independent of what else loads the machine:
+        // the run time of its programs per byte moved.
+        const ns0 = bpfRunTimeNs(rcv);
+        const t0 = process.hrtime.bigint();
+        const b = await iperf(net, seconds);
+        const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+        const ns = bpfRunTimeNs(rcv) - ns0;
+        withPf.bpfNsPerMB.push(ns / ((b / 8) * seconds / 1e6));
+        withPf.bpfPct.push((ns / 1e9 / wall) * 100);
+        return { bps: b, p99: await wrkP99(net, seconds) };
+      });
       withPf.bps.push(r.result.bps);
       withPf.p99.push(r.result.p99);
       withPf.rows += r.rows;
@@ -161,6 +176,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     const bpsBase = median(base.bps);
     results.push({ name: 'datapath.iperf3_throughput', value: bps / 1e9, unit: 'Gbit/s', baseline: bpsBase / 1e9, ratio: bps / bpsBase,
       extra: { rounds, seconds_each: seconds, statistic: 'median', rows_reported: withPf.rows,
+        bpf_ns_per_MB: Math.round(median(withPf.bpfNsPerMB)), bpf_programs_pct_of_core: Number(median(withPf.bpfPct).toFixed(3)),
         all_with: withPf.bps.map((b) => (b / 1e9).toFixed(2)).join(' '), all_without: base.bps.map((b) => (b / 1e9).toFixed(2)).join(' ') } });
     const p99 = median(withPf.p99);
     const p99Base = median(base.p99);

@@ -1,9 +1,10 @@
 /* sock_ops on the cgroup2 root: the life of every TCP socket.
  *
  * connect() / accept create a pf_conn keyed by the socket cookie and ask the
- * kernel for state and RTT callbacks on that socket only. RTT callbacks (one
- * per ACK that yields an RTT sample) keep the sender-side counters fresh for
- * the periodic map reads; the transition to CLOSE pushes the final counters to
+ * kernel for state and RTT callbacks on that socket only. RTT callbacks (about
+ * once per round trip: the kernel calls them when snd_una passes rtt_seq) keep
+ * the sender-side counters fresh for the periodic map reads, together with the
+ * tracepoints of tcp_events.bpf.c; the transition to CLOSE pushes the final counters to
  * the ring buffer, so a connection shorter than the polling interval is still
  * reported, then drops the entry. A socket that closes without ever reaching
  * ESTABLISHED (SYN_SENT → CLOSE: refused, reset, timed out) is a failed

@@ -2,7 +2,7 @@
  *
  * - tcp_rcv_space_adjust fires when the application reads from a socket, after
  *   the data was counted in bytes_received: it keeps the receive side fresh (RTT
- *   callbacks only follow what the local end sends).
+ *   callbacks only follow what the local end sends, once per round trip).
  * - tcp_retransmit_skb refreshes total_retrans as loss happens.
  * - tcp_send_reset / tcp_receive_reset count RSTs per socket.
  * All only update sockets sock_ops already tracks (looked up by cookie). */
@@ -37,8 +37,15 @@ static __always_inline struct pf_conn *pf_lookup_sk(const struct sock *sk)
 SEC("tracepoint/tcp/tcp_rcv_space_adjust")
 int pf_tcp_rcv_space_adjust(struct trace_event_raw_tcp_event_sk *ctx)
 {
+	/* Runs on every read of every TCP socket, so the cookie comes from the
+	 * event itself where the kernel provides it. All counters are refreshed,
+	 * not only the receive side: sock_ops RTT callbacks come once per round
+	 * trip (when snd_una passes rtt_seq), so the last ACKs of a burst reach
+	 * the map only through another event, and an application that sent and
+	 * now reads the answer is that event. */
 	const struct sock *sk = ctx->skaddr;
-	struct pf_conn *c = pf_lookup_sk(sk);
+	__u64 cookie = bpf_core_field_exists(ctx->sock_cookie) ? ctx->sock_cookie : pf_sk_cookie(sk);
+	struct pf_conn *c = bpf_map_lookup_elem(&pf_conns, &cookie);
 	if (c)
 		pf_refresh_from_sk(c, sk);
 	return 0;
