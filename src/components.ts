@@ -15,6 +15,7 @@ import { filterFactory } from './processor/filter/factory.ts';
 import { conntrackReceiverFactory } from './receiver/conntrack/factory.ts';
 import { flowsApiFactory } from './extension/flows_api/factory.ts';
 import { ebpfReceiverFactory } from './receiver/ebpf/factory.ts';
+import { flowsUiFactory } from './extension/flows_ui/factory.ts';
 
 export const factories: readonly Factory[] = [
   consoleExporterFactory,
@@ -30,6 +31,7 @@ export const factories: readonly Factory[] = [
   conntrackReceiverFactory,
   flowsApiFactory,
   ebpfReceiverFactory,
+  flowsUiFactory,
 ];
 
 export function defaultRegistry(): Registry {
