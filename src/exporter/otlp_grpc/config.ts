@@ -2,6 +2,7 @@
 // podflow's temporality, export_interval, cardinality_limit and series_expiry.
 
 import { object, optional, string, type Infer, type Problem } from '../../config/schema.ts';
+import { flowSignalFields } from '../internal/flow-connections/signal-config.ts';
 import { otlpCommonFields, validateCommon } from '../internal/otlp/otlp-common-config.ts';
 import { parseGrpcEndpoint, type GrpcTarget } from '../internal/otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../internal/otlp/otlp-env.ts';
@@ -10,6 +11,7 @@ import { insecureSetting, validateTls, type TlsConfig } from '../internal/otlp/t
 export const otlpGrpcConfigSchema = object({
   endpoint: optional(string({ check: grpcEndpointProblem, description: 'host:port, http://host:port or https://host:port; falls back to OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT.' })),
   ...otlpCommonFields,
+  ...flowSignalFields,
 });
 export type OtlpGrpcConfig = Infer<typeof otlpGrpcConfigSchema>;
 

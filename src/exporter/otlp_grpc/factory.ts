@@ -2,7 +2,8 @@
 
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import type { CreateSettings, ExporterFactory } from '../../component/component.ts';
+import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
+import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
@@ -10,7 +11,8 @@ import { otlpGrpcConfigSchema, resolveGrpcTarget, validateOtlpGrpcConfig, type O
 
 type GrpcOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
 
-function create(settings: CreateSettings, c: OtlpGrpcConfig): PeriodicFlowExporter {
+function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent {
+  if (settings.signal !== 'metrics') return createGrpcSignalExporter(settings, c);
   const target = resolveGrpcTarget(c);
   const common = resolveCommon(c);
   return new PeriodicFlowExporter(settings, {
@@ -48,7 +50,7 @@ export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcConfig> = {
   aliases: ['otlp'],
   stability: 'beta',
   description: 'Pushes flow metrics over OTLP/gRPC (the official @opentelemetry/exporter-metrics-otlp-grpc).',
-  signals: ['metrics'],
+  signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpGrpcConfigSchema,
   validate: (c) => validateOtlpGrpcConfig(c),
   create,

@@ -2,6 +2,7 @@
 // (endpoint as a base URL, metrics_endpoint, encoding), plus podflow's own.
 
 import { enumOf, object, optional, string, type Infer, type Problem } from '../../config/schema.ts';
+import { flowSignalFields, httpSignalEndpointFields } from '../internal/flow-connections/signal-config.ts';
 import { otlpCommonFields, validateCommon } from '../internal/otlp/otlp-common-config.ts';
 import { appendMetricsPath, parseHttpUrl } from '../internal/otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../internal/otlp/otlp-env.ts';
@@ -12,6 +13,8 @@ export const otlpHttpConfigSchema = object({
   ...otlpCommonFields,
   metrics_endpoint: optional(string({ check: urlProblem, description: 'Full URL for metrics; overrides endpoint + "/v1/metrics".' })),
   encoding: enumOf(['proto', 'json'] as const, { default: 'proto' }),
+  ...flowSignalFields,
+  ...httpSignalEndpointFields,
 });
 export type OtlpHttpConfig = Infer<typeof otlpHttpConfigSchema>;
 

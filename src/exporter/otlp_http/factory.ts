@@ -4,7 +4,8 @@
 import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { CreateSettings, ExporterFactory } from '../../component/component.ts';
+import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
+import { createHttpSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
@@ -12,7 +13,8 @@ import { otlpHttpConfigSchema, resolveHttpUrl, validateOtlpHttpConfig, type Otlp
 
 type HttpOptions = NonNullable<ConstructorParameters<typeof ProtoExporter>[0]>;
 
-function create(settings: CreateSettings, c: OtlpHttpConfig): PeriodicFlowExporter {
+function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent {
+  if (settings.signal !== 'metrics') return createHttpSignalExporter(settings, c);
   const { url } = resolveHttpUrl(c);
   const common = resolveCommon(c);
   return new PeriodicFlowExporter(settings, {
@@ -43,7 +45,7 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
   aliases: ['otlphttp'],
   stability: 'beta',
   description: 'Pushes flow metrics over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/exporter-metrics-otlp-proto / -http).',
-  signals: ['metrics'],
+  signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpHttpConfigSchema,
   validate: (c) => validateOtlpHttpConfig(c),
   create,
