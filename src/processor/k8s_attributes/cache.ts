@@ -13,7 +13,7 @@ import type { MetadataName } from './attribute-names.ts';
 import { InternPool } from './intern-pool.ts';
 import { ObjectProblem, asObj, optArray, optString, readMeta } from './object-fields.ts';
 import { controllerOf, workloadOf } from './owner.ts';
-import { PodEntry, PodIndex } from './pod-index.ts';
+import { PodEntry, PodIndex, addresses, compactAddresses } from './pod-index.ts';
 import { extractTags, type TagRule } from './tag-rules.ts';
 
 export type ResourceName = 'pods' | 'nodes' | 'namespaces' | 'services' | 'endpointslices' | 'jobs';
@@ -192,12 +192,8 @@ export class K8sCache {
       workloadKind: pool.intern(w.kind),
       // A bare pod is its own workload; its name is not worth pooling.
       workloadName: w.kind === 'Pod' ? m.name : pool.intern(w.name),
-      deployment: pool.intern(w.deployment),
-      ownerKind: pool.intern(owner?.kind),
-      ownerName: pool.intern(owner?.name),
       tags: extractTags(this.#rules, 'pod', m, pool),
-      // slice(): an array grown by push keeps ~17 slots; the copy has exactly its length.
-      ips: ips.slice(),
+      ips: compactAddresses(ips),
       hostNetwork: spec?.hostNetwork === true,
     });
     // Pods in the first list count as having had their IPs all along (flows may predate our start).
@@ -232,6 +228,7 @@ export class K8sCache {
       ips.push(k);
     });
     this.#dropNode(m.name);
+    // slice(): an array grown by push keeps ~17 slots; the copy has exactly its length.
     const n: NodeEntry = { name: this.pool.intern(m.name), ips: ips.slice(), tags: extractTags(this.#rules, 'node', m, this.pool), attrs: undefined, attrsGen: -1, mark };
     this.nodes.set(n.name, n);
     for (const ip of ips) this.#nodeByIp.set(ip, n);
@@ -345,9 +342,9 @@ export class K8sCache {
     put('k8s.node.name', p.node);
     let kind = p.workloadKind;
     let name = p.workloadName;
-    if (p.ownerKind === 'Job' && p.ownerName !== undefined) {
-      put('k8s.job.name', p.ownerName);
-      const cron = this.cronJobOfJob.get(`${p.namespace}/${p.ownerName}`)?.cronJob;
+    if (kind === 'Job') {
+      put('k8s.job.name', name);
+      const cron = this.cronJobOfJob.get(`${p.namespace}/${name}`)?.cronJob;
       if (cron !== undefined) {
         put('k8s.cronjob.name', cron);
         kind = 'CronJob';
@@ -356,9 +353,9 @@ export class K8sCache {
     }
     put('k8s.workload.name', name);
     put('k8s.workload.kind', kind);
-    put('k8s.deployment.name', p.deployment);
-    if (p.ownerKind === 'StatefulSet') put('k8s.statefulset.name', p.ownerName);
-    if (p.ownerKind === 'DaemonSet') put('k8s.daemonset.name', p.ownerName);
+    if (kind === 'Deployment') put('k8s.deployment.name', name);
+    if (kind === 'StatefulSet') put('k8s.statefulset.name', name);
+    if (kind === 'DaemonSet') put('k8s.daemonset.name', name);
     if (p.tags) a.push(...p.tags);
     const nsTags = this.namespaces.get(p.namespace)?.tags;
     if (nsTags) a.push(...nsTags);
@@ -412,7 +409,8 @@ export class K8sCache {
     const mapEntry = 20;
     let b = 0;
     for (const p of this.pods.byUid.values()) {
-      b += 12 + 4 * 18 + str(p.name) + str(p.uid) + arr(p.ips.length) + mapEntry * (1 + p.ips.length);
+      const nIps = addresses(p).length;
+      b += 12 + 4 * 15 + str(p.name) + str(p.uid) + (nIps > 1 ? arr(nIps) : 0) + mapEntry * (1 + nIps);
       if (p.tags) b += arr(p.tags.length);
       if (p.attrs) b += arr(p.attrs.length);
     }
@@ -437,9 +435,6 @@ export class K8sCache {
       p.node = pool.intern(p.node);
       p.workloadKind = pool.intern(p.workloadKind);
       if (p.workloadKind !== 'Pod') p.workloadName = pool.intern(p.workloadName);
-      p.deployment = pool.intern(p.deployment);
-      p.ownerKind = pool.intern(p.ownerKind);
-      p.ownerName = pool.intern(p.ownerName);
       tags(p.tags);
       p.attrs = undefined;
     }

@@ -15,14 +15,12 @@ export class PodEntry {
   name: string;
   namespace: string;
   node: string | undefined;
+  /** Deployment (from the ReplicaSet owner), StatefulSet, DaemonSet, Job, …, or Pod: see owner.ts. */
   workloadKind: string;
   workloadName: string;
-  deployment: string | undefined;
-  /** Direct controller (for Job → CronJob at lookup time). */
-  ownerKind: string | undefined;
-  ownerName: string | undefined;
   tags: string[] | undefined;
-  ips: AddressKey[];
+  /** One address as is (the common case: no array per pod), several as a list; see addresses(). */
+  ips: AddressKey | AddressKey[] | undefined;
   hostNetwork: boolean;
   assignedAt = 0;
   deletedAt = 0;
@@ -33,7 +31,7 @@ export class PodEntry {
   attrsGen = -1;
 
   constructor(
-    f: Pick<PodEntry, 'uid' | 'name' | 'namespace' | 'node' | 'workloadKind' | 'workloadName' | 'deployment' | 'ownerKind' | 'ownerName' | 'tags' | 'ips' | 'hostNetwork'>,
+    f: Pick<PodEntry, 'uid' | 'name' | 'namespace' | 'node' | 'workloadKind' | 'workloadName' | 'tags' | 'ips' | 'hostNetwork'>,
   ) {
     this.uid = f.uid;
     this.name = f.name;
@@ -41,9 +39,6 @@ export class PodEntry {
     this.node = f.node;
     this.workloadKind = f.workloadKind;
     this.workloadName = f.workloadName;
-    this.deployment = f.deployment;
-    this.ownerKind = f.ownerKind;
-    this.ownerName = f.ownerName;
     this.tags = f.tags;
     this.ips = f.ips;
     this.hostNetwork = f.hostNetwork;
@@ -51,6 +46,17 @@ export class PodEntry {
 }
 
 type Slot = PodEntry | PodEntry[];
+
+/** A pod's addresses as a list (allocates only for the rare single/none case; not on the hot path). */
+export function addresses(p: Pick<PodEntry, 'ips'>): readonly AddressKey[] {
+  const v = p.ips;
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** The compact form of an address list for PodEntry.ips. */
+export function compactAddresses(list: AddressKey[]): AddressKey | AddressKey[] | undefined {
+  return list.length === 0 ? undefined : list.length === 1 ? list[0] : list.slice();
+}
 
 export class PodIndex {
   readonly byUid = new Map<string, PodEntry>();
@@ -73,16 +79,18 @@ export class PodIndex {
     if (old && old.deletedAt === 0) {
       p.assignedAt = old.assignedAt;
       p.mark = old.mark;
-      for (const ip of old.ips) if (!p.ips.includes(ip)) this.#unindex(ip, old);
+      const was = addresses(old);
+      const is = addresses(p);
+      for (const ip of was) if (!is.includes(ip)) this.#unindex(ip, old);
       // A new address (pod IPs are set once, but a pod may first appear without one) counts from now.
-      if (p.ips.some((ip) => !old.ips.includes(ip))) p.assignedAt = now;
+      if (is.some((ip) => !was.includes(ip))) p.assignedAt = now;
     } else {
       if (old) this.#forget(old); // a tombstone revived by a relist: start over
       this.#live++;
       p.assignedAt = now;
     }
     this.byUid.set(p.uid, p);
-    if (!p.hostNetwork) for (const ip of p.ips) this.#index(ip, p, old);
+    if (!p.hostNetwork) for (const ip of addresses(p)) this.#index(ip, p, old);
   }
 
   /** Marks the pod deleted now; it stays findable for flows that began before. */
@@ -146,7 +154,7 @@ export class PodIndex {
 
   #forget(p: PodEntry): void {
     if (this.byUid.get(p.uid) === p) this.byUid.delete(p.uid);
-    if (!p.hostNetwork) for (const ip of p.ips) this.#unindex(ip, p);
+    if (!p.hostNetwork) for (const ip of addresses(p)) this.#unindex(ip, p);
     if (p.deletedAt === 0) this.#live--;
     const i = this.#tombstones.indexOf(p);
     if (i >= 0) this.#tombstones.splice(i, 1);
