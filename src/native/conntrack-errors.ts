@@ -11,6 +11,12 @@ const EOPNOTSUPP = 95;
 const EAFNOSUPPORT = 97;
 
 export function conntrackError(errno: number, op: string, where: string): PodflowError {
+  if ((errno === EPERM || errno === EACCES) && op.startsWith('setns')) {
+    return new PodflowError(
+      'PODFLOW_CONNTRACK_PERMISSION',
+      `${where}::netns: ${op}: permission denied: reading another network namespace's conntrack table needs CAP_SYS_ADMIN (setns)`,
+    );
+  }
   if (errno === EPERM || errno === EACCES) {
     return new PodflowError(
       'PODFLOW_CONNTRACK_PERMISSION',
@@ -26,5 +32,15 @@ export function conntrackError(errno: number, op: string, where: string): Podflo
         'load the modules with "modprobe nf_conntrack nf_conntrack_netlink" or use the ebpf receiver',
     );
   }
-  return new PodflowError('PODFLOW_COMPONENT_START', `${where}: ${op}: errno ${errno}`);
+  // A namespace that cannot be joined is a problem with the `netns` setting.
+  return new PodflowError('PODFLOW_COMPONENT_START', `${where}${netnsStep ? '::netns' : ''}: ${op}: ${errnoText(errno)}`);
+}
+
+const ERRNO_TEXT: Record<number, string> = {
+  2: 'no such file or directory', 9: 'bad file descriptor', 12: 'out of memory', 22: 'invalid argument',
+  24: 'too many open files', 105: 'no buffer space available',
+};
+
+function errnoText(errno: number): string {
+  return ERRNO_TEXT[errno] ? `${ERRNO_TEXT[errno]} (errno ${errno})` : `errno ${errno}`;
 }
