@@ -122,17 +122,20 @@ t.test('a failing or absent backend is counted and logged, nothing crashes', asy
   await e.start();
   await e.consume(sampleBatch());
   await e.shutdown();
-  t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http/bad' }) > 0);
+  t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http/bad', reason: 'non_retryable' }) > 0, 'a 400 is not retried');
   t.equal(telemetry.counter('podflow_exporter_export_errors_total', '').get({ exporter: 'otlp_http/bad' }), 1);
   const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
   t.match(warn, { msg: 'Exporting failed. Dropping data.', error: /backend says no/ }, 'the backend message is logged');
   t.notMatch(String(warn?.error), /\n\s+at /, 'no stack trace');
 
-  const down = build(otlpGrpcExporterFactory, 'otlp/down', { endpoint: 'http://127.0.0.1:1', timeout: '300ms', export_interval: '10s' }, telemetry);
+  const down = build(otlpGrpcExporterFactory, 'otlp/down', {
+    endpoint: 'http://127.0.0.1:1', timeout: '300ms', export_interval: '10s', shutdown_timeout: '1s', retry_on_failure: { initial_interval: '100ms' },
+  }, telemetry);
   await down.start();
   await down.consume(sampleBatch());
   await down.shutdown();
-  t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp/down' }) > 0, 'gRPC to a closed port fails cleanly');
+  t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp/down', reason: 'shutdown' }) > 0,
+    'gRPC to a closed port is retried (UNAVAILABLE) until shutdown_timeout, then counted');
 });
 
 // Part 2: the whole program. `bin/podflow run` with the synthetic receiver (a

@@ -49,7 +49,9 @@ async function send<C>(factory: ExporterFactory<C>, id: string, raw: Record<stri
 }
 
 const delivered = (tel: SelfTelemetry, id: string) => tel.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: id });
-const failed = (tel: SelfTelemetry, id: string) => tel.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: id });
+/** Over every drop reason. */
+const failed = (tel: SelfTelemetry, id: string) => tel.counter('podflow_exporter_send_failed_metric_points_total', '').series()
+  .filter((s) => s.labels.exporter === id).reduce((n, s) => n + s.value, 0);
 
 t.test('otlp_grpc: host:port is TLS by default; ca_file + client certificate (mTLS)', async (t) => {
   const before = sink.requests.length;
@@ -76,6 +78,6 @@ t.test('an unknown CA fails (counted); insecure_skip_verify accepts it', async (
 });
 
 t.test('mTLS server rejects a client without a certificate', async (t) => {
-  const tel = await send(otlpGrpcExporterFactory, 'otlp_grpc/nocert', { endpoint: `localhost:${sink.grpcPort}`, tls: { ca_file: clientTls.ca_file }, timeout: '2s' });
+  const tel = await send(otlpGrpcExporterFactory, 'otlp_grpc/nocert', { endpoint: `localhost:${sink.grpcPort}`, tls: { ca_file: clientTls.ca_file }, timeout: '2s', shutdown_timeout: '1s' });
   t.ok(failed(tel, 'otlp_grpc/nocert') > 0);
 });

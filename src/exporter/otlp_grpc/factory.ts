@@ -2,8 +2,10 @@
 
 import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
+import { ExportResultCode } from '@opentelemetry/core';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
+import { classifyGrpcError } from '../internal/exporterhelper/export-error.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
@@ -22,10 +24,11 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
     cardinalityLimit: c.cardinality_limit,
     seriesExpiryMs: c.series_expiry,
     endpoint: target.url,
-    createExporter: () => {
+    delivery: c,
+    createSender: () => {
       const metadata = new Metadata();
       for (const [k, v] of Object.entries(common.headers)) metadata.set(k, v);
-      return new OTLPMetricExporter({
+      const exporter = new OTLPMetricExporter({
         url: target.url,
         credentials: channelCredentials(target.insecure, c),
         metadata,
@@ -33,6 +36,16 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
         compression: common.compression as GrpcOptions['compression'],
         timeoutMillis: common.timeoutMs,
       });
+      // The SDK's gRPC exporter does not retry and hands back grpc-js's error
+      // (code, trailers with RetryInfo), which the sender classifies.
+      return {
+        send: (rm) => new Promise<void>((resolve, reject) => exporter.export(rm, (r) => {
+          if (r.code === ExportResultCode.SUCCESS) resolve();
+          else reject(r.error ?? new Error('export failed'));
+        })),
+        classify: classifyGrpcError,
+        close: () => exporter.shutdown(),
+      };
     },
   });
 }

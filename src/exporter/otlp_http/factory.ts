@@ -1,17 +1,15 @@
 // Factory of the otlp_http exporter (alias "otlphttp", the Collector's former
 // name): protobuf over HTTP by default, JSON with `encoding: json`.
 
-import { OTLPMetricExporter as ProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPMetricExporter as JsonExporter } from '@opentelemetry/exporter-metrics-otlp-http';
-import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createHttpSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
-import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
+import { classifyNetworkError } from '../internal/exporterhelper/export-error.ts';
+import { OtlpHttpTransport } from '../internal/otlp/otlp-http-transport.ts';
+import { PeriodicFlowExporter, type MetricsSender } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
 import { otlpHttpConfigSchema, resolveHttpUrl, validateOtlpHttpConfig, type OtlpHttpConfig } from './config.ts';
-
-type HttpOptions = NonNullable<ConstructorParameters<typeof ProtoExporter>[0]>;
 
 function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent {
   if (settings.signal !== 'metrics') return createHttpSignalExporter(settings, c);
@@ -24,17 +22,28 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
     cardinalityLimit: c.cardinality_limit,
     seriesExpiryMs: c.series_expiry,
     endpoint: url,
-    createExporter: (): PushMetricExporter => {
+    delivery: c,
+    createSender: (): MetricsSender => {
       const files = readTlsFiles(c.tls);
-      const options: HttpOptions = {
+      const json = c.encoding === 'json';
+      // The official serializers; podflow posts itself to see status and Retry-After.
+      const serializer = json ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+      const transport = new OtlpHttpTransport({
         url,
         headers: common.headers,
-        // The SDK's CompressionAlgorithm enum has exactly these string values.
-        compression: common.compression as HttpOptions['compression'],
-        timeoutMillis: common.timeoutMs,
-        httpAgentOptions: { keepAlive: true, ...files, rejectUnauthorized: !c.tls.insecure_skip_verify },
+        contentType: json ? 'application/json' : 'application/x-protobuf',
+        compression: common.compression,
+        timeoutMs: common.timeoutMs,
+        tls: { ...files, rejectUnauthorized: !c.tls.insecure_skip_verify },
+      });
+      return {
+        send: (rm, signal) => {
+          const body = serializer.serializeRequest(rm);
+          return body ? transport.send(body, signal) : Promise.resolve();
+        },
+        classify: classifyNetworkError,
+        close: async () => transport.close(),
       };
-      return c.encoding === 'json' ? new JsonExporter(options) : new ProtoExporter(options);
     },
   });
 }
@@ -44,7 +53,7 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
   type: 'otlp_http',
   aliases: ['otlphttp'],
   stability: 'beta',
-  description: 'Pushes flow metrics over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/exporter-metrics-otlp-proto / -http).',
+  description: 'Pushes flow metrics over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/otlp-transformer serializers), with retries and a sending queue.',
   signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpHttpConfigSchema,
   validate: (c) => validateOtlpHttpConfig(c),

@@ -65,7 +65,7 @@ t.test('header names are checked at config time', async (t) => {
 });
 
 t.test('all problems at once: schema and TLS files', async (t) => {
-  const { problems } = decode({ temporality: 'sometimes', export_interval: 'soon', cardinality_limit: 0, retry_on_failure: {} });
+  const { problems } = decode({ temporality: 'sometimes', export_interval: 'soon', cardinality_limit: 0, keepalive: {} });
   t.same(problems.map((p) => p.path.join('::')).sort(), [
     'exporters::otlp_grpc', 'exporters::otlp_grpc::cardinality_limit', 'exporters::otlp_grpc::export_interval', 'exporters::otlp_grpc::temporality',
   ]);

@@ -2,9 +2,12 @@
 // labelled with the exporter's ID so two exporters of a type stay apart.
 
 import type { SelfTelemetry } from '../../../service/telemetry/self-telemetry.ts';
+import type { DropReason, SenderStats } from '../exporterhelper/queued-retry-sender.ts';
 import type { AccumulatorEvents } from './flow-metrics-accumulator.ts';
 
-export class ExporterSelfMetrics implements AccumulatorEvents {
+export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'retries_exhausted', 'non_retryable', 'shutdown'];
+
+export class ExporterSelfMetrics implements AccumulatorEvents, SenderStats {
   readonly #labels: { exporter: string };
   readonly #telemetry: SelfTelemetry;
 
@@ -18,11 +21,32 @@ export class ExporterSelfMetrics implements AccumulatorEvents {
       .add(points, this.#labels);
   }
 
-  failed(points: number): void {
-    this.#telemetry.counter('podflow_exporter_send_failed_metric_points_total', 'Metric points an exporter failed to deliver (dropped).')
-      .add(points, this.#labels);
-    this.#telemetry.counter('podflow_exporter_export_errors_total', 'Export requests that failed.')
-      .add(1, this.#labels);
+  /** Makes the drop counters visible at 0 before anything is lost. */
+  initDrops(): void {
+    for (const reason of DROP_REASONS) this.#sendFailed().add(0, { ...this.#labels, reason });
+    this.#enqueueFailed().add(0, this.#labels);
+    this.#errors().add(0, this.#labels);
+  }
+
+  dropped(points: number, reason: DropReason): void {
+    this.#sendFailed().add(points, { ...this.#labels, reason });
+    if (reason === 'queue_full') this.#enqueueFailed().add(points, this.#labels);
+  }
+
+  requestFailed(): void {
+    this.#errors().add(1, this.#labels);
+  }
+
+  #sendFailed() {
+    return this.#telemetry.counter('podflow_exporter_send_failed_metric_points_total', 'Metric points an exporter dropped, by reason: queue_full, retries_exhausted, non_retryable, shutdown.');
+  }
+
+  #enqueueFailed() {
+    return this.#telemetry.counter('podflow_exporter_enqueue_failed_metric_points_total', 'Metric points refused because the sending queue was full.');
+  }
+
+  #errors() {
+    return this.#telemetry.counter('podflow_exporter_export_errors_total', 'Export requests that failed (each attempt, retried or not).');
   }
 
   overflow(updates: number): void {
@@ -44,5 +68,11 @@ export class ExporterSelfMetrics implements AccumulatorEvents {
   observeActive(read: () => number): void {
     this.#telemetry.gauge('podflow_exporter_series_active', 'Metric series an exporter currently holds, over all flow metrics.')
       .observe(this.#labels, read);
+  }
+
+  /** Queue occupancy and capacity, in items (export requests), read at scrape time. */
+  observeQueue(size: () => number, capacity: number): void {
+    this.#telemetry.gauge('podflow_exporter_queue_size', 'Items (export requests) waiting in the sending queue.').observe(this.#labels, size);
+    this.#telemetry.gauge('podflow_exporter_queue_capacity', 'Capacity of the sending queue, in items.').observe(this.#labels, () => capacity);
   }
 }

@@ -2,6 +2,7 @@
 // back to the OTEL_EXPORTER_OTLP_* environment, then to the Collector's default.
 
 import { duration, enumOf, map, optional, string, type Problem } from '../../../config/schema.ts';
+import { deliveryFields, validateDelivery, type DeliveryConfig } from '../exporterhelper/delivery-config.ts';
 import { pushFields } from '../flow-metrics/metrics-exporter-config.ts';
 import { otlpEnv, parseEnvHeaders, type Env } from './otlp-env.ts';
 import { tlsSchema } from './tls-settings.ts';
@@ -15,9 +16,10 @@ export const otlpCommonFields = {
   compression: optional(enumOf(['gzip', 'none', ''] as const)),
   timeout: optional(duration({ min: 1 })),
   ...pushFields,
+  ...deliveryFields,
 };
 
-interface CommonConfig {
+interface CommonConfig extends Partial<DeliveryConfig> {
   headers?: Record<string, string> | undefined;
   compression?: 'gzip' | 'none' | '' | undefined;
   timeout?: number | undefined;
@@ -54,6 +56,9 @@ export function validateCommon(c: CommonConfig, env: Env = process.env): Problem
     } else if (/[\r\n\0]/.test(v)) {
       problems.push({ path: ['headers', k], message: 'a header value cannot contain line breaks or NUL' });
     }
+  }
+  if (c.retry_on_failure && c.sending_queue) {
+    problems.push(...validateDelivery({ retry_on_failure: c.retry_on_failure, sending_queue: c.sending_queue, shutdown_timeout: c.shutdown_timeout ?? 0 }));
   }
   const comp = otlpEnv('COMPRESSION', env);
   if (c.compression === undefined && comp && comp.value !== 'gzip' && comp.value !== 'none') {

@@ -1,0 +1,75 @@
+// POSTs serialized OTLP requests over HTTP(S) and tells retryable answers
+// (429/502/503/504 with Retry-After, connection failures) from permanent ones.
+// podflow sends itself, with the official serializers, because the SDK's HTTP
+// exporter retries internally within one timeout and hides the status and the
+// Retry-After of the last answer.
+
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from 'node:https';
+import { gzipSync } from 'node:zlib';
+import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
+
+export interface HttpTransportOptions {
+  url: string;
+  headers: Record<string, string>;
+  contentType: 'application/x-protobuf' | 'application/json';
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+  /** TLS material for https URLs. */
+  tls?: AgentOptions;
+}
+
+export class OtlpHttpTransport {
+  readonly #o: HttpTransportOptions;
+  readonly #url: URL;
+  readonly #agent: HttpAgent | HttpsAgent;
+
+  constructor(o: HttpTransportOptions) {
+    this.#o = o;
+    this.#url = new URL(o.url);
+    this.#agent = this.#url.protocol === 'https:'
+      ? new HttpsAgent({ keepAlive: true, ...o.tls })
+      : new HttpAgent({ keepAlive: true });
+  }
+
+  /** Resolves on 2xx; rejects with an ExportError that says whether to retry. */
+  send(body: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const gzip = this.#o.compression === 'gzip';
+    const payload = gzip ? gzipSync(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const headers: Record<string, string | number> = {
+      ...this.#o.headers,
+      'content-type': this.#o.contentType,
+      'content-length': payload.length,
+      'user-agent': 'podflow',
+    };
+    if (gzip) headers['content-encoding'] = 'gzip';
+    const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<void>((resolve, reject) => {
+      const req = send(this.#url, { method: 'POST', headers, agent: this.#agent, timeout: this.#o.timeoutMs, signal }, (res) => {
+        const chunks: Buffer[] = [];
+        let length = 0;
+        res.on('data', (c: Buffer) => {
+          // Only the start of an error body is logged; do not buffer a huge one.
+          if (length < 4096) chunks.push(c);
+          length += c.length;
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) return resolve();
+          const retryAfter = res.headers['retry-after'];
+          const v = classifyHttpStatus(status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
+          const text = Buffer.concat(chunks).toString('utf8').trim().slice(0, 300);
+          reject(new ExportError(`HTTP ${status}${res.statusMessage ? ` ${res.statusMessage}` : ''}${text ? `: ${text}` : ''}`, v.retryable, v.retryAfterMs));
+        });
+      });
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`request timed out after ${this.#o.timeoutMs}ms`), { code: 'ETIMEDOUT' })));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
