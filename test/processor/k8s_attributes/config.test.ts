@@ -102,3 +102,24 @@ t.test('auth_type serviceAccount outside a pod: start fails saying why', async (
   const q = new K8sAttributesProcessor(testSettings('k8s_attributes'), { ...cfg, filter: { ...cfg.filter, node_from_env_var: 'PF_K8S_TEST_UNSET_NODE' }, auth_type: 'kubeConfig', kubeconfig_path: new URL('./testdata/config.yaml', import.meta.url).pathname }, new CollectingConsumer());
   await t.rejects(q.start(), { code: 'PODFLOW_COMPONENT_START' }, 'a kubeconfig that is no kubeconfig');
 });
+
+t.test('auth_type none: the in-cluster address without credentials, or no API at all', async (t) => {
+  const { loadKubeConfig } = await import('../../../src/processor/k8s_attributes/kube-client.ts');
+  const saved = { h: process.env.KUBERNETES_SERVICE_HOST, p: process.env.KUBERNETES_SERVICE_PORT };
+  t.teardown(() => {
+    for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.h], ['KUBERNETES_SERVICE_PORT', saved.p]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  delete process.env.KUBERNETES_SERVICE_HOST;
+  delete process.env.KUBERNETES_SERVICE_PORT;
+  t.equal(loadKubeConfig({ auth_type: 'none', kubeconfig_path: '' }), undefined, 'no in-cluster address: no API');
+  process.env.KUBERNETES_SERVICE_HOST = 'fd00::1';
+  process.env.KUBERNETES_SERVICE_PORT = '6443';
+  const kc = loadKubeConfig({ auth_type: 'none', kubeconfig_path: '' })!;
+  t.equal(kc.getCurrentCluster()?.server, 'https://[fd00::1]:6443');
+  const user = kc.getCurrentUser();
+  t.equal(user?.token, undefined, 'no token');
+  t.equal(user?.authProvider, undefined, 'no auth provider');
+});
