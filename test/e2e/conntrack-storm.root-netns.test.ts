@@ -18,10 +18,15 @@ t.test('storm with a small buffer: losses counted, resync restores totals', asyn
   const storm = stormBinary();
   const net = createServiceNet(t, 'strm', 12);
   net.run(net.client, 'sysctl', ['-qw', 'net.ipv4.ip_local_port_range=1024 65000']);
+  // Under load a few connections end with an RST (a retransmitted FIN meeting a
+  // closed socket): conntrack keeps those in CLOSE for only 10 s, and one that
+  // expires before the comparison leaves `conntrack -L` with nothing to compare.
+  // Keep every entry for the test's duration, so the kernel's table is the whole truth.
+  net.run(net.router, 'sysctl', ['-qw', 'net.netfilter.nf_conntrack_tcp_timeout_close=300', 'net.netfilter.nf_conntrack_tcp_timeout_time_wait=300']);
   const telemetry = new SelfTelemetry();
   const sink = new CollectingConsumer();
   const config = conntrackConfigSchema.decodeOrDefault(
-    { netns: net.routerNetns, collection_interval: '500ms', dump_interval: '1h', socket_buffer_size: 4096, batch_size: 256 },
+    { netns: net.routerNetns, collection_interval: '500ms', dump_interval: '1h', socket_buffer_size: 4096, batch_size: 8 },
     [], [],
   )!;
   const receiver = new ConntrackReceiver(testSettings('conntrack/storm', { telemetry }), config, sink);

@@ -82,7 +82,7 @@ export class ConnectionTable {
     for (const [key, c] of this.#conns) {
       if (c.seenSeq < seq && c.bornSeq < seq) {
         this.stats.swept++;
-        this.#end(c, this.#now());
+        if (!c.ended) this.#end(c, this.#now()); // a TIME_WAIT connection was already counted
         this.#remove(key, c);
       }
     }

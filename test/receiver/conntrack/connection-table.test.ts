@@ -121,3 +121,16 @@ t.test('the kernel id tells a reused 5-tuple apart', async (t) => {
   tb.applyEvents(records([{ ...base, id: 1 }, { ...base, id: 2 }]));
   t.equal(tb.size, 2);
 });
+
+t.test('a connection already closed (TIME_WAIT) and then swept is closed once', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW }, { ...base, type: REC_UPDATE, status: IPS_ASSURED, tcpState: TCP_TIME_WAIT }]));
+  let s = totals(tb.drain());
+  t.same([s.opened, s.closed], [1, 1]);
+  tb.dumpBegin(2);
+  tb.dumpEnd(2, false);
+  t.equal(tb.stats.swept, 1);
+  s = totals(tb.drain());
+  t.same([s.closed, s.failed], [0, 0], 'the sweep does not count it again');
+});
