@@ -9,6 +9,12 @@ import { HISTOGRAM_COLUMNS, type FlowAggregation, type HistogramColumns } from '
 export interface SelectOptions {
   /** Attribute columns to keep; all when absent. */
   attributes?: readonly string[];
+  /**
+   * Copy the four address columns and the NAT ports (default true). A consumer
+   * that never reads them skips 64+ bytes per row; left uncopied, they stay
+   * zero and cost no memory until written.
+   */
+  addresses?: boolean;
 }
 
 /**
@@ -22,18 +28,21 @@ export function selectRows(src: FlowBatch, rows: Int32Array | undefined, n: numb
   out.startTimeMs = src.startTimeMs;
   out.endTimeMs = src.endTimeMs;
   const keys = opts.attributes ?? [...src.attributes.keys()];
+  const addresses = opts.addresses ?? true;
   if (!rows) {
     out.family.set(src.family.subarray(0, count));
     out.protocol.set(src.protocol.subarray(0, count));
     out.flags.set(src.flags.subarray(0, count));
-    out.srcAddr.set(src.srcAddr.subarray(0, count * 16));
-    out.dstAddr.set(src.dstAddr.subarray(0, count * 16));
-    out.origDstAddr.set(src.origDstAddr.subarray(0, count * 16));
-    out.origSrcAddr.set(src.origSrcAddr.subarray(0, count * 16));
+    if (addresses) {
+      out.srcAddr.set(src.srcAddr.subarray(0, count * 16));
+      out.dstAddr.set(src.dstAddr.subarray(0, count * 16));
+      out.origDstAddr.set(src.origDstAddr.subarray(0, count * 16));
+      out.origSrcAddr.set(src.origSrcAddr.subarray(0, count * 16));
+      out.origDstPort.set(src.origDstPort.subarray(0, count));
+      out.origSrcPort.set(src.origSrcPort.subarray(0, count));
+    }
     out.srcPort.set(src.srcPort.subarray(0, count));
     out.dstPort.set(src.dstPort.subarray(0, count));
-    out.origDstPort.set(src.origDstPort.subarray(0, count));
-    out.origSrcPort.set(src.origSrcPort.subarray(0, count));
     for (const c of COUNTER_COLUMNS) out.counters[c].set(src.counters[c].subarray(0, count));
     for (const k of keys) {
       const col = src.attributes.get(k);
@@ -43,14 +52,16 @@ export function selectRows(src: FlowBatch, rows: Int32Array | undefined, n: numb
     gather(src.family, out.family, rows, count);
     gather(src.protocol, out.protocol, rows, count);
     gather(src.flags, out.flags, rows, count);
-    gather16(src.srcAddr, out.srcAddr, rows, count);
-    gather16(src.dstAddr, out.dstAddr, rows, count);
-    gather16(src.origDstAddr, out.origDstAddr, rows, count);
-    gather16(src.origSrcAddr, out.origSrcAddr, rows, count);
+    if (addresses) {
+      gather16(src.srcAddr, out.srcAddr, rows, count);
+      gather16(src.dstAddr, out.dstAddr, rows, count);
+      gather16(src.origDstAddr, out.origDstAddr, rows, count);
+      gather16(src.origSrcAddr, out.origSrcAddr, rows, count);
+      gather(src.origDstPort, out.origDstPort, rows, count);
+      gather(src.origSrcPort, out.origSrcPort, rows, count);
+    }
     gather(src.srcPort, out.srcPort, rows, count);
     gather(src.dstPort, out.dstPort, rows, count);
-    gather(src.origDstPort, out.origDstPort, rows, count);
-    gather(src.origSrcPort, out.origSrcPort, rows, count);
     for (const c of COUNTER_COLUMNS) gather(src.counters[c], out.counters[c], rows, count);
     for (const k of keys) {
       const col = src.attributes.get(k);

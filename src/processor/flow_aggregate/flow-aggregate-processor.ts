@@ -70,8 +70,6 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   #intervalStartMs = Date.now();
   #flushes: Promise<void> = Promise.resolve();
   #accepting = false;
-  #pendingTasks = 0;
-  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(settings: CreateSettings, config: FlowAggregateConfig, next: FlowConsumer) {
     super();
@@ -107,21 +105,6 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     this.#accepting = true;
   }
 
-  /**
-   * Runs a worker task while holding the event loop open: piscina unrefs its
-   * threads, so with no other handle (a test, or the final flush at SIGTERM)
-   * Node would exit with the task's promise still pending and the interval lost.
-   */
-  #run<T>(p: Partition, task: unknown, name: 'add' | 'flush', transferList?: ArrayBuffer[]): Promise<T> {
-    if (this.#pendingTasks++ === 0) this.#keepAlive = setInterval(() => undefined, 1 << 30);
-    const done = () => {
-      if (--this.#pendingTasks === 0) clearInterval(this.#keepAlive);
-    };
-    const r = p.pool.run(task, { name, ...(transferList ? { transferList } : {}) }) as Promise<T>;
-    r.then(done, done);
-    return r;
-  }
-
   async consume(batch: FlowBatch): Promise<void> {
     if (batch.length === 0) return;
     if (!this.#accepting) {
@@ -138,7 +121,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       const p = this.#partitions[k]!;
       p.sent += b.length;
       const task = p.tail
-        .then(() => this.#run(p, b.toTransfer(), 'add', b.transferList()))
+        .then(() => p.pool.run(b.toTransfer(), { name: 'add', transferList: b.transferList() }))
         .catch((err: unknown) => this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err }));
       p.tail = task;
       p.inFlight.push(task);
@@ -170,7 +153,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     const results = this.#partitions.map((p) => {
       const sent = p.sent;
       p.sent = 0;
-      const flushed = p.tail.then(() => this.#run<FlushResult>(p, null, 'flush'));
+      const flushed = p.tail.then(() => p.pool.run(null, { name: 'flush' }));
       p.tail = flushed.catch(() => undefined);
       return flushed.then(
         (r: FlushResult) => {

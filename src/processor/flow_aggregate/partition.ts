@@ -23,7 +23,9 @@ export class Partitioner {
 
   /** One batch per partition (undefined where no row falls), each owning its buffers. */
   split(batch: FlowBatch): Array<FlowBatch | undefined> {
-    const opts = { attributes: this.#spec.attributeNames };
+    // Workers read only the key's columns and the counters: addresses are copied only when grouped by.
+    const addresses = this.#spec.parts.some((p) => p.kind === 'source.address' || p.kind === 'destination.address');
+    const opts = { attributes: this.#spec.attributeNames, addresses };
     if (this.#n === 1) return [selectRows(batch, undefined, batch.length, opts)];
     const n = batch.length;
     const W = this.#spec.words;
