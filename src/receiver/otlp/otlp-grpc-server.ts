@@ -1,0 +1,61 @@
+// The OTLP/gRPC MetricsService on @grpc/grpc-js. The request is taken as raw
+// bytes and decoded in the handler, so a malformed message gets
+// INVALID_ARGUMENT (grpc-js would answer INTERNAL for a failing deserializer).
+
+import { readFileSync } from 'node:fs';
+import { Server, ServerCredentials, status, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import { splitHostPort } from '../../config/host-port.ts';
+import type { ServerTlsConfig } from './config.ts';
+import { MetricsResponse } from './otlp-schema.ts';
+
+/** Handles one request's bytes; throws a RequestError for a status other than OK. */
+export type ExportHandler = (body: Uint8Array, transport: 'grpc' | 'http-proto' | 'http-json') => Promise<void>;
+
+export class RequestError extends Error {
+  readonly grpcCode: number;
+  readonly httpStatus: number;
+  readonly reason: string;
+  constructor(message: string, kind: 'invalid' | 'unavailable') {
+    super(message);
+    this.grpcCode = kind === 'invalid' ? status.INVALID_ARGUMENT : status.UNAVAILABLE;
+    this.httpStatus = kind === 'invalid' ? 400 : 503;
+    this.reason = kind === 'invalid' ? 'malformed' : 'unavailable';
+  }
+}
+
+const METRICS_SERVICE: ServiceDefinition = {
+  Export: {
+    path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (b: Buffer) => b,
+    requestDeserialize: (b: Buffer) => b,
+    responseSerialize: (b: Buffer) => b,
+    responseDeserialize: (b: Buffer) => b,
+  },
+};
+
+const EMPTY_RESPONSE = Buffer.from(MetricsResponse.encode(MetricsResponse.create({})).finish());
+
+export function serverCredentials(tls: ServerTlsConfig | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  const ca = tls.client_ca_file !== undefined ? readFileSync(tls.client_ca_file) : null;
+  return ServerCredentials.createSsl(ca, [{ private_key: readFileSync(tls.key_file), cert_chain: readFileSync(tls.cert_file) }], ca !== null);
+}
+
+/** Binds; resolves with the bound port. */
+export async function startGrpcServer(endpoint: string, tls: ServerTlsConfig | undefined, maxMiB: number, handle: ExportHandler): Promise<{ server: Server; port: number }> {
+  const server = new Server({ 'grpc.max_receive_message_length': maxMiB * 1024 * 1024 });
+  server.addService(METRICS_SERVICE, {
+    Export: (call: { request: Buffer }, cb: (e: Partial<ServiceError> | null, r?: Buffer) => void) => {
+      handle(call.request, 'grpc').then(
+        () => cb(null, EMPTY_RESPONSE),
+        (e: unknown) => cb({ code: e instanceof RequestError ? e.grpcCode : status.INTERNAL, details: (e as Error).message }),
+      );
+    },
+  });
+  const { host, port } = splitHostPort(endpoint);
+  const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  const bound = await new Promise<number>((res, rej) => server.bindAsync(target, serverCredentials(tls), (e, p) => (e ? rej(e) : res(p))));
+  return { server, port: bound };
+}
