@@ -33,9 +33,13 @@ export function u64(view: DataView, off: number): number {
 
 export class ConnectionTable {
   readonly #reported = new Map<number, Reported>();
-  /** Cookies whose final record was reported → the interval it was, so a late map read cannot revive them. */
-  readonly #ended = new Map<number, number>();
-  #interval = 0;
+  /**
+   * Cookies whose final record was reported in this interval and the one
+   * before, so a late map read cannot revive them (two generations: swapping
+   * them costs nothing, unlike sweeping one map of thousands of entries).
+   */
+  #ended = new Set<number>();
+  #endedBefore = new Set<number>();
   closedTotal = 0;
 
   /** Sockets currently tracked (seen open and not yet closed). */
@@ -64,15 +68,15 @@ export class ConnectionTable {
 
   /** Marks the end of an interval: final cookies are kept for one more interval (a map read can trail the ring buffer by at most that), then forgotten. */
   endInterval(): void {
-    this.#interval++;
-    for (const [cookie, at] of this.#ended) if (this.#interval - at > 1) this.#ended.delete(cookie);
+    this.#endedBefore = this.#ended;
+    this.#ended = new Set();
   }
 
   #appendOne(batch: FlowBatch, view: DataView, u8: Uint8Array, off: number, final: boolean): void {
     // Hot path (thousands of records a second at high connection churn):
     // plain numbers, no per-record objects or closures.
     const cookie = u64(view, off + PF_CONN.cookie);
-    if (this.#ended.has(cookie)) return;
+    if (this.#ended.has(cookie) || this.#endedBefore.has(cookie)) return;
     const flags = u8[off + PF_CONN.flags]!;
     const isClient = (flags & K.PF_CONN_CLIENT) !== 0;
     const established = (flags & K.PF_CONN_ESTABLISHED) !== 0;
@@ -94,7 +98,7 @@ export class ConnectionTable {
     const opened = established && !prev.opened ? 1 : 0;
     if (final) {
       if (prev !== NONE) this.#reported.delete(cookie);
-      this.#ended.set(cookie, this.#interval);
+      this.#ended.add(cookie);
       this.closedTotal++;
     } else {
       if (opened === 0 && resets === 0 && outBytes === 0 && outPackets === 0 && outRetrans === 0
