@@ -95,7 +95,7 @@ t.test('malformed OTLP: INVALID_ARGUMENT over gRPC, 400 with a Status over HTTP,
   const e = await call(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]));
   t.equal(e?.code, 3, 'INVALID_ARGUMENT');
   t.match(e?.details, /malformed OTLP metrics request/);
-  const post = (type: string, body: string | Buffer, path = '/v1/metrics') => fetch(`http://127.0.0.1:${gw.httpPort}${path}`, { method: 'POST', headers: { 'content-type': type }, body });
+  const post = (type: string, body: string | Buffer, path = '/v1/metrics') => fetch(`http://127.0.0.1:${gw.httpPort}${path}`, { method: 'POST', headers: { 'content-type': type }, body: typeof body === 'string' ? body : new Uint8Array(body) });
   const proto = await post('application/x-protobuf', Buffer.from([0x0a, 0x05, 0x01]));
   t.equal(proto.status, 400);
   const st = RpcStatus.toObject(RpcStatus.decode(new Uint8Array(await proto.arrayBuffer()))) as { code: number; message: string };
