@@ -12,7 +12,7 @@ import { annotateBatch, type AnnotateContext } from './annotate.ts';
 import { K8sCache, type ResourceName } from './cache.ts';
 import { CidrLabels } from './cidr-labels.ts';
 import type { K8sAttributesConfig } from './config.ts';
-import { loadKubeConfig, resourceClients, type ResourceClient } from './kube-client.ts';
+import type { ResourceClient } from './kube-client.ts';
 import { Reflector } from './reflector.ts';
 import { ReverseDns } from './reverse-dns.ts';
 import { compileTagRules } from './tag-rules.ts';
@@ -87,6 +87,9 @@ export class K8sAttributesProcessor extends LifecycleComponent implements Consum
     }
     let clients = this.#hooks.clients;
     if (!clients) {
+      // Loaded here, not at the top: @kubernetes/client-node is the heaviest module
+      // podflow has, and every `podflow` command would otherwise pay for it.
+      const { loadKubeConfig, resourceClients } = await import('./kube-client.ts');
       let kc;
       try {
         kc = loadKubeConfig(c);
