@@ -14,6 +14,7 @@ import { InternPool } from './intern-pool.ts';
 import { ObjectProblem, asObj, optArray, optString, readMeta } from './object-fields.ts';
 import { controllerOf, workloadOf } from './owner.ts';
 import { PodEntry, PodIndex, addresses, compactAddresses } from './pod-index.ts';
+import { ServiceIndex, type ServiceEntry } from './service-index.ts';
 import { extractTags, type TagRule } from './tag-rules.ts';
 
 export type ResourceName = 'pods' | 'nodes' | 'namespaces' | 'services' | 'endpointslices' | 'jobs';
@@ -26,8 +27,6 @@ export interface ResourceHandler {
 }
 
 export interface NodeEntry { name: string; ips: AddressKey[]; tags: string[] | undefined; attrs: string[] | undefined; attrsGen: number; mark: number }
-export interface ServiceEntry { name: string; namespace: string; ips: AddressKey[]; mark: number }
-interface SliceEntry { service: string; namespace: string; ips: AddressKey[]; mark: number }
 interface Tagged { tags: string[] | undefined; mark: number }
 interface CronLink { cronJob: string; mark: number }
 
@@ -43,12 +42,9 @@ export class K8sCache {
   readonly pods = new PodIndex();
   readonly nodes = new Map<string, NodeEntry>();
   readonly namespaces = new Map<string, Tagged>();
-  readonly services = new Map<string, ServiceEntry>();
-  readonly slices = new Map<string, SliceEntry>();
+  readonly svc: ServiceIndex;
   readonly cronJobOfJob = new Map<string, CronLink>();
   readonly #nodeByIp = new Map<AddressKey, NodeEntry>();
-  readonly #serviceByVip = new Map<AddressKey, ServiceEntry>();
-  readonly #slicesByIp = new Map<AddressKey, SliceEntry | SliceEntry[]>();
   readonly pool = new InternPool();
   readonly #want: Set<MetadataName>;
   readonly #rules: readonly TagRule[];
@@ -63,6 +59,7 @@ export class K8sCache {
     this.#rules = o.tagRules;
     this.#now = o.now ?? Date.now;
     this.#onReject = o.onReject ?? (() => undefined);
+    this.svc = new ServiceIndex(this.pool);
   }
 
   get generation(): number {
@@ -105,8 +102,8 @@ export class K8sCache {
         this.#generation++;
         return;
       }
-      case 'services': return this.#upsertService(obj, mark);
-      case 'endpointslices': return this.#upsertSlice(obj, mark);
+      case 'services': return this.svc.upsertService(obj, mark);
+      case 'endpointslices': return this.svc.upsertSlice(obj, mark);
       case 'jobs': {
         const m = readMeta(obj, false);
         const owner = controllerOf(m);
@@ -125,8 +122,8 @@ export class K8sCache {
       case 'pods': return this.pods.remove(m.uid, this.#now());
       case 'nodes': return this.#dropNode(m.name);
       case 'namespaces': this.namespaces.delete(m.name); this.#generation++; return;
-      case 'services': return this.#dropService(m.uid);
-      case 'endpointslices': return this.#dropSlice(m.uid);
+      case 'services': return this.svc.dropService(m.uid);
+      case 'endpointslices': return this.svc.dropSlice(m.uid);
       case 'jobs': this.cronJobOfJob.delete(`${m.namespace}/${m.name}`); this.#generation++; return;
     }
   }
@@ -145,10 +142,8 @@ export class K8sCache {
         for (const [k, v] of [...this.namespaces]) if (v.mark !== mark) this.namespaces.delete(k);
         break;
       case 'services':
-        for (const [k, v] of [...this.services]) if (v.mark !== mark) this.#dropService(k);
-        break;
       case 'endpointslices':
-        for (const [k, v] of [...this.slices]) if (v.mark !== mark) this.#dropSlice(k);
+        this.svc.sweep(r, mark);
         break;
       case 'jobs':
         for (const [k, v] of [...this.cronJobOfJob]) if (v.mark !== mark) this.cronJobOfJob.delete(k);
@@ -243,73 +238,6 @@ export class K8sCache {
     this.#generation++;
   }
 
-  // ---- services and endpointslices --------------------------------------
-
-  #upsertService(obj: unknown, mark: number): void {
-    const m = readMeta(obj, true);
-    const spec = asObj(asObj(obj)!.spec);
-    const texts = optArray(spec, 'clusterIPs', 'spec.clusterIPs').filter((x): x is string => typeof x === 'string');
-    const one = optString(spec, 'clusterIP', 'spec.clusterIP');
-    if (one !== undefined && !texts.includes(one)) texts.push(one);
-    const ips: AddressKey[] = [];
-    for (const t of texts) {
-      if (t === 'None' || t === '') continue; // headless: named through its EndpointSlices
-      const k = addressKeyOfText(t);
-      if (k === undefined) throw new ObjectProblem('spec.clusterIPs', `"${t}" is not an IP address`);
-      ips.push(k);
-    }
-    this.#dropService(m.uid);
-    const s: ServiceEntry = { name: this.pool.intern(m.name), namespace: this.pool.intern(m.namespace), ips: ips.slice(), mark };
-    this.services.set(m.uid, s);
-    for (const ip of ips) this.#serviceByVip.set(ip, s);
-  }
-
-  #dropService(uid: string): void {
-    const s = this.services.get(uid);
-    if (!s) return;
-    this.services.delete(uid);
-    for (const ip of s.ips) if (this.#serviceByVip.get(ip) === s) this.#serviceByVip.delete(ip);
-  }
-
-  #upsertSlice(obj: unknown, mark: number): void {
-    const m = readMeta(obj, true);
-    const svc = m.labels?.['kubernetes.io/service-name'];
-    this.#dropSlice(m.uid);
-    if (typeof svc !== 'string' || svc === '') return; // not owned by a Service
-    const o = asObj(obj)!;
-    if (o.addressType === 'FQDN') return;
-    const ips: AddressKey[] = [];
-    optArray(o, 'endpoints', 'endpoints').forEach((ep, i) => {
-      optArray(asObj(ep), 'addresses', `endpoints[${i}].addresses`).forEach((a, j) => {
-        const k = typeof a === 'string' ? addressKeyOfText(a) : undefined;
-        if (k === undefined) throw new ObjectProblem(`endpoints[${i}].addresses[${j}]`, `${JSON.stringify(a)} is not an IP address`);
-        if (!ips.includes(k)) ips.push(k);
-      });
-    });
-    const s: SliceEntry = { service: this.pool.intern(svc), namespace: this.pool.intern(m.namespace), ips: ips.slice(), mark };
-    this.slices.set(m.uid, s);
-    for (const ip of ips) {
-      const cur = this.#slicesByIp.get(ip);
-      if (cur === undefined) this.#slicesByIp.set(ip, s);
-      else if (Array.isArray(cur)) cur.push(s);
-      else this.#slicesByIp.set(ip, [cur, s]);
-    }
-  }
-
-  #dropSlice(uid: string): void {
-    const s = this.slices.get(uid);
-    if (!s) return;
-    this.slices.delete(uid);
-    for (const ip of s.ips) {
-      const cur = this.#slicesByIp.get(ip);
-      if (cur === s) this.#slicesByIp.delete(ip);
-      else if (Array.isArray(cur)) {
-        const rest = cur.filter((x) => x !== s);
-        this.#slicesByIp.set(ip, rest.length === 1 ? rest[0]! : rest);
-      }
-    }
-  }
-
   // ---- lookups ----------------------------------------------------------
 
   nodeAt(key: AddressKey): NodeEntry | undefined {
@@ -317,17 +245,11 @@ export class K8sCache {
   }
 
   serviceAtVip(key: AddressKey): ServiceEntry | undefined {
-    return this.#serviceByVip.get(key);
+    return this.svc.atVip(key);
   }
 
-  /** The Service a backend address belongs to; with several, the first by name (stable). */
   serviceOfBackend(key: AddressKey): string | undefined {
-    const s = this.#slicesByIp.get(key);
-    if (s === undefined) return undefined;
-    if (!Array.isArray(s)) return s.service;
-    let best = s[0]!.service;
-    for (const x of s) if (x.service < best) best = x.service;
-    return best;
+    return this.svc.ofBackend(key);
   }
 
   /** The attribute pairs [name, value, …] of a pod (built once per generation). */
@@ -391,8 +313,8 @@ export class K8sCache {
       deleted_pod: this.pods.tombstoneCount,
       node: this.nodes.size,
       namespace: this.namespaces.size,
-      service: this.services.size,
-      endpointslice: this.slices.size,
+      service: this.svc.services.size,
+      endpointslice: this.svc.slices.size,
       job: this.cronJobOfJob.size,
     };
   }
@@ -415,8 +337,8 @@ export class K8sCache {
       if (p.attrs) b += arr(p.attrs.length);
     }
     b += (12 + 4 * 6 + arr(2) + mapEntry * 2) * this.nodes.size;
-    b += (12 + 4 * 4 + arr(1) + mapEntry * 2) * this.services.size;
-    for (const s of this.slices.values()) b += 12 + 4 * 4 + arr(s.ips.length) + mapEntry * (1 + s.ips.length);
+    b += (12 + 4 * 4 + arr(1) + mapEntry * 2) * this.svc.services.size;
+    for (const s of this.svc.slices.values()) b += 12 + 4 * 4 + arr(s.ips.length) + mapEntry * (1 + s.ips.length);
     b += (12 + 8 + 40 + mapEntry) * this.cronJobOfJob.size;
     b += (12 + 8 + mapEntry) * this.namespaces.size;
     b += 16 * this.pool.size + this.pool.chars() + mapEntry * this.pool.size;
@@ -424,7 +346,7 @@ export class K8sCache {
   }
 
   #maybeRebuildPool(): void {
-    const live = this.pods.byUid.size + this.nodes.size + this.services.size + this.slices.size + this.namespaces.size + this.cronJobOfJob.size;
+    const live = this.pods.byUid.size + this.nodes.size + this.svc.services.size + this.svc.slices.size + this.namespaces.size + this.cronJobOfJob.size;
     if (this.pool.size < 1024 || this.pool.size < 2 * live) return;
     // Re-intern everything live so strings of deleted objects can be collected.
     const pool = this.pool;
@@ -439,8 +361,7 @@ export class K8sCache {
       p.attrs = undefined;
     }
     for (const n of this.nodes.values()) { n.name = pool.intern(n.name); tags(n.tags); n.attrs = undefined; }
-    for (const s of this.services.values()) { s.name = pool.intern(s.name); s.namespace = pool.intern(s.namespace); }
-    for (const s of this.slices.values()) { s.service = pool.intern(s.service); s.namespace = pool.intern(s.namespace); }
+    this.svc.reintern();
     for (const [k, v] of this.namespaces) { pool.intern(k); tags(v.tags); }
     for (const v of this.cronJobOfJob.values()) v.cronJob = pool.intern(v.cronJob);
   }
