@@ -148,6 +148,7 @@ export async function topCommand(o: TopOptions, io: TopIo = { stdin: process.std
         stdin.off('data', onKey);
         out.off('resize', draw);
         process.off('SIGTERM', quit);
+        process.off('SIGINT', quit);
         stdin.setRawMode(false);
         stdin.pause();
         out.write(LEAVE_SCREEN);
@@ -169,7 +170,9 @@ export async function topCommand(o: TopOptions, io: TopIo = { stdin: process.std
       stdin.resume();
       stdin.on('data', onKey);
       out.on('resize', draw);
+      // A signal (raw mode turns Ctrl-C into a key, but `kill` still signals) also gives the terminal back.
       process.on('SIGTERM', quit);
+      process.on('SIGINT', quit);
       draw();
       timer = setTimeout(() => void refresh(), REFRESH_MS);
     });
