@@ -14,6 +14,7 @@ import type {
 import type { ResolvedComponent, ResolvedConfig } from '../config/resolve.ts';
 import type { FlowConsumer } from '../consumer/consumer.ts';
 import { fanOut } from '../consumer/fan-out.ts';
+import { FlowHubTap } from './flow-hub-tap.ts';
 
 export interface GraphNode {
   /** "exporter otlp_grpc (metrics)", for logs and errors. */
@@ -65,7 +66,7 @@ export function buildGraph(cfg: ResolvedConfig, settingsFor: SettingsFor): Pipel
   for (const id of receiverIds) {
     const pipelines = cfg.service.pipelines.filter((p) => p.receivers.includes(id));
     const rc = mustGet(cfg.receivers, id);
-    const next = fanOut(pipelines.map((p) => pipelineHeads.get(p.id)!));
+    const next = new FlowHubTap(id, fanOut(pipelines.map((p) => pipelineHeads.get(p.id)!)));
     const r = (rc.factory as ReceiverFactory).create(settingsFor(id, pipelines[0]!.signal), rc.config, next);
     graph.receivers.push({ label: `receiver ${id}`, component: r });
   }

@@ -9,6 +9,7 @@ import t from 'tap';
 import { ConntrackReceiver } from '../../src/receiver/conntrack/conntrack-receiver.ts';
 import { conntrackConfigSchema } from '../../src/receiver/conntrack/config.ts';
 import { FlowsApi } from '../../src/extension/flows_api/flows-api.ts';
+import { FlowHubTap } from '../../src/service/flow-hub-tap.ts';
 import { flowsApiConfigSchema } from '../../src/extension/flows_api/config.ts';
 import { readFlow } from '../../src/pdata/flow-record.ts';
 import { CollectingConsumer } from '../support/collecting-consumer.ts';
@@ -33,7 +34,8 @@ t.test('DNAT to two backends: real backend, VIP kept, bytes exact', async (t) =>
     flowsApiConfigSchema.decodeOrDefault({ endpoint: '127.0.0.1:0' }, [], [])!);
   await api.start();
   t.teardown(() => api.shutdown());
-  const receiver = new ConntrackReceiver(testSettings('conntrack', { telemetry }), config, sink);
+  // The service puts this tap between every receiver and its pipelines.
+  const receiver = new ConntrackReceiver(testSettings('conntrack', { telemetry }), config, new FlowHubTap('conntrack', sink));
   await receiver.start();
   t.teardown(() => receiver.shutdown());
   t.equal(net.run(net.router, 'sysctl', ['-n', 'net.netfilter.nf_conntrack_acct']).trim(), '1', 'the receiver turned accounting on in its namespace');

@@ -7,7 +7,7 @@
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import type { FlowConsumer } from '../../consumer/consumer.ts';
-import { publishFlows, registerConnectionSource, type LiveConnection } from '../../extension/flows_api/flow-hub.ts';
+import { registerConnectionSource, type LiveConnection } from '../../extension/flows_api/flow-hub.ts';
 import { FLAG_CONNECTION_ENDED, FLAG_SOURCE_IS_CLIENT, FlowBatch, PROTO_TCP } from '../../pdata/flow-batch.ts';
 import { ACCT_ENABLED, ACCT_OFF, ACCT_UNKNOWN, type NativeStats } from '../../native/conntrack-addon.ts';
 import { TCP_STATE_NAMES } from '../../native/conntrack-record.ts';
@@ -190,7 +190,6 @@ export class ConntrackReceiver extends LifecycleComponent {
     }
     if (batch.length === 0) return;
     this.#metrics.accepted.add(batch.length, { receiver: this.#settings.id });
-    publishFlows(this.#settings.id, batch);
     try {
       await this.#next.consume(batch);
     } catch (e) {

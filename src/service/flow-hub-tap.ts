@@ -1,0 +1,27 @@
+// Publishes every batch a receiver emits to the in-process flow hub (read by the
+// flows_api and flows_ui extensions) before it enters the pipelines, so those
+// views show what the node saw, before any sampling or filtering processor, and
+// every receiver feeds them without code of its own. With no subscriber it
+// costs one Set size check per batch.
+
+import type { FlowConsumer } from '../consumer/consumer.ts';
+import { hasFlowSubscribers, publishFlows } from '../extension/flows_api/flow-hub.ts';
+import type { FlowBatch } from '../pdata/flow-batch.ts';
+
+export class FlowHubTap implements FlowConsumer {
+  readonly mutatesData = false;
+  readonly #receiverId: string;
+  readonly #next: FlowConsumer;
+
+  constructor(receiverId: string, next: FlowConsumer) {
+    this.#receiverId = receiverId;
+    this.#next = next;
+  }
+
+  consume(batch: FlowBatch): Promise<void> {
+    // Subscribers copy what they keep synchronously, so publishing before a
+    // mutating processor may take the batch is safe.
+    if (hasFlowSubscribers()) publishFlows(this.#receiverId, batch);
+    return this.#next.consume(batch);
+  }
+}
