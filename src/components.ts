@@ -12,6 +12,8 @@ import { prometheusExporterFactory } from './exporter/prometheus/factory.ts';
 import { k8sAttributesFactory } from './processor/k8s_attributes/factory.ts';
 import { flowAggregateFactory } from './processor/flow_aggregate/factory.ts';
 import { filterFactory } from './processor/filter/factory.ts';
+import { batchFactory } from './processor/batch/factory.ts';
+import { memoryLimiterFactory } from './processor/memory_limiter/factory.ts';
 import { conntrackReceiverFactory } from './receiver/conntrack/factory.ts';
 import { flowsApiFactory } from './extension/flows_api/factory.ts';
 import { ebpfReceiverFactory } from './receiver/ebpf/factory.ts';
@@ -29,6 +31,8 @@ export const factories: readonly Factory[] = [
   k8sAttributesFactory,
   flowAggregateFactory,
   filterFactory,
+  batchFactory,
+  memoryLimiterFactory,
   conntrackReceiverFactory,
   flowsApiFactory,
   ebpfReceiverFactory,

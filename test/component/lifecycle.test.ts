@@ -15,8 +15,9 @@ import { testSettings } from '../support/test-settings.ts';
 const OVERRIDES: Record<string, Record<string, unknown>> = {
   prometheus: { endpoint: '127.0.0.1:0' },
   health_check: { endpoint: '127.0.0.1:0' },
-  otlp_grpc: { endpoint: '127.0.0.1:1', timeout: '200ms' },
-  otlp_http: { endpoint: 'http://127.0.0.1:1', timeout: '200ms' },
+  otlp_grpc: { endpoint: '127.0.0.1:1', timeout: '200ms', shutdown_timeout: '200ms' },
+  otlp_http: { endpoint: 'http://127.0.0.1:1', timeout: '200ms', shutdown_timeout: '200ms' },
+  memory_limiter: { check_interval: '1s', limit_percentage: 90 },
   k8s_attributes: { auth_type: 'none' },
   console: { refresh: '50ms' },
 };
