@@ -31,7 +31,7 @@ async function freePort(): Promise<number> {
 
 interface Running { child: ChildProcess; exited: Promise<number | null>; ready: Promise<void>; stderr: () => string }
 
-function run(t: Tap.Test, file: string): Running {
+function run(t: { teardown(fn: () => void): void }, file: string): Running {
   const child = spawn(join(REPO, 'bin/podflow'), ['run', '-c', file], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   let onReady: () => void = () => undefined;
