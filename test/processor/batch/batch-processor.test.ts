@@ -61,7 +61,7 @@ t.test('size trigger, split at send_batch_max_size, every row in order with its 
   await p.shutdown();
   t.same(sink.batches.map((b) => b.length), [120, 20, 7], 'shutdown flushes the rest');
   const all = sink.batches.flatMap((b) => Array.from({ length: b.length }, (_, r) => readFlow(b, r)));
-  t.same(all.map((f) => f.counters.bytes), Array.from({ length: 147 }, (_, i) => i + 1), 'every row once, in order');
+  t.same(all.map((f) => f.counters?.bytes), Array.from({ length: 147 }, (_, i) => i + 1), 'every row once, in order');
   t.same(all.map((f) => f.attributes?.['source.k8s.pod.name']), Array.from({ length: 147 }, (_, i) => `pod-${i}`), 'strings remapped');
   t.equal(all.filter((f) => f.attributes?.['destination.k8s.service.name'] === 'svc').length, 15 + 25 + 30 + 3);
   const sends = telemetry.counter('podflow_processor_batch_sends_total', '');

@@ -33,7 +33,19 @@ export class OtlpHttpTransport {
   }
 
   /** Resolves on 2xx; rejects with an ExportError that says whether to retry. */
-  send(body: Uint8Array, signal?: AbortSignal): Promise<void> {
+  async send(body: Uint8Array, signal?: AbortSignal): Promise<void> {
+    try {
+      return await this.#post(body, signal);
+    } catch (e) {
+      // A kept-alive socket the server closed while idle fails at once with
+      // ECONNRESET; Node's advice is to resend on a fresh socket right away
+      // rather than wait for a backoff.
+      if ((e as { reusedSocket?: boolean }).reusedSocket && (e as { code?: string }).code === 'ECONNRESET') return this.#post(body, signal);
+      throw e;
+    }
+  }
+
+  #post(body: Uint8Array, signal?: AbortSignal): Promise<void> {
     const gzip = this.#o.compression === 'gzip';
     const payload = gzip ? gzipSync(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const headers: Record<string, string | number> = {
@@ -64,7 +76,7 @@ export class OtlpHttpTransport {
         });
       });
       req.on('timeout', () => req.destroy(Object.assign(new Error(`request timed out after ${this.#o.timeoutMs}ms`), { code: 'ETIMEDOUT' })));
-      req.on('error', reject);
+      req.on('error', (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
       req.end(payload);
     });
   }
