@@ -43,6 +43,12 @@ export interface CreateSettings {
   telemetry: SelfTelemetry;
   resource: ResourceInfo;
   host: ServiceHost;
+  /**
+   * Receivers only: the heads of the pipelines they feed, by signal. `next`
+   * feeds every pipeline the receiver is in; a receiver whose data differs by
+   * signal (otlp: metrics, logs and traces requests) routes with this instead.
+   */
+  consumersBySignal?: Partial<Record<Signal, FlowConsumer>>;
 }
 
 /** A network address a component binds, declared so conflicts show up at config time. */
@@ -79,6 +85,12 @@ export interface ReceiverFactory<C = unknown> extends PipelineFactory<'receiver'
 export interface ProcessorFactory<C = unknown> extends PipelineFactory<'processor', C> {
   /** True when consume() writes to the batch it is given (the fan-out then clones). */
   readonly mutatesData: boolean;
+  /**
+   * True when the processor only adds attributes (it never drops, samples or
+   * regroups rows): the flow hub (flows_api, flows_ui) is fed after such leading
+   * processors so its views carry their names.
+   */
+  readonly enrichesOnly?: boolean;
   create(settings: CreateSettings, config: C, next: FlowConsumer): ConsumerComponent;
 }
 

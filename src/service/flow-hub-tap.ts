@@ -1,8 +1,9 @@
-// Publishes every batch a receiver emits to the in-process flow hub (read by the
-// flows_api and flows_ui extensions) before it enters the pipelines, so those
-// views show what the node saw, before any sampling or filtering processor, and
-// every receiver feeds them without code of its own. With no subscriber it
-// costs one Set size check per batch.
+// Publishes batches to the in-process flow hub (read by the flows_api and
+// flows_ui extensions). The pipeline graph places one tap per receiver: after
+// the enrich-only processors (k8s_attributes) at the head of the hub pipeline,
+// before anything that filters, samples or regroups, so the views show all the
+// node saw, with names, and every receiver feeds them without code of its own.
+// With no subscriber it costs one Set size check per batch.
 
 import type { FlowConsumer } from '../consumer/consumer.ts';
 import { hasFlowSubscribers, publishFlows } from '../extension/flows_api/flow-hub.ts';

@@ -11,6 +11,7 @@ import type {
   Component, ConsumerComponent, CreateSettings, ExporterFactory, ExtensionFactory,
   ProcessorFactory, ReceiverFactory, Signal,
 } from '../component/component.ts';
+import { SIGNALS } from '../component/component.ts';
 import type { ResolvedComponent, ResolvedConfig } from '../config/resolve.ts';
 import type { FlowConsumer } from '../consumer/consumer.ts';
 import { fanOut } from '../consumer/fan-out.ts';
@@ -48,13 +49,27 @@ export function buildGraph(cfg: ResolvedConfig, settingsFor: SettingsFor): Pipel
     return e;
   };
 
+  // The flow hub (flows_api, flows_ui) sees each receiver's batches once: in the
+  // hub pipeline (the first metrics pipeline) after its leading enrich-only
+  // processors, so the views carry Kubernetes names; receivers outside it are
+  // tapped where they emit.
+  const hubPipeline = cfg.service.pipelines.find((p) => p.signal === 'metrics') ?? cfg.service.pipelines[0];
+  const tappedInPipeline = new Set(hubPipeline?.receivers ?? []);
+
   // The first consumer of each pipeline, which its receivers feed.
   const pipelineHeads = new Map<string, FlowConsumer>();
   for (const p of cfg.service.pipelines) {
     let next: FlowConsumer = fanOut(p.exporters.map((id) => exporterFor(id, p.signal)));
+    const procs = p.processors.map((id) => ({ id, rc: mustGet(cfg.processors, id) }));
+    let leadingEnrichers = 0;
+    while (leadingEnrichers < procs.length && (procs[leadingEnrichers]!.rc.factory as ProcessorFactory).enrichesOnly) leadingEnrichers++;
     // Built back to front so each processor knows its successor.
-    for (const id of [...p.processors].reverse()) {
-      const rc = mustGet(cfg.processors, id);
+    for (let i = procs.length; i >= 0; i--) {
+      if (p === hubPipeline && i === leadingEnrichers) {
+        next = new FlowHubTap(p.receivers.length === 1 ? p.receivers[0]! : `pipeline ${p.id}`, next);
+      }
+      if (i === 0) break;
+      const { id, rc } = procs[i - 1]!;
       const proc = (rc.factory as ProcessorFactory).create(settingsFor(id, p.signal), rc.config, next);
       graph.processors.push({ label: `processor ${id} (pipeline ${p.id})`, component: proc });
       next = proc;
@@ -66,8 +81,14 @@ export function buildGraph(cfg: ResolvedConfig, settingsFor: SettingsFor): Pipel
   for (const id of receiverIds) {
     const pipelines = cfg.service.pipelines.filter((p) => p.receivers.includes(id));
     const rc = mustGet(cfg.receivers, id);
-    const next = new FlowHubTap(id, fanOut(pipelines.map((p) => pipelineHeads.get(p.id)!)));
-    const r = (rc.factory as ReceiverFactory).create(settingsFor(id, pipelines[0]!.signal), rc.config, next);
+    const heads = fanOut(pipelines.map((p) => pipelineHeads.get(p.id)!));
+    const next = tappedInPipeline.has(id) ? heads : new FlowHubTap(id, heads);
+    const consumersBySignal: Partial<Record<Signal, FlowConsumer>> = {};
+    for (const s of SIGNALS) {
+      const ps = pipelines.filter((p) => p.signal === s);
+      if (ps.length) consumersBySignal[s] = new FlowHubTap(id, fanOut(ps.map((p) => pipelineHeads.get(p.id)!)));
+    }
+    const r = (rc.factory as ReceiverFactory).create({ ...settingsFor(id, pipelines[0]!.signal), consumersBySignal }, rc.config, next);
     graph.receivers.push({ label: `receiver ${id}`, component: r });
   }
 

@@ -110,3 +110,22 @@ t.test('a failed start stops what had started and reports the component', async 
   t.same([...stopped].sort(), [...started].sort(), 'everything started was stopped');
   t.notOk(started.includes('rx'), 'the receiver never started');
 });
+
+t.test('the flow hub sees each batch once, after the enrich-only processors of the first metrics pipeline', async (t) => {
+  const { subscribeFlows } = await import('../../src/extension/flows_api/flow-hub.ts');
+  const r = recorder();
+  // Make px (which tags rows) an enrich-only processor for this test.
+  const px = r.cfg.processors.get('px/a')!;
+  const enricher = { ...(px.factory as ProcessorFactory<Cfg>), enrichesOnly: true };
+  r.cfg.processors.set('px/a', { ...px, factory: enricher });
+  const seen: Array<{ id: string; tag: string | undefined }> = [];
+  const unsubscribe = subscribeFlows((id, b) => seen.push({ id, tag: b.getAttribute(0, 'tag') }));
+  t.teardown(unsubscribe);
+  const svc = new Service(r.cfg, { logger: silentLogger });
+  await svc.start();
+  const b = new FlowBatch(2);
+  appendFlow(b, { transport: 'tcp', sourceAddress: '10.0.0.1', sourcePort: 1, destinationAddress: '10.0.0.2', destinationPort: 2 });
+  await r.emitters[0]!(b);
+  await svc.shutdown();
+  t.same(seen, [{ id: 'rx', tag: 'A' }], 'once, labelled with the receiver, carrying what the enricher added');
+});

@@ -13,6 +13,7 @@ export const k8sAttributesFactory: ProcessorFactory<K8sAttributesConfig> = {
   description: 'Names both ends of every flow as Kubernetes pod, workload, namespace, node and Service from a compact API cache.',
   signals: SIGNALS,
   mutatesData: true,
+  enrichesOnly: true,
   configSchema: k8sAttributesConfigSchema,
   validate: validateK8sAttributesConfig,
   create: (settings, config, next) => new K8sAttributesProcessor(settings, config, next),
