@@ -18,6 +18,8 @@ import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
 import { sampleBatch } from '../exporter/support/sample-flows.ts';
 import { testSettings } from '../support/test-settings.ts';
 import { OtlpSink, type Point } from './support/otlp-sink.ts';
+import { OtlpSignalSink } from './support/otlp-signal-sink.ts';
+import { nodeBatch } from '../exporter/support/connection-views.ts';
 
 const sink = new OtlpSink();
 t.before(() => sink.start());
@@ -106,7 +108,8 @@ t.test('malformed OTLP: INVALID_ARGUMENT over gRPC, 400 with a Status over HTTP,
   t.match(await json.json(), { code: 3, message: /malformed/ });
   t.equal((await post('application/json', '{nope')).status, 400);
   t.equal((await post('text/plain', 'x')).status, 415);
-  t.equal((await post('application/x-protobuf', Buffer.alloc(0), '/v1/logs')).status, 404, 'logs are not received yet');
+  t.equal((await post('application/x-protobuf', Buffer.alloc(0), '/v1/logs')).status, 404, 'no logs pipeline uses this receiver');
+  t.equal((await post('application/x-protobuf', Buffer.alloc(0), '/v2/nope')).status, 404, 'unknown path');
   const refused = telemetry.counter('podflow_receiver_refused_requests_total', '');
   t.equal(refused.get({ receiver: 'otlp', transport: 'grpc', reason: 'malformed' }), 1);
   t.equal(refused.get({ receiver: 'otlp', transport: 'http-proto', reason: 'malformed' }), 1);
@@ -115,4 +118,51 @@ t.test('malformed OTLP: INVALID_ARGUMENT over gRPC, 400 with a Status over HTTP,
   t.equal(await call(Buffer.alloc(0)), null);
   t.equal((await post('application/json', '{}')).status, 200);
   t.same(got, [], 'nothing reached the pipeline');
+});
+
+t.test('gateway: flow logs and connection spans come out as the agents sent them', async (t) => {
+  const signalSink = new OtlpSignalSink();
+  await signalSink.start();
+  t.teardown(() => signalSink.stop());
+  const direct = `http://127.0.0.1:${signalSink.grpcPort}`;
+  const mk = (signal: 'logs' | 'traces', endpoint: string, node: string) => {
+    const s = testSettings('otlp', { signal });
+    return otlpGrpcExporterFactory.create({ ...s, resource: { ...s.resource, nodeName: node } }, decode(otlpGrpcExporterFactory, 'otlp', { endpoint }));
+  };
+  // The gateway: one receiver, a logs and a traces pipeline, each exporting to the sink with the gateway's resource.
+  const gwLogs = mk('logs', direct, 'gateway');
+  const gwTraces = mk('traces', direct, 'gateway');
+  const c = decode(otlpReceiverFactory, 'otlp', { protocols: { grpc: { endpoint: '127.0.0.1:0' }, http: { endpoint: '127.0.0.1:0' } } });
+  const gw = otlpReceiverFactory.create({ ...testSettings('otlp'), consumersBySignal: { logs: gwLogs, traces: gwTraces } }, c, gwLogs) as OtlpReceiver;
+  for (const x of [gwLogs, gwTraces, gw]) await x.start();
+  // Two agents (client's and server's node), each exporting to the sink directly and to the gateway.
+  const T = Date.UTC(2026, 0, 1, 12, 0, 30);
+  for (const [node, end] of [['client', T], ['server', T + 700]] as const) {
+    const conns = [{ clientPort: 45_001 }, { clientPort: 45_002, resets: 1 }, { clientPort: 45_003, ended: false }];
+    for (const signal of ['logs', 'traces'] as const) {
+      const toSink = mk(signal, direct, `node-${node}`);
+      const toGw = mk(signal, `http://127.0.0.1:${gw.grpcPort}`, `node-${node}`);
+      await toSink.start();
+      await toGw.start();
+      await toSink.consume(nodeBatch(node, end, conns));
+      await toGw.consume(nodeBatch(node, end, conns));
+      await toSink.shutdown();
+      await toGw.shutdown();
+    }
+  }
+  await gw.shutdown();
+  await gwLogs.shutdown();
+  await gwTraces.shutdown();
+  const ours = (a: Record<string, unknown>) => Number(a['client.port']) > 45_000 && Number(a['client.port']) < 45_100;
+  const logs = signalSink.logs.filter((l) => ours(l.attributes));
+  const spans = signalSink.spans.filter((s) => ours(s.attributes));
+  const viaGw = (r: Record<string, unknown>) => r['k8s.node.name'] === 'gateway';
+  const logKey = (l: typeof logs[number]) => JSON.stringify([l.body, l.severity, l.timeNs, Object.entries(l.attributes).sort()]);
+  const spanKey = (s: typeof spans[number]) => JSON.stringify([s.name, s.kind, s.traceId, s.spanId, s.parentSpanId, s.startNs, s.endNs, s.status, s.resource['service.name'], Object.entries(s.attributes).sort()]);
+  const directLogs = logs.filter((l) => !viaGw(l.resource)).map(logKey).sort();
+  t.equal(directLogs.length, 6, 'three connections seen from two nodes');
+  t.same(logs.filter((l) => viaGw(l.resource)).map(logKey).sort(), directLogs, 'the gateway\'s log records = the agents\'');
+  const directSpans = spans.filter((s) => !viaGw(s.resource)).map(spanKey).sort();
+  t.equal(directSpans.length, 4, 'two ended connections, CLIENT and SERVER each');
+  t.same(spans.filter((s) => viaGw(s.resource)).map(spanKey).sort(), directSpans, 'the gateway\'s spans = the agents\' (same IDs, parents, workloads)');
 });

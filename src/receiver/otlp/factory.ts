@@ -10,8 +10,8 @@ export const otlpReceiverFactory: ReceiverFactory<OtlpReceiverConfig> = {
   kind: 'receiver',
   type: 'otlp',
   stability: 'alpha',
-  description: 'Receives the network.flow.* metrics of podflow agents over OTLP gRPC and HTTP and turns them back into flows (gateway mode).',
-  signals: ['metrics'],
+  description: 'Receives the flow metrics, flow logs and connection spans of podflow agents over OTLP gRPC and HTTP and turns them back into flows (gateway mode).',
+  signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpReceiverConfigSchema,
   validate: validateOtlpReceiverConfig,
   resources: (c) => {

@@ -1,4 +1,4 @@
-// The OTLP/gRPC MetricsService on @grpc/grpc-js. The request is taken as raw
+// The OTLP/gRPC MetricsService, LogsService and TraceService on @grpc/grpc-js. The request is taken as raw
 // bytes and decoded in the handler, so a malformed message gets
 // INVALID_ARGUMENT (grpc-js would answer INTERNAL for a failing deserializer).
 
@@ -6,26 +6,32 @@ import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials, status, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
 import { splitHostPort } from '../../config/host-port.ts';
 import type { ServerTlsConfig } from './config.ts';
-import { MetricsResponse } from './otlp-schema.ts';
+import type { OtlpSignal } from './otlp-schema.ts';
 
 /** Handles one request's bytes; throws a RequestError for a status other than OK. */
-export type ExportHandler = (body: Uint8Array, transport: 'grpc' | 'http-proto' | 'http-json') => Promise<void>;
+export type ExportHandler = (body: Uint8Array, transport: 'grpc' | 'http-proto' | 'http-json', signal: OtlpSignal) => Promise<void>;
 
 export class RequestError extends Error {
   readonly grpcCode: number;
   readonly httpStatus: number;
   readonly reason: string;
-  constructor(message: string, kind: 'invalid' | 'unavailable') {
+  constructor(message: string, kind: 'invalid' | 'unavailable' | 'unimplemented') {
     super(message);
-    this.grpcCode = kind === 'invalid' ? status.INVALID_ARGUMENT : status.UNAVAILABLE;
-    this.httpStatus = kind === 'invalid' ? 400 : 503;
-    this.reason = kind === 'invalid' ? 'malformed' : 'unavailable';
+    this.grpcCode = kind === 'invalid' ? status.INVALID_ARGUMENT : kind === 'unavailable' ? status.UNAVAILABLE : status.UNIMPLEMENTED;
+    this.httpStatus = kind === 'invalid' ? 400 : kind === 'unavailable' ? 503 : 404;
+    this.reason = kind === 'invalid' ? 'malformed' : kind === 'unavailable' ? 'unavailable' : 'path';
   }
 }
 
-const METRICS_SERVICE: ServiceDefinition = {
+const SERVICE_PATH: Record<OtlpSignal, string> = {
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+};
+
+const service = (signal: OtlpSignal): ServiceDefinition => ({
   Export: {
-    path: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+    path: SERVICE_PATH[signal],
     requestStream: false,
     responseStream: false,
     requestSerialize: (b: Buffer) => b,
@@ -33,9 +39,10 @@ const METRICS_SERVICE: ServiceDefinition = {
     responseSerialize: (b: Buffer) => b,
     responseDeserialize: (b: Buffer) => b,
   },
-};
+});
 
-const EMPTY_RESPONSE = Buffer.from(MetricsResponse.encode(MetricsResponse.create({})).finish());
+// Every Export*ServiceResponse without a partial success encodes to zero bytes.
+const EMPTY_RESPONSE = Buffer.alloc(0);
 
 export function serverCredentials(tls: ServerTlsConfig | undefined): ServerCredentials {
   if (!tls) return ServerCredentials.createInsecure();
@@ -46,14 +53,16 @@ export function serverCredentials(tls: ServerTlsConfig | undefined): ServerCrede
 /** Binds; resolves with the bound port. */
 export async function startGrpcServer(endpoint: string, tls: ServerTlsConfig | undefined, maxMiB: number, handle: ExportHandler): Promise<{ server: Server; port: number }> {
   const server = new Server({ 'grpc.max_receive_message_length': maxMiB * 1024 * 1024 });
-  server.addService(METRICS_SERVICE, {
-    Export: (call: { request: Buffer }, cb: (e: Partial<ServiceError> | null, r?: Buffer) => void) => {
-      handle(call.request, 'grpc').then(
-        () => cb(null, EMPTY_RESPONSE),
-        (e: unknown) => cb({ code: e instanceof RequestError ? e.grpcCode : status.INTERNAL, details: (e as Error).message }),
-      );
-    },
-  });
+  for (const signal of ['metrics', 'logs', 'traces'] as const) {
+    server.addService(service(signal), {
+      Export: (call: { request: Buffer }, cb: (e: Partial<ServiceError> | null, r?: Buffer) => void) => {
+        handle(call.request, 'grpc', signal).then(
+          () => cb(null, EMPTY_RESPONSE),
+          (e: unknown) => cb({ code: e instanceof RequestError ? e.grpcCode : status.INTERNAL, details: (e as Error).message }),
+        );
+      },
+    });
+  }
   const { host, port } = splitHostPort(endpoint);
   const target = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
   const bound = await new Promise<number>((res, rej) => server.bindAsync(target, serverCredentials(tls), (e, p) => (e ? rej(e) : res(p))));

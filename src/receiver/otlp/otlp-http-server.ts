@@ -1,9 +1,9 @@
-// OTLP/HTTP: POST /v1/metrics with application/x-protobuf or application/json,
+// OTLP/HTTP: POST /v1/metrics, /v1/logs, /v1/traces with application/x-protobuf or application/json,
 // optionally gzip-encoded. Errors answer with a google.rpc.Status body in the
 // request's encoding, as the OTLP/HTTP spec asks: 400 for a malformed body,
-// 413 when too large, 415 for another content type, 404 for another path
-// (logs and traces are not received yet), 405 for another method, 503 when the
-// pipeline refused the data.
+// 413 when too large, 415 for another content type, 404 for another path or a
+// signal no pipeline of this receiver takes, 405 for another method, 503 when
+// the pipeline refused the data.
 
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -13,7 +13,9 @@ import { createGunzip } from 'node:zlib';
 import { splitHostPort } from '../../config/host-port.ts';
 import type { ServerTlsConfig } from './config.ts';
 import { RequestError, type ExportHandler } from './otlp-grpc-server.ts';
-import { MetricsResponse, RpcStatus } from './otlp-schema.ts';
+import { RpcStatus, type OtlpSignal } from './otlp-schema.ts';
+
+const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
 const GRPC_CODE: Record<number, number> = { 400: 3, 404: 12, 405: 12, 413: 8, 415: 3, 500: 13, 503: 14 };
 
@@ -30,8 +32,9 @@ export async function startHttpServer(endpoint: string, tls: ServerTlsConfig | u
       if (json) res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(st));
       else res.writeHead(code, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(RpcStatus.encode(RpcStatus.create(st)).finish()));
     };
-    const path = (req.url ?? '').split('?')[0];
-    if (path !== '/v1/metrics') { req.resume(); fail(404, `unknown path ${path}: this receiver takes /v1/metrics`, 'path'); return; }
+    const path = (req.url ?? '').split('?')[0]!;
+    const signal = PATHS[path];
+    if (!signal) { req.resume(); fail(404, `unknown path ${path}: use /v1/metrics, /v1/logs or /v1/traces`, 'path'); return; }
     if (req.method !== 'POST') { req.resume(); fail(405, 'use POST', 'method'); return; }
     const type = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (type !== 'application/json' && type !== 'application/x-protobuf') {
@@ -57,10 +60,11 @@ export async function startHttpServer(endpoint: string, tls: ServerTlsConfig | u
     stream.on('end', () => {
       if (done) return;
       done = true;
-      handle(Buffer.concat(chunks), transport).then(
+      handle(Buffer.concat(chunks), transport, signal).then(
         () => {
+          // An Export*ServiceResponse without a partial success: {} or zero bytes.
           if (json) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-          else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(MetricsResponse.encode(MetricsResponse.create({})).finish()));
+          else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
         },
         (e: unknown) => {
           // Already counted by the handler; answer only.

@@ -58,7 +58,36 @@ const DESCRIPTOR = {
           asDouble: { id: 4, type: 'double' }, asInt: { id: 6, type: 'sfixed64' },
         }, { value: { oneof: ['asDouble', 'asInt'] } }),
       } } } },
-      collector: { nested: { metrics: { nested: { v1: { nested: {
+      logs: { nested: { v1: { nested: {
+        ResourceLogs: msg({
+          resource: { id: 1, type: 'opentelemetry.proto.resource.v1.Resource' },
+          scopeLogs: { id: 2, type: 'ScopeLogs', rule: 'repeated' },
+        }),
+        ScopeLogs: msg({ logRecords: { id: 2, type: 'LogRecord', rule: 'repeated' } }),
+        LogRecord: msg({
+          timeUnixNano: { id: 1, type: 'fixed64' },
+          attributes: { id: 6, type: 'opentelemetry.proto.common.v1.KeyValue', rule: 'repeated' },
+        }),
+      } } } },
+      trace: { nested: { v1: { nested: {
+        ResourceSpans: msg({
+          resource: { id: 1, type: 'opentelemetry.proto.resource.v1.Resource' },
+          scopeSpans: { id: 2, type: 'ScopeSpans', rule: 'repeated' },
+        }),
+        ScopeSpans: msg({ spans: { id: 2, type: 'Span', rule: 'repeated' } }),
+        Span: msg({
+          startTimeUnixNano: { id: 7, type: 'fixed64' }, endTimeUnixNano: { id: 8, type: 'fixed64' },
+          attributes: { id: 9, type: 'opentelemetry.proto.common.v1.KeyValue', rule: 'repeated' },
+        }),
+      } } } },
+      collector: { nested: {
+        logs: { nested: { v1: { nested: {
+          ExportLogsServiceRequest: msg({ resourceLogs: { id: 1, type: 'opentelemetry.proto.logs.v1.ResourceLogs', rule: 'repeated' } }),
+        } } } },
+        trace: { nested: { v1: { nested: {
+          ExportTraceServiceRequest: msg({ resourceSpans: { id: 1, type: 'opentelemetry.proto.trace.v1.ResourceSpans', rule: 'repeated' } }),
+        } } } },
+        metrics: { nested: { v1: { nested: {
         ExportMetricsServiceRequest: msg({ resourceMetrics: { id: 1, type: 'opentelemetry.proto.metrics.v1.ResourceMetrics', rule: 'repeated' } }),
         ExportMetricsPartialSuccess: msg({ rejectedDataPoints: { id: 1, type: 'int64' }, errorMessage: { id: 2, type: 'string' } }),
         ExportMetricsServiceResponse: msg({ partialSuccess: { id: 1, type: 'ExportMetricsPartialSuccess' } }),
@@ -74,6 +103,23 @@ export const otlpRoot = protobuf.Root.fromJSON(DESCRIPTOR as protobuf.INamespace
 export const MetricsRequest = otlpRoot.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
 export const MetricsResponse = otlpRoot.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
 export const RpcStatus = otlpRoot.lookupType('google.rpc.Status');
+export const LogsRequest = otlpRoot.lookupType('opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest');
+export const TraceRequest = otlpRoot.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
+
+export type OtlpSignal = 'metrics' | 'logs' | 'traces';
+const REQUEST: Record<OtlpSignal, protobuf.Type> = { metrics: MetricsRequest, logs: LogsRequest, traces: TraceRequest };
+
+export interface LogsRequestObj { resourceLogs?: Array<{ scopeLogs?: Array<{ logRecords?: Array<{ timeUnixNano?: number; attributes?: KeyValueObj[] }> }> }> }
+export interface TraceRequestObj { resourceSpans?: Array<{ scopeSpans?: Array<{ spans?: Array<{ startTimeUnixNano?: number; endTimeUnixNano?: number; attributes?: KeyValueObj[] }> }> }> }
+
+/** Decodes a request of any signal, protobuf or JSON; throws on malformed input. */
+export function decodeRequest(signal: OtlpSignal, body: Uint8Array, json: boolean): unknown {
+  const type = REQUEST[signal];
+  if (!json) return type.toObject(type.decode(body), TO_OBJECT);
+  const parsed: unknown = JSON.parse(Buffer.from(body).toString('utf8'));
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new TypeError('the body is not a JSON object');
+  return type.toObject(type.fromObject(parsed), TO_OBJECT);
+}
 
 /** The decoded request as plain objects (int64 as numbers, enums as numbers). */
 export interface KeyValueObj { key: string; value?: { stringValue?: string; boolValue?: boolean; intValue?: number; doubleValue?: number } }

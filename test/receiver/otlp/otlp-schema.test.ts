@@ -13,7 +13,7 @@ const PROTO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..', 
 t.test('every declared field matches opentelemetry-proto', async (t) => {
   const official = new protobuf.Root();
   official.resolvePath = (_o, target) => join(PROTO_ROOT, target);
-  official.loadSync('opentelemetry/proto/collector/metrics/v1/metrics_service.proto', { keepCase: false });
+  for (const f of ['metrics/v1/metrics_service', 'logs/v1/logs_service', 'trace/v1/trace_service']) official.loadSync(`opentelemetry/proto/collector/${f}.proto`, { keepCase: false });
   official.resolveAll();
   otlpRoot.resolveAll();
   let checked = 0;
