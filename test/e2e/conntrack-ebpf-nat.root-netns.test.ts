@@ -1,19 +1,19 @@
 // Needs root: namespaces, iptables DNAT, conntrack over netlink, BPF.
-// The ebpf receiver sees the client's sockets, which name the VIP; run through
-// the NAT join (src/nat) its flows name the backend that answered, with the VIP
-// as original destination — the same resolution the conntrack receiver reports
-// for the same connections (matched by client port), and what `conntrack -L`
-// holds. Once with the conntrack receiver feeding the join, once with the join
-// following the table on its own (no conntrack receiver configured).
+// The ebpf receiver sees the client's sockets, which name the VIP; with
+// `nat: auto` (the default) the receiver itself resolves every batch through the
+// NAT join (src/nat), so the rows it emits name the backend that answered, with
+// the VIP as original destination — the same resolution the conntrack receiver
+// reports for the same connections (matched by client port), and what
+// `conntrack -L` holds. Once with the conntrack receiver feeding the join, once
+// with the join following the table on its own (no conntrack receiver
+// configured); and `nat: off` leaves the VIP in place.
 
 import t, { type Test } from 'tap';
 import { ConntrackReceiver } from '../../src/receiver/conntrack/conntrack-receiver.ts';
 import { conntrackConfigSchema } from '../../src/receiver/conntrack/config.ts';
 import { EbpfReceiver } from '../../src/receiver/ebpf/ebpf-receiver.ts';
 import { ebpfConfigSchema } from '../../src/receiver/ebpf/config.ts';
-import { acquireNatJoin } from '../../src/nat/nat-join.ts';
 import { readFlow, type FlowRecord } from '../../src/pdata/flow-record.ts';
-import { silentLogger } from '../../src/service/logger.ts';
 import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
 import { CollectingConsumer } from '../support/collecting-consumer.ts';
 import { testSettings } from '../support/test-settings.ts';
@@ -36,11 +36,9 @@ async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: 
     await ct.start();
     t.teardown(() => ct!.shutdown());
   }
-  const nat = await acquireNatJoin({ netns: net.routerNetns, feeder: false, logger: silentLogger, telemetry, where: 'receivers::ebpf' });
-  t.teardown(() => nat.release());
   const ebpfSink = new CollectingConsumer();
   const ebpf = new EbpfReceiver(testSettings('ebpf', { telemetry }),
-    ebpfConfigSchema.decodeOrDefault({ collection_interval: '200ms' }, [], [])!, ebpfSink);
+    ebpfConfigSchema.decodeOrDefault({ collection_interval: '200ms', nat_netns: net.routerNetns }, [], [])!, ebpfSink);
   await ebpf.start();
   t.teardown(() => ebpf.shutdown());
 
@@ -52,13 +50,11 @@ async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: 
   await new Promise((r) => setTimeout(r, 600));
   await ebpf.shutdown(); // its final batch carries every closed socket
 
-  // The ebpf rows of the client's sockets, as the sockets saw them (VIP), resolved by the join.
+  // The rows the ebpf receiver emitted for the client's sockets (which saw the VIP), as emitted.
   const rows: FlowRecord[] = [];
   const replies: FlowRecord[] = [];
-  let resolved = 0;
   let vipLeft = 0;
   for (const b of ebpfSink.batches) {
-    resolved += nat.index.resolveBatch(b);
     for (let i = 0; i < b.length; i++) {
       const r = readFlow(b, i);
       // Only this test's client: other tests may talk to a VIP of their own at the same time.
@@ -73,7 +69,6 @@ async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: 
     'VIP → client rows of the client sockets became backend → client, VIP kept as original source');
   const clientPorts = new Set(rows.map((r) => r.sourcePort));
   t.equal(clientPorts.size, N, `the ebpf receiver reported all ${N} client sockets`);
-  t.ok(resolved >= N, `the NAT join resolved the ebpf rows (${resolved} rows)`);
   const kernel = new Map(conntrackList(net.router).filter((e) => e.origDst === VIP).map((e) => [e.origSport, e]));
   let mismatches = 0;
   for (const r of rows) {
@@ -123,3 +118,24 @@ async function scenario(t: Test, tag: string, n: number, withConntrackReceiver: 
 t.test('ebpf flows through the NAT join fed by the conntrack receiver', (t) => scenario(t, 'ebj', 14, true));
 t.test('ebpf flows through the NAT join with its own conntrack session', (t) => scenario(t, 'ebo', 15, false));
 t.test('SNAT: the backends\' sockets resolve to the real client', (t) => scenario(t, 'ebs', 17, false, true));
+
+t.test('nat: off emits the sockets as they saw the connection (VIP as destination)', async (t) => {
+  const net = createServiceNet(t, 'ebf', 18, { backends: 1 });
+  const sink = new CollectingConsumer();
+  const ebpf = new EbpfReceiver(testSettings('ebpf'),
+    ebpfConfigSchema.decodeOrDefault({ collection_interval: '1h', nat: 'off', nat_netns: net.routerNetns }, [], [])!, sink);
+  await ebpf.start();
+  t.teardown(() => ebpf.shutdown());
+  const server = net.spawn(net.backends[0]!, ['server', net.backends[0]!, '8080', '500']);
+  await server.next();
+  const client = net.spawn(net.client, ['client', VIP, '80', '5', '1']);
+  t.equal((await client.next() as { failed: number }).failed, 0);
+  await new Promise((r) => setTimeout(r, 600)); // the sockets' closes reach the ring buffer
+  await ebpf.shutdown();
+  const toVip = sink.batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => readFlow(b, i)))
+    .filter((r) => r.sourceAddress === net.clientAddr && r.sourceIsClient && r.observer === 'source'); // the client's sockets
+  t.equal(new Set(toVip.map((r) => r.sourcePort)).size, 5, 'the 5 client sockets reported');
+  t.ok(toVip.every((r) => r.destinationAddress === VIP && r.destinationPort === 80 && r.originalDestinationAddress === undefined),
+    'unresolved: VIP:80 is the destination, no original columns');
+  server.proc.stdin!.end();
+});

@@ -1,7 +1,7 @@
 // Config of the ebpf receiver. Every key has a default, so `ebpf:` alone
 // watches every TCP and UDP socket of the node (below the cgroup2 root).
 
-import { bool, duration, int, object, string, type Infer, type Problem } from '../../config/schema.ts';
+import { bool, duration, enumOf, int, object, optional, string, type Infer, type Problem } from '../../config/schema.ts';
 
 const PAGE = 4096;
 
@@ -13,6 +13,8 @@ export const ebpfConfigSchema = object({
   udp_map_size: int({ default: 65_536, min: 64, max: 16_777_216, description: 'UDP 5-tuple×direction entries (LRU); evictions are counted in podflow_ebpf_map_full_total{map="pf_udp"}.' }),
   udp_idle_timeout: duration({ default: 60_000, min: 0, description: 'A UDP entry without traffic this long is removed from the map.' }),
   ring_buffer_size: int({ default: 4 * 1024 * 1024, min: PAGE, max: 1 << 30, description: 'Bytes of the ring buffer for closed-connection records (112 bytes each); a power of two, multiple of 4096.' }),
+  nat: enumOf(['auto', 'off'] as const, { default: 'auto', description: 'auto: resolve every batch through the shared NAT join (conntrack) so a socket that named a Service VIP is reported with the backend as destination and the VIP as destination.original; without conntrack one warning is logged and flows are emitted unresolved. off: never.' }),
+  nat_netns: optional(string({ description: 'Network namespace file whose conntrack table the NAT join reads (where the translation happens, e.g. /var/run/netns/x); unset: podflow\'s own.' })),
 });
 
 export type EbpfConfig = Infer<typeof ebpfConfigSchema>;
@@ -25,6 +27,9 @@ export function validateEbpfConfig(c: EbpfConfig): Problem[] {
   }
   if (c.cgroup_path !== '' && !c.cgroup_path.startsWith('/')) {
     problems.push({ path: ['cgroup_path'], message: `invalid value "${c.cgroup_path}": must be an absolute path` });
+  }
+  if (c.nat_netns !== undefined && !c.nat_netns.startsWith('/')) {
+    problems.push({ path: ['nat_netns'], message: `invalid value "${c.nat_netns}": must be an absolute path` });
   }
   return problems;
 }

@@ -5,13 +5,14 @@
 // connection shorter than the interval is never lost), UDP from pf_udp.
 //
 //   kernel ──ring buffer──▶ poll thread ──batch ArrayBuffer──▶ #closed (queued)
-//   kernel ◀──batch lookup── collect() every interval ──▶ FlowBatch ──▶ next.consume
+//   kernel ◀──batch lookup── collect() every interval ──▶ FlowBatch ──NAT join──▶ next.consume
 
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import type { FlowConsumer } from '../../consumer/consumer.ts';
 import { PF_CONN, PF_CONSTANTS as K } from '../../native/ebpf-layout.ts';
 import { openDatapath, type Datapath } from '../../native/ebpf.ts';
+import type { NatJoin } from '../../nat/nat-join.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
@@ -19,12 +20,19 @@ import type { EbpfConfig } from './config.ts';
 import { ConnectionTable } from './connection-table.ts';
 import { checkEnvironment } from './environment.ts';
 import { explainDatapathError } from './explain-error.ts';
+import { attachNat, type AcquireNat } from './nat-attach.ts';
 import { UdpTable } from './udp-table.ts';
+
+/** Wait before resolving a batch: > the conntrack session's 20 ms event flush plus delivery. */
+const NAT_SETTLE_MS = 60;
 
 export class EbpfReceiver extends LifecycleComponent {
   readonly #config: EbpfConfig;
   readonly #next: FlowConsumer;
   readonly #logger: Logger;
+  readonly #settings: CreateSettings;
+  readonly #acquireNat: AcquireNat | undefined;
+  #nat: NatJoin | undefined;
   readonly #labels: { receiver: string };
   readonly #accepted: Counter;
   readonly #refused: Counter;
@@ -45,8 +53,11 @@ export class EbpfReceiver extends LifecycleComponent {
   #inFlight: Promise<void> = Promise.resolve();
   #onExit = () => this.#dp?.close();
 
-  constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer) {
+  /** `acquireNat` replaces the shared NAT join (tests of the fallback). */
+  constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer, acquireNat?: AcquireNat) {
     super();
+    this.#settings = settings;
+    this.#acquireNat = acquireNat;
     this.#config = config;
     this.#next = next;
     this.#logger = settings.logger;
@@ -72,6 +83,11 @@ export class EbpfReceiver extends LifecycleComponent {
     const c = this.#config;
     const env = checkEnvironment({ cgroupPath: c.cgroup_path, allowMount: true });
     for (const w of env.warnings) this.#logger.warn(w);
+    // The join first: its initial conntrack dump is in place before the first batch.
+    this.#nat = await attachNat({
+      mode: c.nat, netns: c.nat_netns, logger: this.#logger, telemetry: this.#settings.telemetry,
+      where: `receivers::${this.#settings.id}`,
+    }, this.#acquireNat);
     try {
       this.#dp = openDatapath({
         cgroupPath: env.cgroupPath,
@@ -81,11 +97,12 @@ export class EbpfReceiver extends LifecycleComponent {
         includeLoopback: c.include_loopback,
       }, (records) => this.#closed.push(records));
     } catch (e) {
+      await this.#releaseNat();
       throw explainDatapathError(e, env.cgroupPath);
     }
     process.once('exit', this.#onExit);
     this.#lastEmitMs = Date.now();
-    this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval });
+    this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval, nat: this.#nat !== undefined });
     this.#schedule();
   }
 
@@ -94,7 +111,7 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#timer = undefined;
     await this.#inFlight;
     const dp = this.#dp;
-    if (!dp) return;
+    if (!dp) return this.#releaseNat();
     // Read the maps one last time, then detach and take what the ring buffer still holds.
     const batch = this.#collect(dp);
     const rest = dp.close();
@@ -103,6 +120,13 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#closedTotal.add(rest.byteLength / PF_CONN.size);
     this.#dp = undefined;
     await this.#emit(batch);
+    await this.#releaseNat();
+  }
+
+  async #releaseNat(): Promise<void> {
+    const nat = this.#nat;
+    this.#nat = undefined;
+    await nat?.release();
   }
 
   #schedule(): void {
@@ -166,6 +190,13 @@ export class EbpfReceiver extends LifecycleComponent {
 
   async #emit(batch: FlowBatch): Promise<void> {
     if (batch.length === 0) return;
+    if (this.#nat) {
+      // conntrack events reach the index in batches up to 20 ms late (the
+      // session's flush), so a socket opened just before the read could miss
+      // its entry: let them land, then rewrite VIP/SNAT rows in place.
+      await new Promise((r) => setTimeout(r, NAT_SETTLE_MS));
+      this.#nat.index.resolveBatch(batch);
+    }
     try {
       await this.#next.consume(batch);
       this.#accepted.add(batch.length, this.#labels);

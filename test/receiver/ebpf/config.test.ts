@@ -36,3 +36,11 @@ t.test('ring buffer size must be a power of two, page multiple', async (t) => {
 t.test('cgroup_path must be absolute', async (t) => {
   t.match(decode({ cgroup_path: 'sys/fs/cgroup' }).problems, [/receivers::ebpf::cgroup_path: invalid value "sys\/fs\/cgroup": must be an absolute path/]);
 });
+
+t.test('nat: auto by default; off; nat_netns absolute', async (t) => {
+  t.equal(defaultsOf(ebpfConfigSchema).nat, 'auto');
+  t.equal(defaultsOf(ebpfConfigSchema).nat_netns, undefined);
+  t.same(decode({ nat: 'off' }).problems, []);
+  t.match(decode({ nat: 'maybe' }).problems, [/receivers::ebpf::nat: invalid value "maybe" \(valid values: \[auto, off\]\)/]);
+  t.match(decode({ nat_netns: 'run/netns/x' }).problems, [/receivers::ebpf::nat_netns: invalid value "run\/netns\/x": must be an absolute path/]);
+});
