@@ -226,7 +226,12 @@ service:
         .reduce((n, p) => n + (p.value as number), 0);
       t.equal(got, bytes, `${transport}: bytes from namespace "${ns}"`);
     }
-    t.notOk(pointsOf(last, 'network.flow.bytes').some((p) => 'source.port' in p.attributes), 'no source.port attribute');
+    // Only the server's port is an attribute: destination.port on client → server series,
+    // source.port on the replies; the synthetic clients' ports (32768+) never appear.
+    const portPoints = pointsOf(last, 'network.flow.bytes');
+    t.ok(portPoints.every((p) => ('source.port' in p.attributes) !== ('destination.port' in p.attributes)), 'exactly one port attribute per series');
+    t.ok(portPoints.every((p) => Number(p.attributes['source.port'] ?? p.attributes['destination.port']) < 32768), 'never an ephemeral client port');
+    t.ok(portPoints.some((p) => 'source.port' in p.attributes), 'reply series carry the server port as source.port');
     t.ok(pointsOf(last, 'network.flow.bytes').some((p) => typeof p.attributes['destination.original.address'] === 'string'), 'NATed series carry the original destination');
     t.equal(pointsOf(last, 'network.flow.bytes')[0]!.resource['service.name'], 'podflow');
   }
