@@ -83,10 +83,16 @@ export function buildGraph(cfg: ResolvedConfig, settingsFor: SettingsFor): Pipel
     const rc = mustGet(cfg.receivers, id);
     const heads = fanOut(pipelines.map((p) => pipelineHeads.get(p.id)!));
     const next = tappedInPipeline.has(id) ? heads : new FlowHubTap(id, heads);
+    // The same pipelines by signal, for receivers whose data differs by signal (otlp). Only
+    // one signal's batches go to the flow hub (metrics when there is one), and none when the
+    // receiver is tapped inside its pipeline, so each batch still reaches the hub once.
     const consumersBySignal: Partial<Record<Signal, FlowConsumer>> = {};
+    const hubSignal = pipelines.some((p) => p.signal === 'metrics') ? 'metrics' : pipelines[0]!.signal;
     for (const s of SIGNALS) {
       const ps = pipelines.filter((p) => p.signal === s);
-      if (ps.length) consumersBySignal[s] = new FlowHubTap(id, fanOut(ps.map((p) => pipelineHeads.get(p.id)!)));
+      if (!ps.length) continue;
+      const fan = fanOut(ps.map((p) => pipelineHeads.get(p.id)!));
+      consumersBySignal[s] = s === hubSignal && !tappedInPipeline.has(id) ? new FlowHubTap(id, fan) : fan;
     }
     const r = (rc.factory as ReceiverFactory).create({ ...settingsFor(id, pipelines[0]!.signal), consumersBySignal }, rc.config, next);
     graph.receivers.push({ label: `receiver ${id}`, component: r });
