@@ -2,8 +2,9 @@
 // receiver) exports metrics both straight to a backend and to a second
 // `bin/podflow run` acting as gateway (otlp receiver → otlp exporter); the
 // gateway's network.flow.* sums equal the direct ones. The agent also runs
-// logs and traces pipelines from the same config, whose records and spans are
-// decoded with the official protos. Loopback only, no root.
+// logs and traces pipelines, to a backend and to the gateway, whose own logs
+// and traces pipelines rebuild the same records and spans (decoded with the
+// official protos). Loopback only, no root.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,8 +19,9 @@ import { OtlpSignalSink } from './support/otlp-signal-sink.ts';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const sink = new OtlpSink();
 const signals = new OtlpSignalSink();
-t.before(async () => { await sink.start(); await signals.start(); });
-t.teardown(async () => { await sink.stop(); await signals.stop(); });
+const gwSignals = new OtlpSignalSink();
+t.before(async () => { await sink.start(); await signals.start(); await gwSignals.start(); });
+t.teardown(async () => { await sink.stop(); await signals.stop(); await gwSignals.stop(); });
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -65,10 +67,14 @@ exporters:
     endpoint: http://127.0.0.1:${sink.grpcPort}
     headers: { x-path: gateway }
     export_interval: 200ms
+  otlp/signals:
+    endpoint: http://127.0.0.1:${gwSignals.grpcPort}
 service:
   ${telemetry}
   pipelines:
     metrics: { receivers: [otlp], exporters: [otlp] }
+    logs: { receivers: [otlp], exporters: [otlp/signals] }
+    traces: { receivers: [otlp], exporters: [otlp/signals] }
 `);
   writeFileSync(join(dir, 'agent.yaml'), `receivers:
   synthetic: { seed: 3, interval: 50ms, flows_per_interval: 10, connections_per_second: 40, stop_after: 20 }
@@ -86,8 +92,8 @@ service:
   ${telemetry}
   pipelines:
     metrics: { receivers: [synthetic], exporters: [otlp/gateway, otlp/direct] }
-    logs: { receivers: [synthetic], exporters: [otlp/signals] }
-    traces: { receivers: [synthetic], exporters: [otlp/signals] }
+    logs: { receivers: [synthetic], exporters: [otlp/signals, otlp/gateway] }
+    traces: { receivers: [synthetic], exporters: [otlp/signals, otlp/gateway] }
 `);
   const gateway = run(t, join(dir, 'gateway.yaml'));
   // The gateway listens before the agent's first export.
@@ -116,4 +122,10 @@ service:
   t.ok(signals.spans.length > 0, `${signals.spans.length} connection spans`);
   t.ok(signals.spans.every((s) => s.kind === 'SPAN_KIND_CLIENT' && s.traceId.length === 32), 'synthetic flows are client-observed: CLIENT spans');
   t.ok(signals.spans.every((s) => typeof s.resource['service.name'] === 'string' && typeof s.attributes['peer.service'] === 'string'), 'workload names on both ends');
+  // The gateway's logs and traces pipelines rebuilt the same records and spans from what the agent sent it.
+  const logKey = (l: typeof signals.logs[number]) => JSON.stringify([l.body, l.timeNs, Object.entries(l.attributes).sort()]);
+  const spanKey = (x: typeof signals.spans[number]) => JSON.stringify([x.traceId, x.spanId, x.parentSpanId, x.name, x.kind, x.startNs, x.endNs, x.status, x.resource['service.name'], Object.entries(x.attributes).sort()]);
+  t.comment(`agent: ${signals.logs.length} records ${signals.spans.length} spans; gateway: ${gwSignals.logs.length} records ${gwSignals.spans.length} spans`, agent.stderr().split('\n').filter((l) => /busy|fail/i.test(l)).slice(0, 5).join('\n'));
+  t.same(gwSignals.logs.map(logKey).sort(), signals.logs.map(logKey).sort(), 'gateway log records = agent log records');
+  t.same(gwSignals.spans.map(spanKey).sort(), signals.spans.map(spanKey).sort(), 'gateway spans = agent spans');
 });

@@ -1,8 +1,10 @@
 // A logs or traces exporter over FlowBatches: each consumed batch is turned into
 // items (log records or spans) right away and handed to an official OTLP
 // exporter without waiting for it, so a slow backend never holds the pipeline
-// back. At most MAX_IN_FLIGHT exports run at once; a batch that finds them all
-// busy is dropped and counted. shutdown() waits for what is in flight.
+// back. At most MAX_IN_FLIGHT exports run at once; batches that find them busy
+// wait in a queue of MAX_QUEUED (a connection being set up, a slow backend),
+// and a batch that finds the queue full is dropped and counted. shutdown()
+// waits for the queue and what is in flight (each export ends by its timeout).
 
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ConsumerComponent, CreateSettings } from '../../../component/component.ts';
@@ -24,6 +26,7 @@ export interface ItemBuilder<T> {
 }
 
 export const MAX_IN_FLIGHT = 4;
+export const MAX_QUEUED = 64;
 
 export interface SignalExporterOptions<T> {
   /** "log_records" or "spans": names the self-metrics. */
@@ -44,6 +47,8 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
   readonly #skipped: Counter;
   #exporter: ItemExporter<T> | undefined;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #queue: T[][] = [];
+  #drained: (() => void) | undefined;
 
   constructor(settings: CreateSettings, opts: SignalExporterOptions<T>) {
     super();
@@ -64,7 +69,7 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
   }
 
   protected async doShutdown(): Promise<void> {
-    await Promise.all([...this.#inFlight]);
+    if (this.#queue.length || this.#inFlight.size) await new Promise<void>((res) => { this.#drained = res; });
     await this.#exporter?.shutdown().catch(() => undefined);
   }
 
@@ -72,27 +77,41 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
     const labels = this.#labels;
     const items = this.#opts.builder.build(batch, (reason) => this.#skipped.add(1, { ...labels, reason }));
     if (items.length === 0) return;
-    const exporter = this.#exporter;
-    if (!exporter || !this.running || this.#inFlight.size >= MAX_IN_FLIGHT) {
+    if (!this.#exporter || !this.running || this.#queue.length >= MAX_QUEUED) {
       this.#failed.add(items.length, labels);
-      this.#settings.logger.warn('Exporter busy or stopped. Dropping data.', { [`dropped_${this.#opts.item}`]: items.length });
+      this.#settings.logger.warn('Exporter queue full or exporter stopped. Dropping data.', { [`dropped_${this.#opts.item}`]: items.length });
       return;
     }
-    const p = new Promise<void>((resolve) => {
-      exporter.export(items, (r) => {
-        if (r.code === ExportResultCode.SUCCESS) {
-          this.#sent.add(items.length, labels);
-        } else {
-          this.#failed.add(items.length, labels);
-          this.#errors.add(1, labels);
-          this.#settings.logger.warn('Exporting failed. Dropping data.', {
-            endpoint: this.#opts.endpoint, error: r.error?.message ?? 'unknown error', [`dropped_${this.#opts.item}`]: items.length,
-          });
-        }
-        resolve();
+    this.#queue.push(items);
+    this.#pump();
+  }
+
+  /** Starts queued exports while fewer than MAX_IN_FLIGHT run. */
+  #pump(): void {
+    const exporter = this.#exporter!;
+    const labels = this.#labels;
+    while (this.#inFlight.size < MAX_IN_FLIGHT && this.#queue.length) {
+      const items = this.#queue.shift()!;
+      const p = new Promise<void>((resolve) => {
+        exporter.export(items, (r) => {
+          if (r.code === ExportResultCode.SUCCESS) {
+            this.#sent.add(items.length, labels);
+          } else {
+            this.#failed.add(items.length, labels);
+            this.#errors.add(1, labels);
+            this.#settings.logger.warn('Exporting failed. Dropping data.', {
+              endpoint: this.#opts.endpoint, error: r.error?.message ?? 'unknown error', [`dropped_${this.#opts.item}`]: items.length,
+            });
+          }
+          resolve();
+        });
       });
-    });
-    this.#inFlight.add(p);
-    void p.then(() => this.#inFlight.delete(p));
+      this.#inFlight.add(p);
+      void p.then(() => {
+        this.#inFlight.delete(p);
+        this.#pump();
+        if (!this.#queue.length && !this.#inFlight.size) this.#drained?.();
+      });
+    }
   }
 }

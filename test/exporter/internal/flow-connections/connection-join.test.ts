@@ -1,5 +1,5 @@
 import t from 'tap';
-import { FlowBatch } from '../../../../src/pdata/flow-batch.ts';
+import { FLAG_OBSERVER_DESTINATION, FlowBatch } from '../../../../src/pdata/flow-batch.ts';
 import { joinConnections } from '../../../../src/exporter/internal/flow-connections/connection-join.ts';
 import { readConnection } from '../../../../src/exporter/internal/flow-connections/connection-facts.ts';
 import { connectionIds, connectionInput } from '../../../../src/exporter/internal/flow-connections/connection-ids.ts';
@@ -63,4 +63,14 @@ t.test('IDs: deterministic, distinct per role, bucketed start', async (t) => {
   t.match(a.traceId, /^[0-9a-f]{32}$/);
   t.match(a.clientSpanId, /^[0-9a-f]{16}$/);
   t.not(a.clientSpanId, a.serverSpanId);
+});
+
+t.test('one table, no socket (conntrack, synthetic): both rows observed by their source join', async (t) => {
+  const b = new FlowBatch();
+  addConnection(b, 'client');
+  // As conntrack writes them: the reply row has no FLAG_OBSERVER_DESTINATION.
+  b.flags[1] = b.flags[1]! & ~FLAG_OBSERVER_DESTINATION;
+  const views = joinConnections(b);
+  t.same(views.map((v) => [v.c2s, v.s2c, v.serverSide]), [[0, 1, false]]);
+  t.match(readConnection(b, views[0]!), { bytesClientToServer: 1200, bytesServerToClient: 48_000 });
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
-import { ConnectionSignalExporter, MAX_IN_FLIGHT, type ItemExporter } from '../../../../src/exporter/internal/flow-connections/connection-signal-exporter.ts';
+import { ConnectionSignalExporter, MAX_IN_FLIGHT, MAX_QUEUED, type ItemExporter } from '../../../../src/exporter/internal/flow-connections/connection-signal-exporter.ts';
 import { FlowBatch } from '../../../../src/pdata/flow-batch.ts';
 import { SelfTelemetry } from '../../../../src/service/telemetry/self-telemetry.ts';
 import { testSettings } from '../../../support/test-settings.ts';
@@ -13,7 +13,7 @@ class Held implements ItemExporter<number> {
   async shutdown(): Promise<void> { this.shutdowns++; }
 }
 
-t.test('in-flight bound, failures and skips are counted; shutdown waits for exports', async (t) => {
+t.test('in-flight bound, queue, failures and skips are counted; shutdown drains', async (t) => {
   const telemetry = new SelfTelemetry();
   const inner = new Held();
   const e = new ConnectionSignalExporter<number>(testSettings('otlp', { signal: 'traces', telemetry }), {
@@ -25,21 +25,25 @@ t.test('in-flight bound, failures and skips are counted; shutdown waits for expo
   await e.consume(new FlowBatch());
   t.equal(c('podflow_exporter_send_failed_spans_total'), 3, 'not started: dropped and counted');
   await e.start();
-  for (let i = 0; i < MAX_IN_FLIGHT + 1; i++) await e.consume(new FlowBatch());
-  t.equal(inner.pending.length, MAX_IN_FLIGHT);
-  t.equal(c('podflow_exporter_send_failed_spans_total'), 6, 'one batch over the bound dropped');
-  inner.pending[0]!({ code: ExportResultCode.SUCCESS });
-  inner.pending[1]!({ code: ExportResultCode.FAILED, error: new Error('backend says no') });
+  const n = MAX_IN_FLIGHT + MAX_QUEUED + 1;
+  for (let i = 0; i < n; i++) await e.consume(new FlowBatch());
+  t.equal(inner.pending.length, MAX_IN_FLIGHT, 'only MAX_IN_FLIGHT exports run at once');
+  t.equal(c('podflow_exporter_send_failed_spans_total'), 6, 'the batch over the queue is dropped');
+  inner.pending[0]!({ code: ExportResultCode.FAILED, error: new Error('backend says no') });
+  await new Promise((r) => setImmediate(r));
+  t.equal(inner.pending.length, MAX_IN_FLIGHT + 1, 'a finished export starts a queued one');
   let stopped = false;
   const stopping = e.shutdown().then(() => { stopped = true; });
-  await new Promise((r) => setTimeout(r, 20));
-  t.notOk(stopped, 'shutdown waits for the exports in flight');
-  inner.pending[2]!({ code: ExportResultCode.SUCCESS });
-  inner.pending[3]!({ code: ExportResultCode.SUCCESS });
+  // Complete every export, including those started from the queue while draining.
+  for (let i = 1; i < MAX_IN_FLIGHT + MAX_QUEUED; i++) {
+    while (inner.pending.length <= i) await new Promise((r) => setImmediate(r));
+    t.notOk(stopped, 'shutdown waits for the queue');
+    inner.pending[i]!({ code: ExportResultCode.SUCCESS });
+  }
   await stopping;
   t.equal(inner.shutdowns, 1);
-  t.equal(c('podflow_exporter_sent_spans_total'), 9);
+  t.equal(c('podflow_exporter_sent_spans_total'), 3 * (MAX_IN_FLIGHT + MAX_QUEUED - 1));
   t.equal(c('podflow_exporter_send_failed_spans_total'), 9);
   t.equal(c('podflow_exporter_export_errors_total'), 1);
-  t.equal(c('podflow_exporter_connections_skipped_total', { reason: 'min_bytes' }), 6, 'one skip per consumed batch');
+  t.equal(c('podflow_exporter_connections_skipped_total', { reason: 'min_bytes' }), n + 1, 'one skip per consumed batch');
 });
