@@ -6,7 +6,7 @@ import { duration, int, object, type Infer, type Problem } from '../../config/sc
 
 export const memoryLimiterConfigSchema = object({
   check_interval: duration({ default: 0, description: 'How often memory is measured; must be > 0 (the Collector recommends 1s).' }),
-  limit_mib: int({ default: 0, min: 0, description: 'Hard limit of the process RSS in MiB.' }),
+  limit_mib: int({ default: 0, min: 0, description: 'Hard limit of the memory held (V8 heap + ArrayBuffers) in MiB.' }),
   spike_limit_mib: int({ default: 0, min: 0, description: 'Headroom for a spike between checks; the soft limit is limit − spike. Default 20% of the limit.' }),
   limit_percentage: int({ default: 0, min: 0, max: 100, description: 'Hard limit as a percentage of the memory available (cgroup limit, else total memory).' }),
   spike_limit_percentage: int({ default: 0, min: 0, max: 100, description: 'Spike headroom as a percentage of the memory available.' }),

@@ -8,7 +8,7 @@ export const memoryLimiterFactory: ProcessorFactory<MemoryLimiterConfig> = {
   kind: 'processor',
   type: 'memory_limiter',
   stability: 'beta',
-  description: 'Refuses flows while the process RSS is above its soft limit, so receivers drop (and count) instead of the process running out of memory.',
+  description: 'Refuses flows while the memory podflow holds is above its soft limit, so receivers drop (and count) instead of the process running out of memory.',
   signals: ['metrics', 'logs', 'traces'],
   mutatesData: false,
   configSchema: memoryLimiterConfigSchema,

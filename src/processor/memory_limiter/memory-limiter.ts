@@ -1,10 +1,10 @@
-// memory_limiter: refuses data while the process uses more memory than its
+// memory_limiter: refuses data while the process holds more memory than its
 // soft limit (limit − spike), as the Collector's memory_limiter does, so the
 // receivers drop (and count) what they cannot hand over instead of the
-// process growing until it is killed. Every check_interval the RSS is
-// measured; above the soft limit a full GC is forced (at most once per check)
-// and, if the RSS is still above, consume() rejects until a later check finds
-// it below again.
+// process growing until it is killed. Every check_interval the memory held
+// (V8 heap + ArrayBuffers, see memory-probe.ts) is measured; above the soft
+// limit a full GC is forced (at most once per check) and, if still above,
+// consume() rejects until a later check finds it below again.
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
@@ -13,7 +13,7 @@ import type { FlowBatch } from '../../pdata/flow-batch.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
 import { resolveLimits, type Limits, type MemoryLimiterConfig } from './config.ts';
-import { availableMemoryBytes, gcFunction, rssBytes } from './memory-probe.ts';
+import { availableMemoryBytes, gcFunction, heldBytes } from './memory-probe.ts';
 
 export class MemoryLimitError extends Error {
   constructor(message: string) {
@@ -49,7 +49,7 @@ export class MemoryLimiterProcessor extends LifecycleComponent implements Consum
     this.#logger = settings.logger;
     this.#labels = { processor: settings.id };
     this.#limits = resolveLimits(c, availableMemoryBytes());
-    this.#measure = opts.measure ?? rssBytes;
+    this.#measure = opts.measure ?? heldBytes;
     this.#gc = opts.gc !== undefined ? opts.gc : gcFunction();
     const t = settings.telemetry;
     this.#refused = t.counter('podflow_processor_refused_flows_total', 'Flow rows a processor refused (the caller counts them as refused too), by reason.');
@@ -94,7 +94,7 @@ export class MemoryLimiterProcessor extends LifecycleComponent implements Consum
     }
     const limited = used >= this.#limits.softBytes;
     if (limited !== this.#limited) {
-      const fields = { rss_mib: Math.round(used / 2 ** 20), soft_limit_mib: Math.round(this.#limits.softBytes / 2 ** 20) };
+      const fields = { used_mib: Math.round(used / 2 ** 20), soft_limit_mib: Math.round(this.#limits.softBytes / 2 ** 20) };
       if (limited) this.#logger.warn('Memory usage is above the soft limit. Refusing data.', fields);
       else this.#logger.info('Memory usage is back below the soft limit. Accepting data.', fields);
       this.#limited = limited;

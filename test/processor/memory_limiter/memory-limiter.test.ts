@@ -1,7 +1,8 @@
 // memory_limiter: the Collector's config rules with paths; refusal above the
 // soft limit with a forced GC first; and a real flood (a consumer that keeps
 // every batch, like a stage backed up behind a dead backend): refusals are
-// counted, RSS stays under the hard limit, and data flows again once memory is freed.
+// counted, the RSS grows by no more than the limit allows, and data flows again
+// once memory is freed.
 
 import t from 'tap';
 import type { Problem } from '../../../src/config/schema.ts';
@@ -60,7 +61,9 @@ t.test('refuses above the soft limit after a forced GC, accepts again below', as
 
 t.test('a flood against a consumer that keeps everything: refusals counted, RSS under the limit', async (t) => {
   const rss0 = process.memoryUsage.rss();
-  const limitMib = Math.ceil(rss0 / MiB) + 160;
+  const m0 = process.memoryUsage();
+  const held0 = m0.heapUsed + m0.external;
+  const limitMib = Math.ceil(held0 / MiB) + 160;
   const telemetry = new SelfTelemetry();
   let kept: FlowBatch[] = [];
   const leaky: FlowConsumer = { mutatesData: false, consume: async (b) => { kept.push(b.clone()); } };
@@ -78,7 +81,7 @@ t.test('a flood against a consumer that keeps everything: refusals counted, RSS 
       await p.consume(batch);
       accepted++;
     } catch (e) {
-      t.ok(e instanceof MemoryLimitError || refused > 0, 'refusals are MemoryLimitErrors');
+      if (!(e instanceof MemoryLimitError)) throw e;
       refused++;
     }
     maxRss = Math.max(maxRss, process.memoryUsage.rss());
@@ -87,12 +90,13 @@ t.test('a flood against a consumer that keeps everything: refusals counted, RSS 
   t.ok(accepted > 5, `accepted data before the limit (${accepted} batches of 20000 rows kept)`);
   t.equal(refused, 50, 'then refused');
   t.equal(telemetry.counter('podflow_processor_refused_flows_total', '').get({ processor: 'memory_limiter', reason: 'memory_limit' }), refused * 20_000, 'every refused row counted');
-  t.ok(maxRss < limitMib * MiB, `RSS stayed under the ${limitMib} MiB limit (max ${(maxRss / MiB).toFixed(0)} MiB, started at ${(rss0 / MiB).toFixed(0)} MiB)`);
+  // The flood may add at most limit − held0 = 160 MiB of held memory; RSS follows it (plus allocator slack).
+  t.ok(maxRss - rss0 < 160 * MiB + 16 * MiB, `RSS grew by ${((maxRss - rss0) / MiB).toFixed(0)} MiB for a 160 MiB budget (limit ${limitMib} MiB held; RSS ${(rss0 / MiB).toFixed(0)} → max ${(maxRss / MiB).toFixed(0)} MiB)`);
   kept = [];
   t.equal(kept.length, 0);
   const until = Date.now() + 10_000;
   while (p.limited && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  t.notOk(p.limited, 'freed memory: the forced GC brings RSS under the soft limit and data is accepted again');
+  t.notOk(p.limited, 'freed memory: after a forced GC the memory held is under the soft limit and data is accepted again');
   await p.consume(batch);
   await p.shutdown();
 });
