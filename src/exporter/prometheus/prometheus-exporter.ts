@@ -10,13 +10,13 @@ import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import { splitHostPort } from '../../config/host-port.ts';
-import { PodflowError } from '../../errors/podflow-error.ts';
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
 import { ExporterSelfMetrics } from '../internal/flow-metrics/exporter-self-metrics.ts';
 import { FlowMetricsAccumulator } from '../internal/flow-metrics/flow-metrics-accumulator.ts';
 import { FlowMetricProducer, podflowResource } from '../internal/flow-metrics/flow-metric-producer.ts';
 import { expiryMs, type PrometheusConfig } from './config.ts';
 import { prometheusRename } from './prometheus-naming.ts';
+import { boundPort, listenHttp } from '../../service/listen-http.ts';
 
 export class PrometheusFlowExporter extends LifecycleComponent implements ConsumerComponent {
   readonly mutatesData = false;
@@ -43,7 +43,7 @@ export class PrometheusFlowExporter extends LifecycleComponent implements Consum
 
   /** The port actually bound (useful with port 0); 0 before start. */
   get port(): number {
-    return (this.#server?.address() as AddressInfo | null)?.port ?? 0;
+    return boundPort(this.#server);
   }
 
   async consume(batch: FlowBatch): Promise<void> {
@@ -52,7 +52,7 @@ export class PrometheusFlowExporter extends LifecycleComponent implements Consum
 
   protected async doStart(): Promise<void> {
     const c = this.#config;
-    const { host, port } = splitHostPort(c.endpoint);
+    const { host } = splitHostPort(c.endpoint);
     const reader = new PrometheusExporter({
       preventServerStart: true,
       prefix: c.namespace ?? '',
@@ -69,14 +69,7 @@ export class PrometheusFlowExporter extends LifecycleComponent implements Consum
       if (path === '/metrics') reader.getMetricsRequestHandler(req, res);
       else res.writeHead(404).end();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        reject(e.code === 'EADDRINUSE'
-          ? new PodflowError('PODFLOW_PORT_IN_USE', `exporters::${this.#settings.id}::endpoint: ${c.endpoint} is already in use`, { cause: e })
-          : e);
-      });
-      server.listen(port, host, () => resolve());
-    });
+    await listenHttp(server, c.endpoint, `exporters::${this.#settings.id}::endpoint`);
     this.#server = server;
     this.#settings.logger.info('prometheus exporter listening', { endpoint: `${host}:${this.port}`, path: '/metrics' });
   }

@@ -7,12 +7,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import { splitHostPort } from '../../config/host-port.ts';
-import { PodflowError } from '../../errors/podflow-error.ts';
 import { transportName } from '../../pdata/flow-record.ts';
 import type { FlowsApiConfig } from './config.ts';
 import { connectionSources, subscribeFlows } from './flow-hub.ts';
 import { FlowTable } from './flow-table.ts';
+import { boundPort, listenHttp } from '../../service/listen-http.ts';
 
 interface EndpointCount {
   transport: string;
@@ -46,21 +45,12 @@ export class FlowsApi extends LifecycleComponent {
 
   /** The port actually bound (useful with port 0). */
   get port(): number {
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return boundPort(this.#server);
   }
 
   protected async doStart(): Promise<void> {
-    const { host, port } = splitHostPort(this.#config.endpoint);
     const server = createServer((req, res) => this.#handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        reject(e.code === 'EADDRINUSE'
-          ? new PodflowError('PODFLOW_PORT_IN_USE', `extensions::${this.#settings.id}::endpoint: ${this.#config.endpoint} is already in use`)
-          : e);
-      });
-      server.listen(port, host, () => resolve());
-    });
+    await listenHttp(server, this.#config.endpoint, `extensions::${this.#settings.id}::endpoint`);
     this.#server = server;
     this.#unsubscribe = subscribeFlows((id, batch) => {
       this.table.add(id, batch);

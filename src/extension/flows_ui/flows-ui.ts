@@ -18,6 +18,7 @@ import { subscribeFlows } from '../flows_api/flow-hub.ts';
 import type { FlowsUiConfig } from './config.ts';
 import { EdgeWindowStore } from './edge-window-store.ts';
 import { buildServiceGraph, edgeInNamespace } from './service-graph.ts';
+import { boundPort, listenHttp } from '../../service/listen-http.ts';
 
 interface Asset {
   type: string;
@@ -64,22 +65,14 @@ export class FlowsUi extends LifecycleComponent {
 
   /** The port actually bound (useful with port 0). */
   get port(): number {
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return boundPort(this.#server);
   }
 
   protected async doStart(): Promise<void> {
     await this.#loadAssets();
-    const { host, port } = splitHostPort(this.#config.endpoint);
+    const { host } = splitHostPort(this.#config.endpoint);
     const server = createServer((req, res) => this.#handle(req, res));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => {
-        reject(e.code === 'EADDRINUSE'
-          ? new PodflowError('PODFLOW_PORT_IN_USE', `extensions::${this.#settings.id}::endpoint: ${this.#config.endpoint} is already in use`)
-          : e);
-      });
-      server.listen(port, host, () => resolve());
-    });
+    await listenHttp(server, this.#config.endpoint, `extensions::${this.#settings.id}::endpoint`);
     this.#server = server;
     this.#unsubscribe = subscribeFlows((_id, batch) => this.store.add(batch));
     this.#timer = setInterval(() => this.store.rotate(), 1000);

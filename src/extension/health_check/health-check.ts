@@ -6,11 +6,10 @@
 import { createServer, type Server } from 'node:http';
 import type { CreateSettings, ServiceHost } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import { splitHostPort } from '../../config/host-port.ts';
-import { PodflowError } from '../../errors/podflow-error.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { HealthCheckConfig } from './config.ts';
 import { goDuration } from './go-duration.ts';
+import { boundPort, listenHttp } from '../../service/listen-http.ts';
 
 export class HealthCheckExtension extends LifecycleComponent {
   readonly #config: HealthCheckConfig;
@@ -30,12 +29,10 @@ export class HealthCheckExtension extends LifecycleComponent {
 
   /** The bound port (the configured one, or the one picked for port 0). */
   get port(): number {
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return boundPort(this.#server);
   }
 
   protected async doStart(): Promise<void> {
-    const { host, port } = splitHostPort(this.#config.endpoint);
     const server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== this.#config.path) {
@@ -50,12 +47,7 @@ export class HealthCheckExtension extends LifecycleComponent {
       res.writeHead(ready ? 200 : 503, { 'content-type': custom !== '' ? 'text/plain' : 'application/json' });
       res.end(req.method === 'HEAD' ? undefined : body);
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) => reject(e.code === 'EADDRINUSE'
-        ? new PodflowError('PODFLOW_PORT_IN_USE', `extensions::${this.#id}::endpoint: ${this.#config.endpoint} is already in use`)
-        : e));
-      server.listen(port, host, () => resolve());
-    });
+    await listenHttp(server, this.#config.endpoint, `extensions::${this.#id}::endpoint`);
     // The service becomes ready right after its extensions start: uptime counts from here.
     this.#upSince = new Date();
     this.#server = server;

@@ -3,9 +3,8 @@
 // internal telemetry endpoint.
 
 import { createServer, type Server } from 'node:http';
-import { PodflowError } from '../../errors/podflow-error.ts';
-import { splitHostPort } from '../../config/host-port.ts';
 import type { SelfTelemetry } from './self-telemetry.ts';
+import { boundPort, listenHttp } from '../listen-http.ts';
 
 export class TelemetryServer {
   #server: Server | undefined;
@@ -20,7 +19,6 @@ export class TelemetryServer {
   }
 
   async start(): Promise<void> {
-    const { host, port } = splitHostPort(this.#address);
     const server = createServer((req, res) => {
       if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
         res.writeHead(404).end('not found; podflow serves its own metrics at /metrics\n');
@@ -29,21 +27,14 @@ export class TelemetryServer {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
       res.end(this.#telemetry.render(this.#constLabels));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (e: NodeJS.ErrnoException) =>
-        reject(e.code === 'EADDRINUSE'
-          ? new PodflowError('PODFLOW_PORT_IN_USE', `service::telemetry::metrics::address: ${this.#address} is already in use`)
-          : e));
-      server.listen(port, host, () => resolve());
-    });
+    await listenHttp(server, this.#address, 'service::telemetry::metrics::address');
     server.unref();
     this.#server = server;
   }
 
   /** The bound port (useful when configured as port 0). */
   get port(): number {
-    const a = this.#server?.address();
-    return a && typeof a === 'object' ? a.port : 0;
+    return boundPort(this.#server);
   }
 
   async shutdown(): Promise<void> {
