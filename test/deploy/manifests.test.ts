@@ -47,9 +47,9 @@ t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
 const renderings: Rendering[] = renderAll(tmp);
 const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
 
-t.test('there is a base and at least the prometheus, grafana and datadog overlays', async (t) => {
+t.test('there is a base and at least the prometheus, grafana, datadog and tempo overlays', async (t) => {
   const names = renderings.map((r) => r.name);
-  for (const want of ['base', 'overlays/prometheus', 'overlays/grafana', 'overlays/datadog']) {
+  for (const want of ['base', 'overlays/prometheus', 'overlays/grafana', 'overlays/datadog', 'overlays/tempo']) {
     t.ok(names.includes(want), `${want} renders (rendered: ${names.join(', ')})`);
   }
 });

@@ -9,6 +9,10 @@
 // emits the Kubernetes names k8s_attributes would add). It exports to the
 // prometheus exporter, which a real Prometheus scrapes, and with otlp_http
 // (JSON) to a sink here, which gives the OTel names Datadog and OTLP users see.
+// A traces pipeline built from deploy/overlays/tempo (its exporter and its
+// traces settings) sends connection spans over OTLP/gRPC to a sink that
+// decodes them with the official protos; the traces recipe
+// (examples/tempo/README.md) is checked against those spans.
 
 import t from 'tap';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -19,10 +23,12 @@ import { parse, stringify } from 'yaml';
 import { DEPLOY, REPO } from './helpers/kustomize.ts';
 import { freePort, promQuery, startPodflow, startPrometheus, until, type Child } from './helpers/processes.ts';
 import { promqlRefs } from './helpers/promql.ts';
+import { OtlpSignalSink, type SpanOut } from '../e2e/support/otlp-signal-sink.ts';
 
 interface PipelineConfig {
   processors?: Record<string, Record<string, unknown> | null>;
-  service: { pipelines: Record<string, { processors?: string[] }> };
+  exporters?: Record<string, Record<string, unknown> | null>;
+  service: { pipelines: Record<string, { receivers?: string[]; processors?: string[]; exporters?: string[] }> };
 }
 interface Dashboard {
   panels: Array<{ title: string; type: string; targets?: Array<{ refId: string; expr: string; format?: string; instant?: boolean }> }>;
@@ -81,6 +87,19 @@ function parseExposition(text: string): { names: Set<string>; labels: Set<string
   return { names, labels };
 }
 
+/** The recipes about connection spans: their attributes are checked against spans, not metrics. */
+const TRACES_RECIPES = new Set([join(REPO, 'examples/tempo/README.md')]);
+
+/**
+ * Span attribute and resource attribute names a traces recipe writes in
+ * backticks: dotted lower-case names under the namespaces the spans use
+ * (config keys such as traces.min_duration are under none of them).
+ */
+function spanAttributeNames(text: string): Set<string> {
+  const re = /`((?:service|peer|server|client|network|flow|host|k8s|source|destination)\.[a-z0-9_.]*[a-z0-9_])`/g;
+  return new Set([...text.matchAll(re)].map((m) => m[1]!));
+}
+
 /** READMEs of the recipes: deploy/README.md and examples/<recipe>/README.md. */
 function recipeFiles(): string[] {
   const out = [join(DEPLOY, 'README.md')];
@@ -94,6 +113,9 @@ function recipeFiles(): string[] {
 t.test('what the dashboard and the recipes name is what podflow emits', async (t) => {
   const [promExporter, telemetry, health, sinkPort, promPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
   const sink = await otlpSink(sinkPort);
+  const spanSink = new OtlpSignalSink();
+  await spanSink.start();
+  t.teardown(() => spanSink.stop());
 
   const base = parse(readFileSync(join(DEPLOY, 'base/config.yaml'), 'utf8')) as PipelineConfig;
   const [pipelineId, pipeline] = Object.entries(base.service.pipelines).find(([id]) => typeOf(id) === 'metrics')!;
@@ -117,6 +139,17 @@ t.test('what the dashboard and the recipes name is what podflow emits', async (t
       pipelines: { [pipelineId]: { receivers: ['synthetic'], processors, exporters: ['prometheus', 'otlp_http'] } },
     },
   };
+  // The tempo overlay's traces pipeline, its exporters pointed at the span sink.
+  const tempo = parse(readFileSync(join(DEPLOY, 'overlays/tempo/config.yaml'), 'utf8')) as PipelineConfig;
+  const [tracesId, traces] = Object.entries(tempo.service.pipelines).find(([id]) => typeOf(id) === 'traces')!;
+  const tracesExporters = traces.exporters ?? [];
+  for (const id of tracesExporters) {
+    if (id in config.exporters) throw new Error(`exporter ${id} of the tempo overlay collides with the test's`);
+    (config.exporters as Record<string, unknown>)[id] = { ...(tempo.exporters?.[id] ?? {}), endpoint: `http://127.0.0.1:${spanSink.grpcPort}` };
+  }
+  const tracesProcessors = (traces.processors ?? []).filter((id) => !NEEDS_CLUSTER.has(typeOf(id)));
+  for (const id of tracesProcessors) (config.processors as Record<string, unknown>)[id] ??= tempo.processors?.[id] ?? {};
+  (config.service.pipelines as Record<string, unknown>)[tracesId] = { receivers: ['synthetic'], processors: tracesProcessors, exporters: tracesExporters };
   const configFile = join(tmp, 'podflow.yaml');
   writeFileSync(configFile, stringify(config));
   const podflow = startPodflow(configFile);
@@ -218,12 +251,54 @@ t.test('what the dashboard and the recipes name is what podflow emits', async (t
         for (const m of new Set(text.match(/\bnetwork\.flow\.[a-z0-9_.]*[a-z0-9]\b/g) ?? [])) {
           t.ok(otelNames.has(m), `${where}: ${m} is emitted (OTLP)`);
         }
-        for (const a of new Set(text.match(/\b(?:source|destination)\.k8s\.[a-z0-9_.]*[a-z0-9]\b/g) ?? [])) {
-          t.ok(otelAttributes.has(a), `${where}: attribute ${a} is emitted (OTLP)`);
+        if (!TRACES_RECIPES.has(file)) {
+          for (const a of new Set(text.match(/\b(?:source|destination)\.k8s\.[a-z0-9_.]*[a-z0-9]\b/g) ?? [])) {
+            t.ok(otelAttributes.has(a), `${where}: attribute ${a} is emitted (OTLP)`);
+          }
         }
         for (const l of new Set(text.match(/\b(?:source|destination)_k8s_[a-z0-9_]*[a-z0-9]\b/g) ?? [])) {
           t.ok(promLabels.has(l), `${where}: label ${l} is emitted (Prometheus)`);
         }
+      }
+    });
+
+    t.test('the connection spans the traces recipe describes are what podflow exports', async (t) => {
+      // The synthetic receiver ends connections every interval, 2% refused and
+      // 2% reset, so ERROR spans come within seconds. It reports both rows of
+      // a connection from one table (no socket), so every span is a CLIENT
+      // span; recipe-spans-join.test.ts covers the SERVER half and the join.
+      const spans: SpanOut[] = await until('connection spans, some with status ERROR', async () => {
+        const s = spanSink.spans;
+        return s.length >= 20 && s.some((x) => x.status === 'STATUS_CODE_ERROR') ? s : undefined;
+      });
+      t.comment(`${spans.length} spans`);
+      const problems: string[] = [];
+      for (const s of spans) {
+        const a = s.attributes;
+        const say = (what: string) => problems.push(`${s.name} ${s.spanId}: ${what}`);
+        if (s.kind !== 'SPAN_KIND_CLIENT') say(`kind ${s.kind}`);
+        const server = a['destination.k8s.workload.name'] ?? a['server.address'];
+        if (s.name !== `tcp ${server}:${a['server.port']}`) say(`name is not "tcp ${server}:${a['server.port']}"`);
+        if (s.resource['service.name'] !== a['source.k8s.workload.name']) say(`resource service.name ${s.resource['service.name']} is not the client workload`);
+        if (s.resource['service.namespace'] !== a['source.k8s.namespace.name']) say('resource service.namespace is not the client namespace');
+        if (!s.resource['host.name']) say('no resource host.name');
+        if (a['peer.service'] !== a['destination.k8s.workload.name']) say(`peer.service ${a['peer.service']} is not the server workload`);
+        if (a['flow.observer'] !== 'client') say(`flow.observer ${a['flow.observer']}`);
+        const bad = a['flow.end_reason'] === 'reset' || a['flow.end_reason'] === 'failed_connect';
+        if ((s.status === 'STATUS_CODE_ERROR') !== bad) say(`status ${s.status} with end reason ${a['flow.end_reason']}`);
+        // Nanoseconds since 1970 exceed 2^53 as a Number: compare whole milliseconds.
+        if (Math.round((s.endNs - s.startNs) / 1e6) !== Number(a['flow.duration_ms'])) say('span length is not flow.duration_ms');
+        if (!/^[0-9a-f]{32}$/.test(s.traceId) || /^0+$/.test(s.traceId) || !/^[0-9a-f]{16}$/.test(s.spanId)) say('bad trace or span ID');
+      }
+      t.same(problems.slice(0, 10), [], `every span is as the recipe describes (${problems.length} problems)`);
+      const reasons = new Set(spans.map((s) => s.attributes['flow.end_reason']));
+      t.ok(reasons.has('fin') && (reasons.has('reset') || reasons.has('failed_connect')), `end reasons seen: ${[...reasons].join(', ')}`);
+
+      const emitted = new Set(spans.flatMap((s) => [...Object.keys(s.attributes), ...Object.keys(s.resource)]));
+      for (const file of TRACES_RECIPES) {
+        const names = spanAttributeNames(readFileSync(file, 'utf8'));
+        t.ok(names.size >= 10, `${file.slice(REPO.length + 1)} names ${names.size} span attributes`);
+        for (const n of names) t.ok(emitted.has(n), `${file.slice(REPO.length + 1)}: span attribute ${n} is exported`);
       }
     });
   } catch (e) {
