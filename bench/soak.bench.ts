@@ -79,9 +79,9 @@ service:
     const after = samples.slice(third);
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const mid = samples.slice(third, Math.max(third + 1, samples.length - third));
-    const last = samples.slice(-third);
+    const tail = samples.slice(-third);
     const base = { rss: median(mid.map((s) => s.rss)), heap: median(mid.map((s) => s.heap)) };
-    const end = { rss: median(last.map((s) => s.rss)), heap: median(last.map((s) => s.heap)) };
+    const end = { rss: median(tail.map((s) => s.rss)), heap: median(tail.map((s) => s.heap)) };
     const extra: Record<string, number | string> = {
       minutes: Number(minutes.toFixed(2)), samples: samples.length, otlp_requests: requests, dropped,
       rss_max_after_warmup_mib: Number((Math.max(...after.map((s) => s.rss)) / 2 ** 20).toFixed(1)),
