@@ -47,8 +47,12 @@ const FIELD_VALUES: Record<string, string> = {
   'metadata.namespace': 'podflow',
 };
 
-/** The container's environment as the kubelet would resolve it (Secrets get a stand-in value). */
-function containerEnv(c: Container): Record<string, string> {
+/**
+ * The container's environment as the kubelet would resolve it: a ConfigMap of
+ * the rendering gives its real value (a reference to one it lacks throws);
+ * Secrets, and ConfigMaps the user creates, get a stand-in value.
+ */
+function containerEnv(c: Container, objects: K8sObject[] = []): Record<string, string> {
   const env: Record<string, string> = {};
   for (const e of c.env ?? []) {
     if (e.value !== undefined) env[e.name] = e.value;
@@ -56,12 +60,21 @@ function containerEnv(c: Container): Record<string, string> {
       const v = FIELD_VALUES[e.valueFrom.fieldRef.fieldPath];
       if (v === undefined) throw new Error(`${e.name}: no test value for fieldRef ${e.valueFrom.fieldRef.fieldPath}`);
       env[e.name] = v;
+    } else if (e.valueFrom?.configMapKeyRef && renderedConfigMap(objects, e.valueFrom.configMapKeyRef.name)) {
+      const { name, key } = e.valueFrom.configMapKeyRef;
+      const v = renderedConfigMap(objects, name)!.data?.[key];
+      if (v === undefined) throw new Error(`${e.name}: ConfigMap ${name} has no key ${key}`);
+      env[e.name] = v;
     } else if (e.valueFrom?.secretKeyRef || e.valueFrom?.configMapKeyRef) {
       const ref = e.valueFrom.secretKeyRef ?? e.valueFrom.configMapKeyRef!;
       env[e.name] = e.name.endsWith('ENDPOINT') ? 'https://otlp.invalid:443' : `from-${ref.name}-${ref.key}`;
     }
   }
   return env;
+}
+
+function renderedConfigMap(objects: K8sObject[], name: string): (K8sObject & { data?: Record<string, string> }) | undefined {
+  return ofKind<K8sObject & { data?: Record<string, string> }>(objects, 'ConfigMap').find((o) => o.metadata.name === name);
 }
 
 /** ${env:NAME} / ${NAME} references without a :- default, as the Collector expands them ($$ escapes). */
@@ -125,7 +138,8 @@ function deployedConfig(objects: K8sObject[]): Deployed | undefined {
 }
 
 const deployed = new Map(renderings.map((r) => [r.name, deployedConfig(r.objects)]));
-for (const [name, d] of deployed) if (d?.text) void validate(name, d.text, containerEnv(d.c));
+const objectsOf = new Map(renderings.map((r) => [r.name, r.objects]));
+for (const [name, d] of deployed) if (d?.text) void validate(name, d.text, containerEnv(d.c, objectsOf.get(name)));
 
 for (const r of renderings) {
   t.test(r.name, async (t) => {
@@ -137,7 +151,7 @@ for (const r of renderings) {
     t.ok(text, `${configPath} comes from ${source}`);
     if (!text) return;
 
-    const env = containerEnv(c);
+    const env = containerEnv(c, r.objects);
     t.test('every variable the config expands is set on the container', async (t) => {
       const required = requiredVariables(text);
       t.ok(required.length > 0, 'the config uses the container environment');
