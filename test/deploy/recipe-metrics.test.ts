@@ -172,7 +172,11 @@ t.test('what the dashboard and the recipes name is what podflow emits', async (t
       return ['network_flow_connections_failed_total', 'network_flow_tcp_resets_total', 'network_flow_tcp_rtt_seconds_bucket']
         .every((n) => e.names.has(n)) ? e : undefined;
     });
-    const self = parseExposition(await (await fetch(`http://127.0.0.1:${telemetry}/metrics`)).text());
+    // The traces pipeline's self-metrics too (its first export may still be in flight).
+    const self = await until('self-metrics with podflow_exporter_sent_spans_total', async () => {
+      const e = parseExposition(await (await fetch(`http://127.0.0.1:${telemetry}/metrics`)).text());
+      return e.names.has('podflow_exporter_sent_spans_total') ? e : undefined;
+    });
     const promNames = new Set([...scrape.names, ...self.names]);
     const promLabels = new Set([...scrape.labels, ...self.labels]);
     // The same metric families over OTLP (rare ones, resets and failures, can
