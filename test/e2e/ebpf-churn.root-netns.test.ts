@@ -89,3 +89,29 @@ t.test('connect to a closed port: failed and reset', async (t) => {
   t.equal(sum(c2s, 'resets'), 1, 'the reset received is counted');
   t.ok(c2s.some((r) => r.connectionEnded), 'flagged ended');
 });
+
+t.test('connects that fail before the SYN (no free local port): failed, once each', async (t) => {
+  // SYN_SENT → CLOSE inside connect() (EADDRNOTAVAIL), before sock_ops' connect
+  // callback: only sock:inet_sock_set_state sees these.
+  const port = 7100;
+  const before = net.run(net.client, 'sysctl', ['-n', 'net.ipv4.ip_local_port_range']).trim().split(/\s+/).join(' ');
+  net.run(net.client, 'sysctl', ['-qw', 'net.ipv4.ip_local_port_range=41000 41001']);
+  t.teardown(() => { net.run(net.client, 'sysctl', ['-qw', `net.ipv4.ip_local_port_range=${before}`]); });
+  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
+  await server.next();
+  const client = net.spawnTraffic(net.client, ['hold', net.serverV4, String(port), '5']);
+  const res = await client.next() as { connected: number; errors: string[] };
+  t.equal(res.connected, 2, 'two local ports, two connections');
+  t.same(res.errors, ['EADDRNOTAVAIL', 'EADDRNOTAVAIL', 'EADDRNOTAVAIL'], 'the other three found no free port');
+  client.send('close');
+  await client.done;
+  await h.settle(2);
+  const c2s = h.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === port
+    && r.observer === 'source' && r.sourceIsClient);
+  t.equal(sum(c2s, 'failed'), 3, 'three failed connections, none counted twice');
+  t.equal(sum(c2s, 'opened'), 2, 'two opened');
+  t.equal(sum(c2s, 'closed'), 2, 'two closed');
+  t.ok(c2s.filter((r) => r.counters?.failed).every((r) => r.connectionEnded && r.sourceAddress === net.clientV4),
+    'failed rows: ended, from the client address');
+  server.proc.kill();
+});

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <linux/magic.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -93,6 +94,10 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
     bpf_map__set_max_entries(skel_->maps.pf_events, o.ring_buffer_size);
     skel_->rodata->pf_include_loopback = o.include_loopback ? 1 : 0;
     skel_->rodata->pf_ringbuf_wakeup_bytes = o.ring_buffer_size / 2;
+    // cgroup2 ids are the directories' inode numbers: the set_state tracepoint
+    // sees every socket and keeps those below the attached cgroup.
+    struct stat cst;
+    if (cgroup_fd_ >= 0 && fstat(cgroup_fd_, &cst) == 0) skel_->rodata->pf_cgroup_id = cst.st_ino;
     poll_interval_ms_ = o.poll_interval_ms ? o.poll_interval_ms : 100;
     {
       // The verifier gives up with EAGAIN when a signal is pending (a
@@ -121,6 +126,7 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
         {p.pf_tcp_retransmit_skb, &l.pf_tcp_retransmit_skb, false},
         {p.pf_tcp_receive_reset, &l.pf_tcp_receive_reset, false},
         {p.pf_tcp_send_reset, &l.pf_tcp_send_reset, false},
+        {p.pf_inet_sock_set_state, &l.pf_inet_sock_set_state, false},
     };
     for (auto& a : attach) {
       if (!o.attach) break;

@@ -6,6 +6,7 @@
 //   tcp-client HOST PORT UP DOWN write UP, read DOWN, print {done}, wait for "close" on stdin
 //   burst HOST PORT N CONC       N connections (CONC at a time), each opened and closed at once
 //   connect HOST PORT            one connect; prints {error} (for a closed port)
+//   hold HOST PORT N             N connects one after another, kept open; prints {connected, errors}
 //   udp-server PORT              counts datagrams; prints {packets, bytes} on "report"
 //   udp-client HOST PORT N SIZE  sends N datagrams of SIZE bytes, paced
 //   http-server PORT             answers every request with "ok" (for wrk)
@@ -119,6 +120,23 @@ switch (mode) {
     const s = connect({ host: args[0]!, port: Number(args[1]) });
     s.on('connect', () => { out({ connected: true }); s.destroy(); });
     s.on('error', (e: NodeJS.ErrnoException) => { out({ error: e.code }); process.exit(0); });
+    break;
+  }
+  case 'hold': {
+    // With a tiny ip_local_port_range the later connects fail with EADDRNOTAVAIL.
+    const held: Socket[] = [];
+    const errors: string[] = [];
+    for (let i = 0; i < Number(args[2]); i++) {
+      await new Promise<void>((res) => {
+        const s = connect({ host: args[0]!, port: Number(args[1]) });
+        s.on('connect', () => { held.push(s); res(); });
+        s.on('error', (e: NodeJS.ErrnoException) => { errors.push(e.code ?? e.message); res(); });
+      });
+    }
+    out({ connected: held.length, errors });
+    await waitLine('close');
+    for (const s of held) s.destroy();
+    process.exit(0);
     break;
   }
   case 'udp-server': {
