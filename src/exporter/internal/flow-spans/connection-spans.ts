@@ -21,6 +21,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { ResourceInfo } from '../../../component/component.ts';
 import { PROTO_TCP, type FlowBatch } from '../../../pdata/flow-batch.ts';
 import { joinConnections } from '../flow-connections/connection-join.ts';
+import { ConnectionTotals } from '../flow-connections/connection-totals.ts';
 import { namespaceOf, readConnection, workloadName, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
 import { connectionIds, connectionInput, samplingValue } from '../flow-connections/connection-ids.ts';
 import type { ItemBuilder, SkipReason } from '../flow-connections/connection-signal-exporter.ts';
@@ -36,6 +37,8 @@ export class ConnectionSpanBuilder implements ItemBuilder<ConnectionSpan> {
   readonly #scope: { name: string; version: string };
   /** One Resource object per (service.name, namespace): the OTLP encoder groups spans by Resource identity. */
   readonly #resources = new Map<string, Resource>();
+  /** Lifetime byte/packet counts of open connections (exposed for tests and self-metrics). */
+  readonly totals = new ConnectionTotals();
 
   constructor(config: TracesConfig, info: ResourceInfo) {
     this.#config = config;
@@ -46,9 +49,13 @@ export class ConnectionSpanBuilder implements ItemBuilder<ConnectionSpan> {
   build(batch: FlowBatch, skip: (reason: SkipReason) => void): ConnectionSpan[] {
     const out: ConnectionSpan[] = [];
     const c = this.#config;
+    const now = batch.endTimeMs || Date.now();
     for (const v of joinConnections(batch)) {
-      if (!v.ended || v.c2s === -1 || batch.protocol[v.c2s] !== PROTO_TCP) continue;
+      if (batch.protocol[v.c2s !== -1 ? v.c2s : v.s2c] !== PROTO_TCP) continue;
       const f = readConnection(batch, v);
+      // Open connections only add to their running totals: a span covers the whole connection.
+      this.totals.accumulate(f, now);
+      if (!v.ended || v.c2s === -1) continue;
       if (f.durationMs < c.min_duration) { skip('min_duration'); continue; }
       if (f.bytesClientToServer + f.bytesServerToClient < c.min_bytes) { skip('min_bytes'); continue; }
       if (c.sampling_ratio < 1 && samplingValue(f) >= c.sampling_ratio) { skip('sampling'); continue; }
