@@ -50,6 +50,7 @@ export interface Layout {
 interface EbpfAddon {
   Datapath: new (opts: DatapathOptions, onRecords: (records: ArrayBuffer) => void) => Datapath;
   layout(): Layout;
+  probeFentry(): number;
 }
 
 function addon(): EbpfAddon {
@@ -72,4 +73,9 @@ export function nativeLayout(): Layout {
 
 export function isDatapathError(e: unknown): e is DatapathError {
   return e instanceof Error && typeof (e as Partial<DatapathError>).step === 'string';
+}
+
+/** 0 when an fentry program loads in this process, else -errno (never attached). */
+export function probeFentry(): number {
+  return addon().probeFentry();
 }

@@ -14,6 +14,7 @@
 #include <set>
 
 #include "datapath.h"
+#include "feature-probe.h"
 
 namespace {
 
@@ -246,6 +247,11 @@ Napi::Value Layout(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// probeFentry() → 0 or -errno (see feature-probe.cc).
+Napi::Value ProbeFentryJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), ProbeFentry());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static bool registered = false;
   if (!registered) {
@@ -254,6 +260,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("Datapath", DatapathWrap::Define(env));
   exports.Set("layout", Napi::Function::New(env, Layout));
+  exports.Set("probeFentry", Napi::Function::New(env, ProbeFentryJs));
   return exports;
 }
 

@@ -20,6 +20,7 @@ import type { EbpfConfig } from './config.ts';
 import { ConnectionTable } from './connection-table.ts';
 import { checkEnvironment } from './environment.ts';
 import { explainDatapathError } from './explain-error.ts';
+import { probeFeatures, type FeatureProbe } from './feature-probe.ts';
 import { attachNat, type AcquireNat } from './nat-attach.ts';
 import { UdpTable } from './udp-table.ts';
 
@@ -52,6 +53,7 @@ export class EbpfReceiver extends LifecycleComponent {
   #timer: NodeJS.Timeout | undefined;
   #inFlight: Promise<void> = Promise.resolve();
   #onExit = () => this.#dp?.close();
+  #features: Record<string, FeatureProbe> = {};
 
   /** `acquireNat` replaces the shared NAT join (tests of the fallback). */
   constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer, acquireNat?: AcquireNat) {
@@ -72,6 +74,10 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#readErrors = t.counter('podflow_ebpf_read_errors_total', 'Collections in which reading the datapath maps failed (that interval may miss live-connection deltas; they are reported later).');
     t.gauge('podflow_ebpf_connections_active', 'TCP sockets currently tracked by the datapath.')
       .observe({}, () => this.#conns.active);
+    for (const feature of ['fentry', 'kprobe']) {
+      t.gauge('podflow_ebpf_feature_available', 'Optional kernel eBPF features found at start (1) or not (0); podflow does not need them.')
+        .observe({ feature }, () => (this.#features[feature]?.available ? 1 : 0));
+    }
   }
 
   /** Run time of each BPF program (for benchmarks; zero unless kernel.bpf_stats_enabled=1). */
@@ -102,6 +108,9 @@ export class EbpfReceiver extends LifecycleComponent {
     }
     process.once('exit', this.#onExit);
     this.#lastEmitMs = Date.now();
+    this.#features = probeFeatures();
+    this.#logger.info('ebpf optional features (not needed)', Object.fromEntries(Object.entries(this.#features)
+      .map(([k, v]) => [k, v.available ? 'available' : `unavailable: ${v.reason}`])));
     this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval, nat: this.#nat !== undefined });
     this.#schedule();
   }

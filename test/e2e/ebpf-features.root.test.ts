@@ -1,0 +1,54 @@
+// Needs root (loads BPF). The start-up probe of optional features: fentry is
+// tried with a real program load (on this CI kernel it fails with EPERM), kprobe
+// support is read from sysfs/tracefs; the receiver reports both in one info
+// line and podflow_ebpf_feature_available, and runs the same either way.
+
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { defaultsOf } from '../../src/config/schema.ts';
+import { ebpfConfigSchema } from '../../src/receiver/ebpf/config.ts';
+import { EbpfReceiver } from '../../src/receiver/ebpf/ebpf-receiver.ts';
+import { probeFeatures } from '../../src/receiver/ebpf/feature-probe.ts';
+import { createLogger } from '../../src/service/logger.ts';
+import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
+import { CollectingConsumer } from '../support/collecting-consumer.ts';
+import { testSettings } from '../support/test-settings.ts';
+
+t.test('kprobe: found from the kprobe PMU or tracefs, else a reason', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'pf-ebpf-feat-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const none = probeFeatures(root).kprobe;
+  t.equal(none.available, false);
+  t.match(none.reason, /CONFIG_KPROBES/);
+  mkdirSync(join(root, 'sys/bus/event_source/devices/kprobe'), { recursive: true });
+  writeFileSync(join(root, 'sys/bus/event_source/devices/kprobe/type'), '6\n');
+  t.same(probeFeatures(root).kprobe, { available: true });
+});
+
+t.test('fentry: a real load; available, or the errno why not', async (t) => {
+  const f = probeFeatures().fentry;
+  if (f.available) t.equal(f.reason, undefined);
+  else t.match(f.reason, /^loading an fentry program failed: E[A-Z]+$/);
+  t.comment(JSON.stringify(probeFeatures()));
+});
+
+t.test('the receiver logs one line and sets the gauge, and runs without them', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const telemetry = new SelfTelemetry();
+  const settings = { ...testSettings('ebpf', { telemetry }), logger: createLogger({ write: (l) => lines.push(JSON.parse(l)) }) };
+  const r = new EbpfReceiver(settings, { ...defaultsOf(ebpfConfigSchema), nat: 'off' }, new CollectingConsumer());
+  t.teardown(() => r.shutdown());
+  await r.start();
+  const expected = probeFeatures();
+  const line = lines.filter((l) => l.msg === 'ebpf optional features (not needed)');
+  t.equal(line.length, 1, 'one info line');
+  t.equal(line[0]?.level, 'info');
+  for (const f of ['fentry', 'kprobe'] as const) {
+    t.equal(telemetry.gauge('podflow_ebpf_feature_available', '').get({ feature: f }), expected[f].available ? 1 : 0, `gauge ${f}`);
+    t.equal(line[0]?.[f], expected[f].available ? 'available' : `unavailable: ${expected[f].reason}`);
+  }
+  t.ok(r.programStats().length > 0, 'the datapath is loaded without them');
+  await r.shutdown();
+});
