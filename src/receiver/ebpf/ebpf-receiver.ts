@@ -204,7 +204,9 @@ export class EbpfReceiver extends LifecycleComponent {
       // session's flush), so a socket opened just before the read could miss
       // its entry: let them land, then rewrite VIP/SNAT rows in place.
       await new Promise((r) => setTimeout(r, NAT_SETTLE_MS));
-      this.#nat.index.resolveBatch(batch);
+      // The index holds only translated connections: empty = nothing to rewrite
+      // (saves four hash look-ups per row on a node without NAT).
+      if (this.#nat.index.size > 0) this.#nat.index.resolveBatch(batch);
     }
     try {
       await this.#next.consume(batch);
