@@ -23,7 +23,7 @@ export interface GraphNode {
   component: Component;
 }
 
-/** Nodes grouped in start order (processors are held downstream first); shutdown walks them in reverse. */
+/** Nodes grouped in start order (processors are held downstream first); the service stops them in reverse. */
 export interface PipelineGraph {
   extensions: GraphNode[];
   exporters: GraphNode[];
@@ -116,9 +116,4 @@ function mustGet(m: Map<string, ResolvedComponent>, id: string): ResolvedCompone
 /** Start order: extensions, exporters, processors (downstream first), receivers. */
 export function startOrder(g: PipelineGraph): GraphNode[] {
   return [...g.extensions, ...g.exporters, ...g.processors, ...g.receivers];
-}
-
-/** Shutdown order: the reverse, so receivers stop first and exporters flush last. */
-export function shutdownOrder(g: PipelineGraph): GraphNode[] {
-  return startOrder(g).reverse();
 }

@@ -8,7 +8,7 @@ import type { CreateSettings, ResourceInfo, ServiceHost, ServiceStatus, Signal }
 import type { ResolvedConfig } from '../config/resolve.ts';
 import { PodflowError } from '../errors/podflow-error.ts';
 import type { Logger } from './logger.ts';
-import { buildGraph, shutdownOrder, startOrder, type GraphNode, type PipelineGraph } from './pipeline-graph.ts';
+import { buildGraph, startOrder, type GraphNode, type PipelineGraph } from './pipeline-graph.ts';
 import { SelfTelemetry } from './telemetry/self-telemetry.ts';
 import { TelemetryServer } from './telemetry/telemetry-server.ts';
 import { VERSION } from './version.ts';
@@ -107,14 +107,23 @@ export class Service implements ServiceHost {
 
   async #stopStarted(): Promise<void> {
     const started = new Set(this.#started);
-    for (const node of shutdownOrder(this.#graph)) {
-      if (!started.has(node)) continue;
+    const g = this.#graph;
+    const stop = async (node: GraphNode) => {
+      if (!started.has(node)) return;
       try {
         await node.component.shutdown();
       } catch (e) {
         this.#logger.error('shutdown failed', { component: node.label, error: e });
       }
-    }
+    };
+    // Receivers first, so nothing new enters; processors one by one, upstream
+    // first, so each flushes into a successor that is still running; then the
+    // exporters together, so their queue drains (each bounded by its
+    // shutdown_timeout) overlap instead of adding up past a pod's grace period.
+    await Promise.all(g.receivers.map(stop));
+    for (const node of [...g.processors].reverse()) await stop(node);
+    await Promise.all(g.exporters.map(stop));
+    await Promise.all(g.extensions.map(stop));
     this.#started = [];
     await this.#telemetryServer?.shutdown();
   }
