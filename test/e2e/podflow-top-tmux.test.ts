@@ -52,8 +52,11 @@ t.test('podflow top in tmux: the table, a sort key, q', async (t) => {
   t.notSame(byRetransmits, byBytes, 'the two rankings differ for this seed (else the key press would prove nothing)');
 
   // ROWS table rows fit: header, keys, column header, the rows, and a line kept for an error.
+  // remain-on-exit keeps the pane (and so the tmux server) if the command ends
+  // early, so the screen shows why instead of "no server running".
   tmux('new-session', '-d', '-s', 'top', '-x', '200', '-y', String(ROWS + 4),
-    `${ROOT}bin/podflow top --endpoint 127.0.0.1:${uiPort}; echo podflow-top-exited=$?; sleep 120`);
+    `${ROOT}bin/podflow top --endpoint 127.0.0.1:${uiPort}; echo podflow-top-exited=$?; sleep 120`,
+    ';', 'set-option', '-t', 'top', 'remain-on-exit', 'on');
   t.teardown(() => { try { tmux('kill-server'); } catch { /* already gone */ } });
 
   const pane = { output: () => `${podflow.output()}\nscreen:\n${screen()}`, child: podflow.child };
