@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "podflow_ebpf",
-      "sources": ["src/addon.cc", "src/datapath.cc", "src/feature-probe.cc"],
+      "sources": ["<!@(ls -1 src/*.cc)"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "../../bpf/include",

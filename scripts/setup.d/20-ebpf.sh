@@ -45,6 +45,21 @@ if [ ! -e "$OUT/podflow.skel.h" ] || [ -n "$(find "${objs[@]}" -newer "$OUT/podf
   mv "$OUT/podflow.skel.h.tmp" "$OUT/podflow.skel.h"
 fi
 
+# Optional features (bpf/features/NAME.bpf.c: DNS capture, packet drops) are
+# objects of their own, each embedded as skeleton podflow_NAME_bpf, so a
+# feature that is off loads nothing and costs nothing.
+for src in bpf/features/*.bpf.c; do
+  [ -e "$src" ] || continue
+  name=$(basename "$src" .bpf.c)
+  obj="$OUT/feature-$name.bpf.o"
+  skel="$OUT/podflow_$name.skel.h"
+  if [ ! -e "$skel" ] || [ -n "$(find "$src" bpf/include "$OUT/vmlinux.h" -newer "$skel" -print -quit)" ]; then
+    clang -target bpf -g -O2 -Wall -D__TARGET_ARCH_"$ARCH" -I"$OUT" -Ibpf/include -c "$src" -o "$obj"
+    bpftool gen skeleton "$obj" name "podflow_${name}_bpf" > "$skel.tmp"
+    mv "$skel.tmp" "$skel"
+  fi
+done
+
 # The connection-rate load generator of bench/datapath.bench.ts.
 if [ ! -e "$OUT/conn-rate" ] || [ bench/tools/conn-rate.c -nt "$OUT/conn-rate" ]; then
   cc -O2 -Wall -pthread -o "$OUT/conn-rate" bench/tools/conn-rate.c
@@ -53,7 +68,7 @@ fi
 # The addon, with npm's bundled node-gyp, against the headers npm is configured
 # with (nodedir); N-API only, so the pinned Node loads it.
 ADDON=native/ebpf/build/Release/podflow_ebpf.node
-if [ ! -e "$ADDON" ] || [ -n "$(find native/ebpf/src native/ebpf/binding.gyp "$OUT/podflow.skel.h" bpf/include -newer "$ADDON" -print -quit)" ]; then
+if [ ! -e "$ADDON" ] || [ -n "$(find native/ebpf/src native/ebpf/binding.gyp "$OUT"/*.skel.h bpf/include -newer "$ADDON" -print -quit)" ]; then
   NODE_GYP="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
   NODE=node_modules/.bin/node
   [ -x "$NODE" ] || NODE=node
