@@ -18,6 +18,8 @@ import type { Logger } from '../../service/logger.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
 import type { EbpfConfig } from './config.ts';
 import { ConnectionTable } from './connection-table.ts';
+import type { DatapathFeature } from './datapath-feature.ts';
+import { createFeatures } from './features.ts';
 import { checkEnvironment } from './environment.ts';
 import { explainDatapathError } from './explain-error.ts';
 import { probeFeatures, type FeatureProbe } from './feature-probe.ts';
@@ -54,6 +56,9 @@ export class EbpfReceiver extends LifecycleComponent {
   #inFlight: Promise<void> = Promise.resolve();
   #onExit = () => this.#dp?.close();
   #features: Record<string, FeatureProbe> = {};
+  /** Optional parts with BPF objects of their own (DNS, drops), opened after the base datapath. */
+  readonly #parts: DatapathFeature[];
+  #openParts: DatapathFeature[] = [];
 
   /** `acquireNat` replaces the shared NAT join (tests of the fallback). */
   constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer, acquireNat?: AcquireNat) {
@@ -65,6 +70,7 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#logger = settings.logger;
     this.#labels = { receiver: settings.id };
     this.#udp = new UdpTable(config.udp_idle_timeout);
+    this.#parts = createFeatures(settings, config);
     const t = settings.telemetry;
     this.#accepted = t.counter('podflow_receiver_accepted_flows_total', 'Flow records a receiver passed on to its pipelines.');
     this.#refused = t.counter('podflow_receiver_refused_flows_total', 'Flow records a receiver produced that its pipelines refused (the consumer failed).');
@@ -106,6 +112,19 @@ export class EbpfReceiver extends LifecycleComponent {
       await this.#releaseNat();
       throw explainDatapathError(e, env.cgroupPath);
     }
+    for (const part of this.#parts) {
+      try {
+        part.open({ cgroupPath: env.cgroupPath, logger: this.#logger });
+        this.#openParts.push(part);
+      } catch (e) {
+        for (const p of this.#openParts) p.close(new FlowBatch(1), Date.now());
+        this.#openParts = [];
+        this.#dp.close();
+        this.#dp = undefined;
+        await this.#releaseNat();
+        throw explainDatapathError(e, env.cgroupPath, part.name);
+      }
+    }
     process.once('exit', this.#onExit);
     this.#lastEmitMs = Date.now();
     this.#features = probeFeatures();
@@ -124,6 +143,8 @@ export class EbpfReceiver extends LifecycleComponent {
     // Read the maps one last time, then detach and take what the ring buffer still holds.
     const batch = this.#collect(dp);
     const rest = dp.close();
+    for (const part of this.#openParts) part.close(batch, batch.endTimeMs);
+    this.#openParts = [];
     process.removeListener('exit', this.#onExit);
     this.#conns.append(batch, rest, true);
     this.#closedTotal.add(rest.byteLength / PF_CONN.size);
@@ -175,6 +196,7 @@ export class EbpfReceiver extends LifecycleComponent {
       const udp = this.#udp.append(batch, dp.readUdp(), now);
       if (udp.idleCount) this.#udpDeleted += dp.deleteUdp(udp.idleKeys);
       this.#countDrops(stats, udp.present);
+      for (const part of this.#openParts) part.collect(batch, now);
     } catch (e) {
       this.#readErrors.add(1);
       this.#logger.error('reading the ebpf maps failed', { error: e });

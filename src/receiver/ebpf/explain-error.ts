@@ -9,7 +9,14 @@ const EACCES = 13;
 const ENOENT = 2;
 const EINVAL = 22;
 
-export function explainDatapathError(e: unknown, cgroupPath: string): PodflowError {
+/** `feature`: the optional part that failed (dns, drops), named in the message. */
+export function explainDatapathError(e: unknown, cgroupPath: string, feature?: string): PodflowError {
+  const err = explain(e, cgroupPath);
+  if (feature === undefined) return err;
+  return new PodflowError(err.code, `receivers::ebpf::${feature}: ${err.message} (set ${feature}::enabled: false to run without it)`, { cause: e });
+}
+
+function explain(e: unknown, cgroupPath: string): PodflowError {
   if (isPodflowError(e)) return e;
   if (!isDatapathError(e)) {
     return new PodflowError('PODFLOW_EBPF_LOAD', `ebpf datapath: ${(e as Error).message}`, { cause: e });

@@ -1,0 +1,12 @@
+// The optional datapath features the ebpf receiver's config enables.
+
+import type { CreateSettings } from '../../component/component.ts';
+import type { EbpfConfig } from './config.ts';
+import type { DatapathFeature } from './datapath-feature.ts';
+
+export function createFeatures(settings: CreateSettings, config: EbpfConfig): DatapathFeature[] {
+  const features: DatapathFeature[] = [];
+  void settings;
+  void config;
+  return features;
+}
