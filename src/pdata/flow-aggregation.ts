@@ -9,12 +9,12 @@
 //    carry meaning: a built-in (source.address, destination.port, ...) not listed
 //    is zero in its column and must not be exported as an attribute; string
 //    attribute columns are present only for the listed names.
-//  - The additive counters (bytes, packets, retransmits, resets, opened, failed,
-//    closed) are the sums over the group's flows for the interval: a delta.
-//  - `rttUs` and `durationMs` cannot be summed. Their counter columns are 0 in an
+//  - The additive counters (ADDITIVE_COLUMNS: bytes, packets, ..., drops,
+//    dnsRequests) are the sums over the group's flows for the interval: a delta.
+//  - `rttUs`, `durationMs`, `connectUs` and `dnsDurationUs` cannot be summed. Their counter columns are 0 in an
 //    aggregated batch; the samples are in `histograms[column]` instead: per row the
 //    sample count, sum, min, max and explicit-bucket counts, with the bucket
-//    boundaries in the column's own unit (µs for rttUs, ms for durationMs). A
+//    boundaries in the column's own unit (µs, or ms for durationMs). A
 //    bucket i counts samples v with boundaries[i-1] < v <= boundaries[i] (the
 //    OpenTelemetry convention); the last bucket is (boundaries[B-1], +Inf).
 //    An accumulator whose boundaries equal these (DEFAULT_HISTOGRAM_BOUNDARIES,
@@ -23,11 +23,13 @@
 // Every array has exactly `length` rows (buckets: length × (B + 1)) and owns its
 // ArrayBuffer, so the extension transfers with the batch.
 
-export const HISTOGRAM_COLUMNS = ['rttUs', 'durationMs'] as const;
+export const HISTOGRAM_COLUMNS = ['rttUs', 'durationMs', 'connectUs', 'dnsDurationUs'] as const;
 export type HistogramColumn = (typeof HISTOGRAM_COLUMNS)[number];
 
 /** The counter columns that are summed when flows are merged. */
-export const ADDITIVE_COLUMNS = ['bytes', 'packets', 'retransmits', 'resets', 'opened', 'failed', 'closed'] as const;
+export const ADDITIVE_COLUMNS = [
+  'bytes', 'packets', 'retransmits', 'resets', 'opened', 'failed', 'closed', 'drops', 'dropBytes', 'dnsRequests',
+] as const;
 
 /**
  * Default bucket boundaries, in the column's unit. RTT: 100 µs … 1 s (in seconds:
@@ -38,6 +40,9 @@ export const ADDITIVE_COLUMNS = ['bytes', 'packets', 'retransmits', 'resets', 'o
 export const DEFAULT_HISTOGRAM_BOUNDARIES: Readonly<Record<HistogramColumn, readonly number[]>> = {
   rttUs: [100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000],
   durationMs: [1, 5, 10, 50, 100, 500, 1000, 5000, 10_000, 30_000, 60_000, 300_000, 600_000, 1_800_000, 3_600_000],
+  // Handshake and DNS times: 50 µs (same node) … 5 s (a lookup that waited for retries).
+  connectUs: [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000],
+  dnsDurationUs: [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 5_000_000],
 };
 
 export interface HistogramColumns {

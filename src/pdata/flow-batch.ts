@@ -37,6 +37,11 @@ export const COUNTER_COLUMNS = [
   'closed',
   'rttUs', // smoothed RTT sample in microseconds, 0 = no sample
   'durationMs', // connection duration for closed connections, 0 = none
+  'connectUs', // TCP handshake time (connect() to ESTABLISHED) in microseconds, client → server edge, 0 = none
+  'drops', // packets of this edge the kernel dropped (row attribute drop.reason says why)
+  'dropBytes', // bytes of those packets
+  'dnsRequests', // DNS lookups the source (client) made to the destination (server)
+  'dnsDurationUs', // DNS response time sample in microseconds (one lookup per row), 0 = none (unanswered)
 ] as const;
 export type CounterColumn = (typeof COUNTER_COLUMNS)[number];
 

@@ -4,7 +4,8 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import { COUNTER_COLUMNS, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { ADDITIVE_COLUMNS } from '../../pdata/flow-aggregation.ts';
+import type { CounterColumn, FlowBatch } from '../../pdata/flow-batch.ts';
 import { readFlow, type FlowRecord } from '../../pdata/flow-record.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { DebugConfig } from './config.ts';
@@ -37,8 +38,7 @@ export class DebugExporter extends LifecycleComponent implements ConsumerCompone
 /** Sums of the additive counters over the batch (RTT and duration are not additive). */
 export function batchTotals(batch: FlowBatch): Partial<Record<CounterColumn, number>> {
   const out: Partial<Record<CounterColumn, number>> = {};
-  for (const c of COUNTER_COLUMNS) {
-    if (c === 'rttUs' || c === 'durationMs') continue;
+  for (const c of ADDITIVE_COLUMNS) {
     let sum = 0;
     const col = batch.counters[c];
     for (let i = 0; i < batch.length; i++) sum += col[i]!;

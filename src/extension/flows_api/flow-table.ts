@@ -5,6 +5,7 @@
 // connections. Idle flows expire; the table is bounded and counts what it drops.
 
 import { COUNTER_COLUMNS, FLAG_HAS_ORIGINAL_DST, FLAG_HAS_ORIGINAL_SRC, FLAG_SOURCE_IS_CLIENT, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { ADDITIVE_COLUMNS, HISTOGRAM_COLUMNS } from '../../pdata/flow-aggregation.ts';
 import { transportName } from '../../pdata/flow-record.ts';
 import { formatAddress } from '../../pdata/ip-address.ts';
 
@@ -78,12 +79,12 @@ export class FlowTable {
         this.#flows.set(key, e);
       }
       e.lastSeenMs = now;
-      for (const c of COUNTER_COLUMNS) {
-        if (c === 'rttUs') continue;
-        e.counters[c] += b.counters[c][i]!;
+      for (const c of ADDITIVE_COLUMNS) e.counters[c] += b.counters[c][i]!;
+      // Samples (RTT, durations) do not add up: the latest one stands.
+      for (const c of HISTOGRAM_COLUMNS) {
+        const v = b.counters[c][i]!;
+        if (v > 0) e.counters[c] = v;
       }
-      const rtt = b.counters.rttUs[i]!;
-      if (rtt > 0) e.counters.rttUs = rtt;
     }
   }
 

@@ -19,6 +19,11 @@ export const DEFAULT_GROUP_BY: readonly string[] = [
   'network.transport',
   'network.type',
   'flow.observer',
+  // Only drop and DNS rows carry these (see the ebpf receiver); other rows group as before.
+  'drop.reason',
+  'dns.question.type',
+  'dns.response_code',
+  'dns.question.name',
 ];
 
 export const configSchema = object({

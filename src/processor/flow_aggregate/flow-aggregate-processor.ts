@@ -13,7 +13,7 @@ import type { ConsumerComponent, CreateSettings } from '../../component/componen
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import type { FlowConsumer } from '../../consumer/consumer.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
-import { DEFAULT_HISTOGRAM_BOUNDARIES } from '../../pdata/flow-aggregation.ts';
+import { DEFAULT_HISTOGRAM_BOUNDARIES, HISTOGRAM_COLUMNS, type HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { AggregateWorkerData, FlushResult } from './aggregate.worker.ts';
 import type { FlowAggregateConfig } from './config.ts';
@@ -83,7 +83,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   protected async doStart(): Promise<void> {
     const workerData: AggregateWorkerData = {
       groupBy: this.#config.group_by,
-      boundaries: { rttUs: [...DEFAULT_HISTOGRAM_BOUNDARIES.rttUs], durationMs: [...DEFAULT_HISTOGRAM_BOUNDARIES.durationMs] },
+      boundaries: Object.fromEntries(HISTOGRAM_COLUMNS.map((c) => [c, [...DEFAULT_HISTOGRAM_BOUNDARIES[c]]])) as Record<HistogramColumn, number[]>,
     };
     for (let k = 0; k < this.#config.workers; k++) {
       const pool = new Piscina({

@@ -13,6 +13,9 @@ import { StringTable } from '../../pdata/string-table.ts';
 import { hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
 
 const TABLE_SEED = 0x2545f491;
+/** The additive columns after the seven unrolled in the hot loop (ADDITIVE_COLUMNS order). */
+const RARE_FIRST = 7;
+const RARE_ADDITIVE: readonly CounterColumn[] = ADDITIVE_COLUMNS.slice(RARE_FIRST);
 
 export class GroupTable {
   readonly #spec: KeySpec;
@@ -35,10 +38,9 @@ export class GroupTable {
   constructor(spec: KeySpec, groupBy: readonly string[], boundaries: Record<HistogramColumn, readonly number[]>) {
     this.#spec = spec;
     this.#groupBy = [...groupBy];
-    this.#boundaries = {
-      rttUs: Float64Array.from(boundaries.rttUs),
-      durationMs: Float64Array.from(boundaries.durationMs),
-    };
+    this.#boundaries = Object.fromEntries(
+      HISTOGRAM_COLUMNS.map((c) => [c, Float64Array.from(boundaries[c])]),
+    ) as Record<HistogramColumn, Float64Array>;
     this.reset();
   }
 
@@ -112,6 +114,10 @@ export class GroupTable {
       [c.bytes, c.packets, c.retransmits, c.resets, c.opened, c.failed, c.closed];
     const rtt = c.rttUs;
     const dur = c.durationMs;
+    const connect = c.connectUs;
+    const dns = c.dnsDurationUs;
+    // Drops and DNS are zero on nearly every row: one cheap test each, no unrolling.
+    const rare = RARE_ADDITIVE.map((name) => c[name]);
     let [sBytes, sPackets, sRetransmits, sResets, sOpened, sFailed, sClosed] = this.#sums as
       [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
     let cap = this.#cap;
@@ -133,6 +139,14 @@ export class GroupTable {
       if (r > 0) this.#record(this.#hist.rttUs, g, r);
       const d = dur[i]!;
       if (d > 0) this.#record(this.#hist.durationMs, g, d);
+      const cu = connect[i]!;
+      if (cu > 0) this.#record(this.#hist.connectUs, g, cu);
+      const du = dns[i]!;
+      if (du > 0) this.#record(this.#hist.dnsDurationUs, g, du);
+      for (let j = 0; j < rare.length; j++) {
+        const v = rare[j]![i]!;
+        if (v !== 0) this.#sums[RARE_FIRST + j]![g] += v;
+      }
     }
     this.flowsIn += n;
   }

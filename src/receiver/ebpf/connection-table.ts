@@ -5,7 +5,7 @@
 // local end sent (bytes_acked, segs_out, retransmits), reported as its source;
 // and remote → local, counted from what it received (bytes_received, segs_in),
 // reported as its destination (FLAG_OBSERVER_DESTINATION). The per-connection
-// facts (opened, failed, closed, resets, RTT, duration) go on the client →
+// facts (opened, failed, closed, resets, RTT, handshake time, duration) go on the client →
 // server edge only. When both ends run on this node the connection is seen from
 // both sockets; the observer flag tells the two reports apart (ARCHITECTURE.md,
 // "Counting once").
@@ -135,6 +135,12 @@ export class ConnectionTable {
     cnt.opened[c2s] = opened;
     cnt.resets[c2s] = resets;
     cnt.rttUs[c2s] = view.getUint32(off + PF_CONN.srtt_us, true);
+    // The handshake as the client lived it, once per connection (the interval it opened in).
+    if (opened && isClient) {
+      const start = u64(view, off + PF_CONN.start_ns);
+      const est = u64(view, off + PF_CONN.established_ns);
+      if (est > start) cnt.connectUs[c2s] = Math.max(1, Math.round((est - start) / 1e3));
+    }
     if (final) {
       cnt.failed[c2s] = established ? 0 : 1;
       cnt.closed[c2s] = established ? 1 : 0;

@@ -2,7 +2,7 @@
 // rows, so a gateway podflow can name (k8s_attributes) and aggregate
 // (flow_aggregate) centrally and export as if it had seen the flows itself.
 //
-// One row per (resource, attribute set) of a request; each of the seven sum
+// One row per (resource, attribute set) of a request; each sum
 // metrics fills its counter column (network.flow.bytes → bytes, ...). The
 // built-in attributes go back to the fixed columns (network.transport →
 // protocol, network.type → family, source/destination.address,
@@ -42,6 +42,9 @@ const COLUMN_OF: Record<string, CounterColumn> = {
   'network.flow.connections.opened': 'opened',
   'network.flow.connections.failed': 'failed',
   'network.flow.connections.closed': 'closed',
+  'network.flow.drops': 'drops',
+  'network.flow.drop.bytes': 'dropBytes',
+  'network.flow.dns.requests': 'dnsRequests',
 };
 const CUMULATIVE = 2;
 export const SERIES_EXPIRY_MS = 15 * 60_000;

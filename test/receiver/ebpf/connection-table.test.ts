@@ -11,7 +11,7 @@ import { ConnectionTable } from '../../../src/receiver/ebpf/connection-table.ts'
 
 interface Rec {
   cookie: number; flags: number; acked: number; received: number; segsOut?: number; segsIn?: number;
-  retrans?: number; resets?: number; srtt?: number; startNs?: number; endNs?: number;
+  retrans?: number; resets?: number; srtt?: number; startNs?: number; establishedNs?: number; endNs?: number;
   local?: string; remote?: string; lport?: number; rport?: number;
 }
 
@@ -23,6 +23,7 @@ function records(...rs: Rec[]): ArrayBuffer {
     const o = i * PF_CONN.size;
     v.setBigUint64(o + PF_CONN.cookie, BigInt(r.cookie), true);
     v.setBigUint64(o + PF_CONN.start_ns, BigInt(r.startNs ?? 1_000_000), true);
+    v.setBigUint64(o + PF_CONN.established_ns, BigInt(r.establishedNs ?? 0), true);
     v.setBigUint64(o + PF_CONN.end_ns, BigInt(r.endNs ?? 0), true);
     v.setBigUint64(o + PF_CONN.bytes_acked, BigInt(r.acked), true);
     v.setBigUint64(o + PF_CONN.bytes_received, BigInt(r.received), true);
@@ -93,4 +94,21 @@ t.test('failed connect; orphaned final records from the map', async (t) => {
   t.match(readFlow(b, 0), { connectionEnded: true, counters: { failed: 1, resets: 1, packets: 1 } });
   t.notOk(readFlow(b, 0).counters?.opened);
   t.notOk(readFlow(b, 0).counters?.closed);
+});
+
+t.test('handshake time: once, on the client → server edge of a client socket', async (t) => {
+  const table = new ConnectionTable();
+  let b = new FlowBatch();
+  table.append(b, records(
+    { cookie: 1, flags: CLIENT, acked: 10, received: 10, startNs: 5_000_000, establishedNs: 5_250_400 },
+    { cookie: 2, flags: K.PF_CONN_ESTABLISHED, acked: 10, received: 10, startNs: 5_000_000, establishedNs: 5_100_000 },
+  ), false);
+  t.equal(b.counters.connectUs[0], 250, 'client: connect() to ESTABLISHED, µs');
+  t.same([...b.counters.connectUs.subarray(1, 4)], [0, 0, 0], 'none on the reply edge or for an accepted socket');
+  b = new FlowBatch();
+  table.append(b, records({ cookie: 1, flags: CLIENT, acked: 20, received: 10, startNs: 5_000_000, establishedNs: 5_250_400 }), false);
+  t.equal(b.counters.connectUs[0], 0, 'not again in a later interval');
+  b = new FlowBatch();
+  table.append(b, records({ cookie: 3, flags: K.PF_CONN_CLIENT | K.PF_CONN_FAILED | K.PF_CONN_CLOSED, acked: 0, received: 0, startNs: 5_000_000, endNs: 9_000_000 }), true);
+  t.equal(b.counters.connectUs[0], 0, 'a failed connect has no handshake time');
 });

@@ -165,7 +165,7 @@ t.test('flow_aggregate batches: only grouped attributes, pre-bucketed histograms
   const rtt = emptyHistogramColumns([100, 1000], 2);
   rtt.count[0] = 3; rtt.sum[0] = 1600; rtt.min[0] = 100; rtt.max[0] = 1000;
   rtt.buckets.set([1, 2, 0], 0);
-  b.aggregation = { groupBy: ['source.k8s.namespace.name', 'destination.port'], histograms: { rttUs: rtt, durationMs: emptyHistogramColumns([1], 2) } };
+  b.aggregation = { groupBy: ['source.k8s.namespace.name', 'destination.port'], histograms: { rttUs: rtt, durationMs: emptyHistogramColumns([1], 2), connectUs: emptyHistogramColumns([1], 2), dnsDurationUs: emptyHistogramColumns([1], 2) } };
   a.consume(b);
   const ms = a.collect();
   const bytes = metric(ms, 'network.flow.bytes')!;
