@@ -68,7 +68,7 @@ t.test('two node agents: CLIENT and SERVER spans of one connection join in one t
   }
   t.equal(client.attributes['destination.original.address'], SERVER.vip, 'the client side keeps the Service VIP it dialled');
   t.equal((client.endNs - client.startNs) / 1e6, 1500, 'span duration is the connection duration');
-  t.equal(telemetry.counter('podflow_exporter_sent_spans_total', '').get({ exporter: 'otlp' }), 1);
+  t.equal(telemetry.counter('podflow_exporter_sent_spans_total', '').get({ exporter: 'otlp', data_type: 'traces' }), 1);
 });
 
 t.test('failed and reset connections are errors; thresholds skip and count', async (t) => {
@@ -93,8 +93,8 @@ t.test('failed and reset connections are errors; thresholds skip and count', asy
     [[41_201, 'STATUS_CODE_ERROR', 'failed_connect'], [41_202, 'STATUS_CODE_ERROR', 'reset']]);
   t.equal(sink.requests.find((r) => r.spans.some((s) => s.attributes['client.port'] === 41_201))!.transport, 'http-proto');
   const skipped = telemetry.counter('podflow_exporter_connections_skipped_total', '');
-  t.equal(skipped.get({ exporter: 'otlp_http', reason: 'min_duration' }), 1);
-  t.equal(skipped.get({ exporter: 'otlp_http', reason: 'min_bytes' }), 1);
+  t.equal(skipped.get({ exporter: 'otlp_http', data_type: 'traces', reason: 'min_duration' }), 1);
+  t.equal(skipped.get({ exporter: 'otlp_http', data_type: 'traces', reason: 'min_bytes' }), 1);
 });
 
 t.test('flow logs: one record per ended connection and per interval for open ones, over gRPC and HTTP JSON', async (t) => {
@@ -142,9 +142,9 @@ t.test('logs: min_bytes, sampling_ratio and include_active', async (t) => {
   await e.consume(nodeBatch('client', T0, [...conns, { clientPort: 44_500, bytesUp: 1, bytesDown: 1 }, { clientPort: 44_501, ended: false }]));
   await e.shutdown();
   const skipped = telemetry.counter('podflow_exporter_connections_skipped_total', '');
-  const sampledOut = skipped.get({ exporter: 'otlp', reason: 'sampling' });
-  t.equal(skipped.get({ exporter: 'otlp', reason: 'min_bytes' }), 1);
-  t.equal(skipped.get({ exporter: 'otlp', reason: 'active' }), 1);
+  const sampledOut = skipped.get({ exporter: 'otlp', data_type: 'logs', reason: 'sampling' });
+  t.equal(skipped.get({ exporter: 'otlp', data_type: 'logs', reason: 'min_bytes' }), 1);
+  t.equal(skipped.get({ exporter: 'otlp', data_type: 'logs', reason: 'active' }), 1);
   t.ok(sampledOut > 60 && sampledOut < 140, `about half sampled out (${sampledOut} of 200)`);
   const got = await sink.waitFor(() => {
     const l = sink.logs.filter((x) => Number(x.attributes['client.port']) >= 44_000 && Number(x.attributes['client.port']) < 45_000);

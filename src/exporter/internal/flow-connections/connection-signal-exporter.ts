@@ -1,22 +1,26 @@
-// A logs or traces exporter over FlowBatches: each consumed batch is turned into
-// items (log records or spans) right away and handed to an official OTLP
-// exporter without waiting for it, so a slow backend never holds the pipeline
-// back. At most MAX_IN_FLIGHT exports run at once; batches that find them busy
-// wait in a queue of MAX_QUEUED (a connection being set up, a slow backend),
-// and a batch that finds the queue full is dropped and counted. shutdown()
-// waits for the queue and what is in flight (each export ends by its timeout).
+// A logs or traces exporter over FlowBatches, on the exporterhelper like the
+// metrics exporters: each consumed batch becomes items (log records or spans)
+// at once, serialized into one OTLP export request with the official
+// serializers, and offered to a QueuedRetrySender, so a slow or down backend
+// never holds the pipeline back and nothing is lost that the queue can hold:
+//
+//   consume ─▶ build items ─▶ serialize ─▶ [ sending_queue (storage_dir/<signal>) ] ─▶ send × num_consumers
+//                                                 │ full: queue_full (counted)            ▲ retry_on_failure
+//                                                 ▼                                       └ permanent / too late: counted
+//
+// Shutdown: what is queued drains for up to shutdown_timeout; what is left is
+// kept on disk (storage_dir) or dropped with reason `shutdown`.
 
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { join } from 'node:path';
 import type { ConsumerComponent, CreateSettings } from '../../../component/component.ts';
 import { LifecycleComponent } from '../../../component/lifecycle.ts';
 import type { FlowBatch } from '../../../pdata/flow-batch.ts';
 import type { Counter } from '../../../service/telemetry/self-telemetry.ts';
-
-/** The part of the SDK's LogRecordExporter / SpanExporter used here. */
-export interface ItemExporter<T> {
-  export(items: T[], done: (r: ExportResult) => void): void;
-  shutdown(): Promise<void>;
-}
+import type { DeliveryConfig } from '../exporterhelper/delivery-config.ts';
+import { encodedRequestCodec, type EncodedRequest } from '../exporterhelper/encoded-request.ts';
+import type { Verdict } from '../exporterhelper/export-error.ts';
+import { QueuedRetrySender } from '../exporterhelper/queued-retry-sender.ts';
+import { SenderSelfMetrics, type SignalUnit } from '../exporterhelper/sender-self-metrics.ts';
 
 export type SkipReason = 'min_bytes' | 'min_duration' | 'sampling' | 'active';
 
@@ -25,93 +29,93 @@ export interface ItemBuilder<T> {
   build(batch: FlowBatch, skip: (reason: SkipReason) => void): T[];
 }
 
-export const MAX_IN_FLIGHT = 4;
-export const MAX_QUEUED = 64;
+/** One transport's way of sending a serialized request and judging its failures. */
+export interface RequestSender {
+  send(body: Uint8Array, signal: AbortSignal): Promise<void>;
+  classify(e: unknown): Verdict;
+  close(): void;
+}
 
 export interface SignalExporterOptions<T> {
   /** "log_records" or "spans": names the self-metrics. */
-  item: 'log_records' | 'spans';
+  item: SignalUnit;
+  /** For logs. */
   endpoint: string;
   builder: ItemBuilder<T>;
-  createExporter: () => ItemExporter<T>;
+  /** The official OTLP serializer of the transport's encoding; undefined when it cannot encode. */
+  serialize: (items: T[]) => Uint8Array | undefined;
+  delivery: DeliveryConfig;
+  /** Builds the transport at start (reads certificate files, opens no connection yet). */
+  createSender: () => RequestSender;
 }
 
 export class ConnectionSignalExporter<T> extends LifecycleComponent implements ConsumerComponent {
   readonly mutatesData = false;
   readonly #settings: CreateSettings;
   readonly #opts: SignalExporterOptions<T>;
-  readonly #labels: { exporter: string };
-  readonly #sent: Counter;
-  readonly #failed: Counter;
-  readonly #errors: Counter;
+  readonly #stats: SenderSelfMetrics;
   readonly #skipped: Counter;
-  #exporter: ItemExporter<T> | undefined;
-  readonly #inFlight = new Set<Promise<void>>();
-  readonly #queue: T[][] = [];
-  #drained: (() => void) | undefined;
+  readonly #sender: QueuedRetrySender<EncodedRequest>;
+  #transport: RequestSender | undefined;
 
   constructor(settings: CreateSettings, opts: SignalExporterOptions<T>) {
     super();
     this.#settings = settings;
     this.#opts = opts;
-    this.#labels = { exporter: settings.id };
-    const t = settings.telemetry;
-    const what = opts.item === 'spans' ? 'Spans' : 'Log records';
-    this.#sent = t.counter(`podflow_exporter_sent_${opts.item}_total`, `${what} an exporter delivered to its backend.`);
-    this.#failed = t.counter(`podflow_exporter_send_failed_${opts.item}_total`, `${what} an exporter failed to deliver or dropped because ${MAX_IN_FLIGHT} exports were already in flight.`);
-    this.#errors = t.counter('podflow_exporter_export_errors_total', 'Export requests that failed.');
-    this.#skipped = t.counter('podflow_exporter_connections_skipped_total', 'Connections a logs or traces exporter left out as configured (reason: min_bytes, min_duration, sampling, active).');
+    this.#stats = new SenderSelfMetrics(settings.telemetry, settings.id, opts.item);
+    this.#skipped = settings.telemetry.counter('podflow_exporter_connections_skipped_total',
+      'Connections a logs or traces exporter left out as configured (reason: min_bytes, min_duration, sampling, active).');
+    const { sending_queue: queue, retry_on_failure: retry } = opts.delivery;
+    // Built now, started in doStart: a batch offered before start or after
+    // shutdown is counted (reason shutdown) instead of vanishing.
+    this.#sender = new QueuedRetrySender<EncodedRequest>({
+      queue,
+      retry,
+      send: (r, signal) => this.#transport!.send(r.body, signal),
+      classify: (e) => this.#transport!.classify(e),
+      size: (r) => r.count,
+      stats: this.#stats,
+      logger: settings.logger,
+      // One exporter ID can serve metrics, logs and traces with one storage_dir:
+      // each signal keeps its items in its own subdirectory.
+      ...(queue.storage_dir !== undefined ? { persist: { dir: join(queue.storage_dir, settings.signal), codec: encodedRequestCodec } } : {}),
+    });
+  }
+
+  /** Requests waiting in the sending queue plus those being sent. */
+  get pending(): number {
+    return this.#sender.size + this.#sender.inFlight;
   }
 
   protected async doStart(): Promise<void> {
-    this.#exporter = this.#opts.createExporter();
-    this.#settings.logger.info(`${this.#settings.signal} exporter started`, { endpoint: this.#opts.endpoint });
+    this.#transport = this.#opts.createSender();
+    this.#sender.start();
+    this.#stats.observeQueue(() => this.#sender.size, this.#sender.capacity);
+    this.#settings.logger.info(`${this.#settings.signal} exporter started`, {
+      endpoint: this.#opts.endpoint, queue_size: this.#sender.capacity, persistent: this.#opts.delivery.sending_queue.storage_dir !== undefined,
+    });
   }
 
   protected async doShutdown(): Promise<void> {
-    if (this.#queue.length || this.#inFlight.size) await new Promise<void>((res) => { this.#drained = res; });
-    await this.#exporter?.shutdown().catch(() => undefined);
+    await this.#sender.shutdown(this.#opts.delivery.shutdown_timeout);
+    this.#transport?.close();
   }
 
   async consume(batch: FlowBatch): Promise<void> {
-    const labels = this.#labels;
+    const labels = this.#stats.labels;
     const items = this.#opts.builder.build(batch, (reason) => this.#skipped.add(1, { ...labels, reason }));
     if (items.length === 0) return;
-    if (!this.#exporter || !this.running || this.#queue.length >= MAX_QUEUED) {
-      this.#failed.add(items.length, labels);
-      this.#settings.logger.warn('Exporter queue full or exporter stopped. Dropping data.', { [`dropped_${this.#opts.item}`]: items.length });
+    let body: Uint8Array | undefined;
+    try {
+      body = this.#opts.serialize(items);
+    } catch (e) {
+      this.#settings.logger.warn('Could not serialize an export request. Dropping data.', { error: (e as Error).message, [`dropped_${this.#opts.item}`]: items.length });
+    }
+    if (!body) {
+      this.#stats.dropped(items.length, 'non_retryable');
       return;
     }
-    this.#queue.push(items);
-    this.#pump();
-  }
-
-  /** Starts queued exports while fewer than MAX_IN_FLIGHT run. */
-  #pump(): void {
-    const exporter = this.#exporter!;
-    const labels = this.#labels;
-    while (this.#inFlight.size < MAX_IN_FLIGHT && this.#queue.length) {
-      const items = this.#queue.shift()!;
-      const p = new Promise<void>((resolve) => {
-        exporter.export(items, (r) => {
-          if (r.code === ExportResultCode.SUCCESS) {
-            this.#sent.add(items.length, labels);
-          } else {
-            this.#failed.add(items.length, labels);
-            this.#errors.add(1, labels);
-            this.#settings.logger.warn('Exporting failed. Dropping data.', {
-              endpoint: this.#opts.endpoint, error: r.error?.message ?? 'unknown error', [`dropped_${this.#opts.item}`]: items.length,
-            });
-          }
-          resolve();
-        });
-      });
-      this.#inFlight.add(p);
-      void p.then(() => {
-        this.#inFlight.delete(p);
-        this.#pump();
-        if (!this.#queue.length && !this.#inFlight.size) this.#drained?.();
-      });
-    }
+    // Refused items are counted by the sender (queue_full, or shutdown when not running).
+    this.#sender.offer({ count: items.length, body });
   }
 }

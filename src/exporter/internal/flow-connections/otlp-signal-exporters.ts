@@ -1,28 +1,31 @@
 // Builds the logs or traces instance of otlp_grpc / otlp_http: a
 // ConnectionSignalExporter whose items come from FlowLogBuilder or
-// ConnectionSpanBuilder and go to the official OTLP log or trace exporter of
-// the same transport, with the same endpoint, TLS, headers, compression and
-// timeout rules as the metrics instance.
+// ConnectionSpanBuilder, serialized with the official @opentelemetry/
+// otlp-transformer serializers and sent by podflow's transports, with the
+// same endpoint, TLS, headers, compression, timeout and delivery
+// (retry_on_failure, sending_queue, shutdown_timeout) rules as the metrics
+// instance.
 
-import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
-import { OTLPLogExporter as GrpcLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
-import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-logs-otlp-proto';
-import { OTLPLogExporter as JsonLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import { OTLPTraceExporter as JsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import {
+  JsonLogsSerializer, JsonTraceSerializer, ProtobufLogsSerializer, ProtobufTraceSerializer,
+} from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings } from '../../../component/component.ts';
+import type { DeliveryConfig } from '../exporterhelper/delivery-config.ts';
+import { classifyGrpcError, classifyNetworkError } from '../exporterhelper/export-error.ts';
 import { resolveCommon } from '../otlp/otlp-common-config.ts';
+import { OtlpGrpcTransport } from '../otlp/otlp-grpc-transport.ts';
+import { OtlpHttpTransport } from '../otlp/otlp-http-transport.ts';
 import { insecureSetting, readTlsFiles, type TlsConfig } from '../otlp/tls-settings.ts';
 import { parseGrpcEndpoint } from '../otlp/otlp-endpoint.ts';
-import { otlpEnv } from '../otlp/otlp-env.ts';
+import { otlpEnv, type Env } from '../otlp/otlp-env.ts';
 import { FlowLogBuilder, type FlowLogRecord } from '../flow-logs/flow-log-records.ts';
 import { ConnectionSpanBuilder, type ConnectionSpan } from '../flow-spans/connection-spans.ts';
-import { ConnectionSignalExporter, type ItemExporter } from './connection-signal-exporter.ts';
+import { ConnectionSignalExporter, type RequestSender } from './connection-signal-exporter.ts';
 import type { LogsConfig, TracesConfig } from './signal-config.ts';
 import { signalEnv, signalHttpUrl } from './signal-env.ts';
 
-interface CommonKeys {
+interface CommonKeys extends DeliveryConfig {
   tls: TlsConfig;
   headers?: Record<string, string> | undefined;
   compression?: 'gzip' | 'none' | '' | undefined;
@@ -31,19 +34,19 @@ interface CommonKeys {
   traces: TracesConfig;
 }
 
-type Signal = 'logs' | 'traces';
-type GrpcOptions = NonNullable<ConstructorParameters<typeof GrpcLogExporter>[0]>;
-type HttpOptions = NonNullable<ConstructorParameters<typeof ProtoLogExporter>[0]>;
+type Encoding = 'proto' | 'json';
 
-function component(settings: CreateSettings, c: CommonKeys, endpoint: string,
-  make: { logs: () => ItemExporter<FlowLogRecord>; traces: () => ItemExporter<ConnectionSpan> }): ConsumerComponent {
+function component(settings: CreateSettings, c: CommonKeys, endpoint: string, encoding: Encoding, createSender: () => RequestSender): ConsumerComponent {
+  const common = { endpoint, delivery: c, createSender };
   if (settings.signal === 'logs') {
+    const s = encoding === 'json' ? JsonLogsSerializer : ProtobufLogsSerializer;
     return new ConnectionSignalExporter<FlowLogRecord>(settings, {
-      item: 'log_records', endpoint, builder: new FlowLogBuilder(c.logs, settings.resource), createExporter: make.logs,
+      ...common, item: 'log_records', builder: new FlowLogBuilder(c.logs, settings.resource), serialize: (items) => s.serializeRequest(items),
     });
   }
+  const s = encoding === 'json' ? JsonTraceSerializer : ProtobufTraceSerializer;
   return new ConnectionSignalExporter<ConnectionSpan>(settings, {
-    item: 'spans', endpoint, builder: new ConnectionSpanBuilder(c.traces, settings.resource), createExporter: make.traces,
+    ...common, item: 'spans', builder: new ConnectionSpanBuilder(c.traces, settings.resource), serialize: (items) => s.serializeRequest(items),
   });
 }
 
@@ -54,24 +57,19 @@ export function createGrpcSignalExporter(settings: CreateSettings, c: CommonKeys
   const insecure = target.tls === undefined ? insecureSetting(c.tls, env) : !target.tls;
   const url = insecure ? target.url.replace(/^https:/, 'http:') : target.url;
   const common = resolveCommon(c, env);
-  const options = (): GrpcOptions => {
-    const metadata = new Metadata();
-    for (const [k, v] of Object.entries(common.headers)) metadata.set(k, v);
-    return {
-      url,
+  return component(settings, c, url, 'proto', () => {
+    const transport = new OtlpGrpcTransport(settings.signal === 'logs' ? 'logs' : 'traces', {
+      address: url.replace(/^https?:\/\//, ''),
       credentials: channelCredentials(insecure, c.tls, env),
-      metadata,
-      compression: common.compression as GrpcOptions['compression'],
-      timeoutMillis: common.timeoutMs,
-    };
-  };
-  return component(settings, c, url, {
-    logs: () => new GrpcLogExporter(options()),
-    traces: () => new GrpcTraceExporter(options()),
+      headers: common.headers,
+      compression: common.compression,
+      timeoutMs: common.timeoutMs,
+    });
+    return { send: (body, signal) => transport.send(body, signal), classify: classifyGrpcError, close: () => transport.close() };
   });
 }
 
-function channelCredentials(insecure: boolean, tls: TlsConfig, env: NodeJS.ProcessEnv | Readonly<Record<string, string | undefined>>): ChannelCredentials {
+function channelCredentials(insecure: boolean, tls: TlsConfig, env: Env): ChannelCredentials {
   if (insecure) return credentials.createInsecure();
   const f = readTlsFiles(tls, env);
   return credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null,
@@ -79,21 +77,20 @@ function channelCredentials(insecure: boolean, tls: TlsConfig, env: NodeJS.Proce
 }
 
 export function createHttpSignalExporter(settings: CreateSettings, c: CommonKeys & {
-  endpoint?: string | undefined; logs_endpoint?: string | undefined; traces_endpoint?: string | undefined; encoding: 'proto' | 'json';
+  endpoint?: string | undefined; logs_endpoint?: string | undefined; traces_endpoint?: string | undefined; encoding: Encoding;
 }): ConsumerComponent {
   const env = signalEnv(settings.signal);
-  const url = signalHttpUrl(c, settings.signal as Signal, env);
+  const url = signalHttpUrl(c, settings.signal === 'logs' ? 'logs' : 'traces', env);
   const common = resolveCommon(c, env);
-  const options = (): HttpOptions => ({
-    url,
-    headers: common.headers,
-    compression: common.compression as HttpOptions['compression'],
-    timeoutMillis: common.timeoutMs,
-    httpAgentOptions: { keepAlive: true, ...readTlsFiles(c.tls, env), rejectUnauthorized: !c.tls.insecure_skip_verify },
-  });
-  const json = c.encoding === 'json';
-  return component(settings, c, url, {
-    logs: () => (json ? new JsonLogExporter(options()) : new ProtoLogExporter(options())),
-    traces: () => (json ? new JsonTraceExporter(options()) : new ProtoTraceExporter(options())),
+  return component(settings, c, url, c.encoding, () => {
+    const transport = new OtlpHttpTransport({
+      url,
+      headers: common.headers,
+      contentType: c.encoding === 'json' ? 'application/json' : 'application/x-protobuf',
+      compression: common.compression,
+      timeoutMs: common.timeoutMs,
+      tls: { ...readTlsFiles(c.tls, env), rejectUnauthorized: !c.tls.insecure_skip_verify },
+    });
+    return { send: (body, signal) => transport.send(body, signal), classify: classifyNetworkError, close: () => transport.close() };
   });
 }

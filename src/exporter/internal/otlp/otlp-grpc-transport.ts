@@ -1,0 +1,76 @@
+// Sends already-serialized OTLP export requests over gRPC (one unary call per
+// request) and rejects with grpc-js's own ServiceError, whose code and
+// trailers (RetryInfo) classifyGrpcError reads. podflow calls the service
+// itself, as the SDK's gRPC transport does underneath, so the bytes a
+// persistent queue stored are sent as they are and a shutdown that gives up
+// can cancel the call in flight.
+
+import { makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+
+export type OtlpGrpcService = 'logs' | 'traces';
+
+const PATHS: Record<OtlpGrpcService, string> = {
+  logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+  traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+};
+
+// grpc-js compression algorithm numbers (compression-algorithms.ts there).
+const GRPC_COMPRESSION = { none: 0, gzip: 2 } as const;
+
+export interface GrpcTransportOptions {
+  /** host:port as grpc-js takes it (no scheme). */
+  address: string;
+  credentials: ChannelCredentials;
+  headers: Record<string, string>;
+  compression: 'gzip' | 'none';
+  timeoutMs: number;
+}
+
+const identity = (b: Buffer) => b;
+
+type ExportClient = Client & {
+  export(body: Buffer, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null) => void): { cancel(): void };
+};
+
+export class OtlpGrpcTransport {
+  readonly #o: GrpcTransportOptions;
+  readonly #client: ExportClient;
+  readonly #metadata = new Metadata();
+
+  constructor(service: OtlpGrpcService, o: GrpcTransportOptions) {
+    this.#o = o;
+    const Ctor = makeGenericClientConstructor({
+      export: {
+        path: PATHS[service], requestStream: false, responseStream: false,
+        requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity,
+      },
+    }, `otlp-${service}`);
+    // The channel connects lazily, on the first call.
+    this.#client = new Ctor(o.address, o.credentials, {
+      'grpc.default_compression_algorithm': GRPC_COMPRESSION[o.compression],
+      'grpc.primary_user_agent': 'podflow',
+    }) as unknown as ExportClient;
+    for (const [k, v] of Object.entries(o.headers)) this.#metadata.set(k, v);
+  }
+
+  /** Resolves when the server answered OK; rejects with the ServiceError otherwise. */
+  send(body: Uint8Array, signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      const call = this.#client.export(buf, this.#metadata, { deadline: Date.now() + this.#o.timeoutMs }, (e) => {
+        signal?.removeEventListener('abort', cancel);
+        if (e) reject(e);
+        else resolve();
+      });
+      function cancel() {
+        call.cancel();
+      }
+      if (signal?.aborted) cancel();
+      else signal?.addEventListener('abort', cancel, { once: true });
+    });
+  }
+
+  close(): void {
+    this.#client.close();
+  }
+}
