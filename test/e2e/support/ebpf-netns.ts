@@ -7,8 +7,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { attachDriver, type Driver } from './traffic-driver.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const NODE = resolve(REPO, 'node_modules/.bin/node');
@@ -27,13 +27,7 @@ export interface NetPair {
   spawnTraffic(ns: string, args: string[]): Driver;
 }
 
-export interface Driver {
-  proc: ChildProcess;
-  /** Resolves with the next JSON line the driver prints. */
-  next(): Promise<Record<string, unknown>>;
-  send(line: string): void;
-  done: Promise<number | null>;
-}
+export type { Driver };
 
 function sh(cmd: string, args: string[], opts: { ignoreError?: boolean } = {}): string {
   try {
@@ -119,26 +113,7 @@ export function createNetPair(t: Teardown, tag: string, n: number): NetPair {
     spawnTraffic(ns, args) {
       const proc = spawn('ip', ['netns', 'exec', ns, NODE, TRAFFIC, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
       children.push(proc);
-      const lines: string[] = [];
-      const waiters: Array<(l: string) => void> = [];
-      createInterface({ input: proc.stdout! }).on('line', (l) => {
-        const w = waiters.shift();
-        if (w) w(l);
-        else lines.push(l);
-      });
-      const done = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
-      return {
-        proc,
-        done,
-        send: (line) => proc.stdin!.write(`${line}\n`),
-        next: () => new Promise((res, rej) => {
-          const l = lines.shift();
-          if (l !== undefined) return res(JSON.parse(l) as Record<string, unknown>);
-          const timer = setTimeout(() => rej(new Error(`traffic ${args[0]} in ${ns}: no output within 60s`)), 60_000);
-          proc.once('exit', (code) => rej(new Error(`traffic ${args[0]} in ${ns} exited with ${code}`)));
-          waiters.push((x) => { clearTimeout(timer); res(JSON.parse(x) as Record<string, unknown>); });
-        }),
-      };
+      return attachDriver(proc, `traffic ${args[0]} in ${ns}`, 60_000);
     },
   };
 }

@@ -9,9 +9,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { resolveCgroupPath } from '../../../src/receiver/ebpf/environment.ts';
-import { NODE, TRAFFIC, type Driver, type Teardown } from './ebpf-netns.ts';
+import { NODE, TRAFFIC, type Teardown } from './ebpf-netns.ts';
+import { attachDriver, type Driver } from './traffic-driver.ts';
 
 export interface NodeCgroup {
   /** Absolute cgroup2 directory (the ebpf receiver's `cgroup_path`). */
@@ -67,26 +67,7 @@ export function createNodeCgroup(t: Teardown, name: string): NodeCgroup {
       const script = 'echo $$ > "$1/cgroup.procs" && shift && exec ip netns exec "$@"';
       const proc = spawn('/bin/sh', ['-c', script, 'sh', path, ns, NODE, TRAFFIC, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
       children.push(proc);
-      const lines: string[] = [];
-      const waiters: Array<(l: string) => void> = [];
-      createInterface({ input: proc.stdout! }).on('line', (l) => {
-        const w = waiters.shift();
-        if (w) w(l);
-        else lines.push(l);
-      });
-      const done = new Promise<number | null>((res) => proc.on('exit', (code) => res(code)));
-      return {
-        proc,
-        done,
-        send: (line) => proc.stdin!.write(`${line}\n`),
-        next: () => new Promise((res, rej) => {
-          const l = lines.shift();
-          if (l !== undefined) return res(JSON.parse(l) as Record<string, unknown>);
-          const timer = setTimeout(() => rej(new Error(`traffic ${args[0]} in ${ns}/${name}: no output within 20s`)), 20_000);
-          proc.once('exit', (code) => rej(new Error(`traffic ${args[0]} in ${ns}/${name} exited with ${code}`)));
-          waiters.push((x) => { clearTimeout(timer); res(JSON.parse(x) as Record<string, unknown>); });
-        }),
-      };
+      return attachDriver(proc, `traffic ${args[0]} in ${ns}/${name}`, 20_000);
     },
   };
 }
