@@ -3,17 +3,11 @@
 // stopped in the test's teardown.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { freePort, stopChild } from '../../e2e/support/podflow-process.ts';
 import { REPO } from './kustomize.ts';
 
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((res) => s.listen(0, '127.0.0.1', () => res()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((res) => s.close(() => res()));
-  return port;
-}
+export { freePort };
 
 export interface Child {
   proc: ChildProcess;
@@ -30,13 +24,7 @@ export function startChild(cmd: string, argv: string[], env: NodeJS.ProcessEnv =
   return {
     proc,
     output: () => out,
-    stop: async () => {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise((r) => proc.once('exit', r));
-      proc.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    },
+    stop: () => stopChild(proc),
   };
 }
 

@@ -34,15 +34,19 @@ export function startPodflow(t: Test, prefix: string, yaml: string): PodflowProc
   child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
   child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
   t.teardown(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    }
+    await stopChild(child);
     rmSync(dir, { recursive: true, force: true });
   });
   return { child, output: () => out };
+}
+
+/** SIGTERM, then SIGKILL after 10 s; resolves once the child is gone. */
+export async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
 /** Polls `fn` until it returns a value other than undefined; throws with `what` and podflow's output after `ms`. */
