@@ -13,8 +13,8 @@ import protobuf from 'protobufjs';
 
 const PROTO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..', '..', 'shared/reference/otlp-proto');
 
-type Kind = 'logs' | 'traces';
-const SERVICES: Record<Kind, { file: string; pkg: string; service: string; request: string; response: string }> = {
+export type Kind = 'logs' | 'traces';
+export const SERVICES: Record<Kind, { file: string; pkg: string; service: string; request: string; response: string }> = {
   logs: { file: 'opentelemetry/proto/collector/logs/v1/logs_service.proto', pkg: 'opentelemetry.proto.collector.logs.v1', service: 'LogsService', request: 'ExportLogsServiceRequest', response: 'ExportLogsServiceResponse' },
   traces: { file: 'opentelemetry/proto/collector/trace/v1/trace_service.proto', pkg: 'opentelemetry.proto.collector.trace.v1', service: 'TraceService', request: 'ExportTraceServiceRequest', response: 'ExportTraceServiceResponse' },
 };
@@ -68,6 +68,18 @@ function flattenSpans(o: SpansObj): SpanOut[] {
   return out;
 }
 
+/** A decoded logs or traces export request, flattened; trace and span IDs as hex (the W3C text form). */
+export function decodeSignalRequest(type: protobuf.Type, kind: Kind, msg: protobuf.Message): { logs: LogRecordOut[]; spans: SpanOut[] } {
+  const obj = type.toObject(msg, { longs: Number, enums: String, bytes: String, defaults: false });
+  const hex = (b64: unknown) => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').toString('hex') : '');
+  if (kind === 'traces') {
+    for (const rs of (obj as SpansObj).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) {
+      s.traceId = hex(s.traceId); s.spanId = hex(s.spanId); s.parentSpanId = hex(s.parentSpanId);
+    }
+  }
+  return { logs: kind === 'logs' ? flattenLogs(obj as LogsObj) : [], spans: kind === 'traces' ? flattenSpans(obj as SpansObj) : [] };
+}
+
 export class OtlpSignalSink {
   readonly requests: SignalRequest[] = [];
   grpcPort = 0;
@@ -77,15 +89,7 @@ export class OtlpSignalSink {
   #http: HttpServer | undefined;
 
   #decode(kind: Kind, msg: protobuf.Message, transport: SignalRequest['transport']): void {
-    // bytes as hex: trace and span IDs compare as the W3C text form.
-    const obj = this.#types[kind].request.toObject(msg, { longs: Number, enums: String, bytes: String, defaults: false });
-    const hex = (b64: unknown) => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').toString('hex') : '');
-    if (kind === 'traces') {
-      for (const rs of (obj as SpansObj).resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) for (const s of ss.spans ?? []) {
-        s.traceId = hex(s.traceId); s.spanId = hex(s.spanId); s.parentSpanId = hex(s.parentSpanId);
-      }
-    }
-    this.requests.push({ transport, logs: kind === 'logs' ? flattenLogs(obj as LogsObj) : [], spans: kind === 'traces' ? flattenSpans(obj as SpansObj) : [] });
+    this.requests.push({ transport, ...decodeSignalRequest(this.#types[kind].request, kind, msg) });
   }
 
   get logs(): LogRecordOut[] { return this.requests.flatMap((r) => r.logs); }
