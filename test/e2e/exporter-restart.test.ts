@@ -1,8 +1,8 @@
 // The whole program: a persistent sending queue survives kill -9 (what was
 // queued is delivered by the next run), and SIGTERM with a backlog at a slow
-// backend drains it before exiting 0. bin/podflow run with the synthetic
-// receiver, whose flows are a pure function of its seed, so the exact totals
-// are known; loopback only.
+// backend drains it before exiting 0, for metrics, flow logs and connection
+// spans alike. bin/podflow run with the synthetic receiver, whose flows are a
+// pure function of its seed, so the exact totals are known; loopback only.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,10 @@ import t from 'tap';
 import type { Problem } from '../../src/config/schema.ts';
 import { syntheticReceiverFactory } from '../../src/receiver/synthetic/factory.ts';
 import { generateInterval } from '../../src/receiver/synthetic/generate.ts';
+import { FlowLogBuilder } from '../../src/exporter/internal/flow-logs/flow-log-records.ts';
+import { ConnectionSpanBuilder } from '../../src/exporter/internal/flow-spans/connection-spans.ts';
+import { logsSchema, tracesSchema } from '../../src/exporter/internal/flow-connections/signal-config.ts';
+import type { LogRecordOut, SpanOut } from './support/otlp-signal-sink.ts';
 import { FlakyOtlpBackend } from './support/flaky-otlp-backend.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -29,6 +33,31 @@ function syntheticBytes(raw: Record<string, unknown>): number {
   }
   return bytes;
 }
+
+const RESOURCE = { hostName: 'h', nodeName: 'n', serviceVersion: '0' };
+type Attrs = Record<string, unknown>;
+/** A connection record as a comparable key: its ends and counters. */
+const key = (a: Attrs) => ['client.address', 'client.port', 'server.address', 'server.port', 'flow.state',
+  'flow.bytes.client_to_server', 'flow.bytes.server_to_client', 'flow.packets.client_to_server', 'flow.packets.server_to_client']
+  .map((k) => String(a[k])).join(' ');
+
+/** What the logs and traces pipelines of a synthetic run must deliver, built from the same pure batches. */
+function syntheticSignals(raw: Record<string, unknown>): { logs: string[]; spans: string[] } {
+  const problems: Problem[] = [];
+  const c = syntheticReceiverFactory.configSchema.decodeOrDefault(raw, ['receivers', 'synthetic'], problems)!;
+  const logBuilder = new FlowLogBuilder(logsSchema.decodeOrDefault(undefined, ['logs'], problems)!, RESOURCE);
+  const spanBuilder = new ConnectionSpanBuilder(tracesSchema.decodeOrDefault(undefined, ['traces'], problems)!, RESOURCE);
+  const logs: string[] = [];
+  const spans: string[] = [];
+  for (let i = 0; i < c.stop_after; i++) {
+    const b = generateInterval(c, i);
+    for (const r of logBuilder.build(b, () => undefined)) logs.push(key(r.attributes as Attrs));
+    for (const s of spanBuilder.build(b, () => undefined)) spans.push(key(s.attributes as Attrs));
+  }
+  return { logs, spans };
+}
+
+const received = (rs: Array<LogRecordOut | SpanOut>) => rs.map((r) => key(r.attributes)).sort();
 
 function run(dir: string, name: string, synthetic: Record<string, unknown>, port: number, storageDir: string): { child: ChildProcess; exited: Promise<number | null>; stderr: () => string } {
   const file = join(dir, `${name}.yaml`);
@@ -47,6 +76,8 @@ service:
   telemetry: { metrics: { level: none }, logs: { level: info } }
   pipelines:
     metrics: { receivers: [synthetic], exporters: [otlp_http] }
+    logs: { receivers: [synthetic], exporters: [otlp_http] }
+    traces: { receivers: [synthetic], exporters: [otlp_http] }
 `);
   const child = spawn(join(REPO, 'bin/podflow'), ['run', '-c', file], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -55,7 +86,7 @@ service:
   return { child, exited, stderr: () => err };
 }
 
-t.test('persistent queue: kill -9 with data queued, the next run delivers it; SIGTERM drains a backlog and exits 0', async (t) => {
+t.test('persistent queue: kill -9 with metrics, logs and spans queued, the next run delivers them; SIGTERM drains a backlog and exits 0', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'pf-exporter-restart-'));
   const storage = join(dir, 'queue');
   const backend = new FlakyOtlpBackend('http');
@@ -77,9 +108,13 @@ t.test('persistent queue: kill -9 with data queued, the next run delivers it; SI
   await sleep(800);
   const queued = readdirSync(storage).filter((f) => f.endsWith('.json')).length;
   t.ok(queued >= 3, `items are on disk (${queued})`);
+  for (const signal of ['logs', 'traces']) {
+    const n = readdirSync(join(storage, signal)).filter((f) => f.endsWith('.json')).length;
+    t.ok(n >= 3, `${signal} requests are on disk (${n})`);
+  }
   r1.child.kill('SIGKILL');
   t.equal(await r1.exited, null, 'killed');
-  t.equal(backend.accepted.length, 0, 'nothing was accepted during run 1');
+  t.equal(backend.accepted.length + backend.acceptedLogs.length + backend.acceptedSpans.length, 0, 'nothing was accepted during run 1');
 
   // Run 2: the backend accepts, slowly, so a backlog builds while run 2 produces its own.
   backend.mode = { kind: 'slow', delayMs: 150 };
@@ -97,5 +132,14 @@ t.test('persistent queue: kill -9 with data queued, the next run delivers it; SI
   const want = syntheticBytes(first) + syntheticBytes(second);
   t.ok(want > 0);
   t.equal(backend.total('network.flow.bytes'), want, 'every byte of both runs arrived: run 1 from the disk queue, run 2 drained on SIGTERM');
+  const [s1, s2] = [syntheticSignals(first), syntheticSignals(second)];
+  const wantLogs = [...s1.logs, ...s2.logs].sort();
+  const wantSpans = [...s1.spans, ...s2.spans].sort();
+  t.ok(s1.logs.length > 0 && s1.spans.length > 0 && s2.logs.length > 0 && s2.spans.length > 0, `logs ${wantLogs.length}, spans ${wantSpans.length}`);
+  t.same(received(backend.acceptedLogs.flat()), wantLogs, 'every flow log record of both runs arrived once, counters intact');
+  t.same(received(backend.acceptedSpans.flat()), wantSpans, 'every connection span of both runs arrived once, counters intact');
+  const logBytes = backend.acceptedLogs.flat().reduce((n, l) => n + Number(l.attributes['flow.bytes.client_to_server']) + Number(l.attributes['flow.bytes.server_to_client']), 0);
+  t.equal(logBytes, want, 'the flow logs carry every byte the metrics do');
   t.same(readdirSync(storage).filter((f) => f.endsWith('.json')), [], 'the queue directory is empty after a drained shutdown');
+  for (const signal of ['logs', 'traces']) t.same(readdirSync(join(storage, signal)), [], `${signal}: the queue directory is empty`);
 });
