@@ -9,7 +9,7 @@ const ok = (r: DnsParseResult) => {
   if (!r.ok) throw new Error(`parse failed: ${r.reason}`);
   return r.message;
 };
-const reason = (r: DnsParseResult) => (r.ok ? 'ok' : r.reason);
+const reason = (r: { ok: true } | { ok: false; reason: string }) => (r.ok ? 'ok' : r.reason);
 const bytes = (...parts: number[][]) => new Uint8Array(parts.flat());
 
 t.test('A and AAAA queries', async (t) => {

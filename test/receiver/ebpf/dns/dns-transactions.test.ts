@@ -38,7 +38,10 @@ function setup(opts: { timeoutMs?: number; maxPending?: number; maxFinished?: nu
   const flush = (nowNs: number) => {
     const b = new FlowBatch(4);
     tx.flush(b, nowNs);
-    return Array.from({ length: b.length }, (_, r) => ({ ...readFlow(b, r), flags: b.flags[r], family: b.family[r], durationUs: b.counters.dnsDurationUs[r] }));
+    return Array.from({ length: b.length }, (_, r) => {
+      const f = readFlow(b, r);
+      return { ...f, counters: f.counters ?? {}, attributes: f.attributes ?? {}, flags: b.flags[r], family: b.family[r], durationUs: b.counters.dnsDurationUs[r] };
+    });
   };
   return { tx, counts, flush };
 }
