@@ -11,7 +11,7 @@
 // (source.* = client, destination.* = server, e.g. the k8s names), and the
 // counters under flow.*: see ../../otlp_grpc/README.md "Flow logs".
 
-import type { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-grpc';
+import type { ProtobufLogsSerializer } from '@opentelemetry/otlp-transformer';
 import type { AnyValueMap } from '@opentelemetry/api-logs';
 import type { Resource } from '@opentelemetry/resources';
 import type { ResourceInfo } from '../../../component/component.ts';
@@ -23,7 +23,8 @@ import type { ItemBuilder, SkipReason } from '../flow-connections/connection-sig
 import type { LogsConfig } from '../flow-connections/signal-config.ts';
 import { podflowResource, SCOPE_NAME } from '../flow-metrics/flow-metric-producer.ts';
 
-export type FlowLogRecord = Parameters<OTLPLogExporter['export']>[0][number];
+/** What the official OTLP logs serializer takes (the SDK's ReadableLogRecord). */
+export type FlowLogRecord = Parameters<typeof ProtobufLogsSerializer.serializeRequest>[0][number];
 
 // api-logs SeverityNumber values (a const enum there, so not importable as a value here).
 const SEVERITY_INFO = 9;

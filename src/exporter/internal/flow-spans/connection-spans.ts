@@ -16,7 +16,7 @@
 // reset and failed connections.
 
 import { SpanKind, SpanStatusCode, TraceFlags, type Attributes } from '@opentelemetry/api';
-import type { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
+import type { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import type { ResourceInfo } from '../../../component/component.ts';
 import { PROTO_TCP, type FlowBatch } from '../../../pdata/flow-batch.ts';
@@ -29,7 +29,8 @@ import type { TracesConfig } from '../flow-connections/signal-config.ts';
 import { SCOPE_NAME } from '../flow-metrics/flow-metric-producer.ts';
 import { flowLogAttributes, msToHr } from '../flow-logs/flow-log-records.ts';
 
-export type ConnectionSpan = Parameters<OTLPTraceExporter['export']>[0][number];
+/** What the official OTLP trace serializer takes (the SDK's ReadableSpan). */
+export type ConnectionSpan = Parameters<typeof ProtobufTraceSerializer.serializeRequest>[0][number];
 
 export class ConnectionSpanBuilder implements ItemBuilder<ConnectionSpan> {
   readonly #config: TracesConfig;
