@@ -15,12 +15,26 @@
 // - Closed/failed are counted at the first terminal TCP state (TIME_WAIT/CLOSE)
 //   or at DESTROY, whichever comes first: TIME_WAIT entries live 120 s, far
 //   longer than a collection interval. Failed = never ASSURED/ESTABLISHED.
-// - Counters only grow: a dump snapshot older than an event already applied
-//   yields no negative delta.
+// - A key can come back for a new entry. The key holds the kernel's id, but the
+//   kernel derives that id from the entry's memory address and tuple, so a new
+//   connection on the same 5-tuple (a client port reused after an RST, whose
+//   SYN makes conntrack kill the CLOSE entry and create a new one) that lands in
+//   the freed slot gets the same id. Each kernel entry's counters only grow and
+//   it has one NEW and one DESTROY event, so a record is a new entry when
+//   (a) its counters are lower than the ones last seen for the key,
+//   (b) it is a second NEW event for the key,
+//   (c) it is an event after the key's DESTROY event (the event socket is in
+//       kernel order), or
+//   (d) it comes from a dump that began after the key was removed (the old
+//       entry was gone from the kernel by then), or from the running dump
+//       with counters above the ones the old entry's DESTROY event carried.
+//   The old connection then ends (if it had not) and the new one opens with its
+//   full counters. Any other dump record of a removed key comes from a dump
+//   that was already running and is the old entry's stale snapshot: ignored.
 
 import { PROTO_TCP } from '../../pdata/flow-batch.ts';
 import {
-  IPS_ASSURED, REC_DESTROY, REC_DUMP, RF_HAS_COUNTERS, RF_HAS_REPLY, RF_HAS_STATUS, RF_HAS_TCP_STATE,
+  IPS_ASSURED, REC_DESTROY, REC_DUMP, REC_NEW, RF_HAS_COUNTERS, RF_HAS_REPLY, RF_HAS_STATUS, RF_HAS_TCP_STATE,
   TCP_CLOSE, TCP_ESTABLISHED, TCP_TIME_WAIT, type RecordView,
 } from '../../native/conntrack-record.ts';
 import { tuplesFromRecord, type ConnTuples } from '../../nat/conn-tuples.ts';
@@ -36,6 +50,8 @@ export interface Conn {
   openedAtMs: number;
   bornSeq: number;
   seenSeq: number;
+  /** Its NEW event was applied (a second NEW for the key is another entry). */
+  sawNew: boolean;
   // last counters seen
   ob: number; op: number; rb: number; rp: number;
   // pending for the next interval
@@ -43,11 +59,20 @@ export interface Conn {
   opened: number; closed: number; failed: number; durationMs: number; endedNow: boolean;
 }
 
-interface Tombstone { ob: number; op: number; rb: number; rp: number; expiresAt: number }
+interface Tombstone {
+  ob: number; op: number; rb: number; rp: number; expiresAt: number;
+  /** The dump sequence current when it was removed; later dumps cannot hold it. */
+  seq: number;
+  /** Removed by its DESTROY event (any later event for the key is another entry), not by a sweep. */
+  byEvent: boolean;
+  sawNew: boolean;
+}
 
 export interface TableStats {
   /** Connections ended by a dump sweep because their DESTROY never came. */
   swept: number;
+  /** Keys the kernel reused for a new entry (same 5-tuple and id) while podflow still held the old one. */
+  reused: number;
 }
 
 export class ConnectionTable {
@@ -59,7 +84,7 @@ export class ConnectionTable {
   readonly #now: () => number;
   #dumpSeq = 0;
   #baseline = true;
-  readonly stats: TableStats = { swept: 0 };
+  readonly stats: TableStats = { swept: 0, reused: 0 };
 
   constructor(opts: { tombstoneTtlMs: number; now?: () => number }) {
     this.#tombTtlMs = opts.tombstoneTtlMs;
@@ -83,7 +108,7 @@ export class ConnectionTable {
       if (c.seenSeq < seq && c.bornSeq < seq) {
         this.stats.swept++;
         if (!c.ended) this.#end(c, this.#now()); // a TIME_WAIT connection was already counted
-        this.#remove(key, c);
+        this.#remove(key, c, false);
       }
     }
   }
@@ -103,12 +128,23 @@ export class ConnectionTable {
     const type = view.type(i);
     const key = view.key(i);
     let c = this.#conns.get(key);
+    if (c && !this.#baseline && this.#replacedBy(c, view, i, type)) {
+      // The old entry is gone (its DESTROY was lost): it ends with what it had.
+      if (!c.ended) this.#end(c, now);
+      this.#conns.delete(key);
+      this.stats.reused++;
+      c = undefined;
+    }
     if (!c) {
       const tomb = this.#tombs.get(key);
       if (tomb) {
-        // Already ended: only a late DESTROY may still add bytes.
-        if (type === REC_DESTROY && view.flags(i) & RF_HAS_COUNTERS) this.#lateDestroy(view, i, tomb);
-        return;
+        if (!this.#tombReused(tomb, view, i, type)) {
+          // The removed entry's own record: only a late DESTROY may still add bytes.
+          if (type === REC_DESTROY && view.flags(i) & RF_HAS_COUNTERS) this.#lateDestroy(view, i, tomb);
+          return;
+        }
+        this.#tombs.delete(key);
+        this.stats.reused++;
       }
       const baseline = this.#baseline && type === REC_DUMP;
       c = this.#create(view, i, now, baseline);
@@ -127,6 +163,7 @@ export class ConnectionTable {
       }
       // A non-NEW record for an unknown connection: its NEW was lost; it started at zero.
     }
+    if (type === REC_NEW) c.sawNew = true;
     if (type === REC_DUMP) c.seenSeq = this.#dumpSeq;
     const flags = view.flags(i);
     if (flags & RF_HAS_STATUS && view.status(i) & IPS_ASSURED) c.assured = true;
@@ -140,8 +177,29 @@ export class ConnectionTable {
     }
     if (type === REC_DESTROY) {
       if (!c.ended) this.#end(c, now);
-      this.#remove(key, c);
+      this.#remove(key, c, true);
     }
+  }
+
+  /** Rules (a) and (b) of the header: the live connection's key now names a new kernel entry. */
+  #replacedBy(c: Conn, view: RecordView, i: number, type: number): boolean {
+    if (type === REC_NEW) return c.sawNew;
+    if (!(view.flags(i) & RF_HAS_COUNTERS)) return false;
+    return view.origBytes(i) < c.ob || view.origPackets(i) < c.op || view.replyBytes(i) < c.rb || view.replyPackets(i) < c.rp;
+  }
+
+  /** Rules (a), (c) and (d) of the header, for a key already removed. */
+  #tombReused(t: Tombstone, view: RecordView, i: number, type: number): boolean {
+    if (type === REC_DUMP) {
+      if (this.#dumpSeq > t.seq) return true;
+      // From the running dump: a snapshot older than the DESTROY has at most its final counters.
+      return t.byEvent && view.flags(i) & RF_HAS_COUNTERS ? grew(view, i, t) : false;
+    }
+    if (t.byEvent) return true;
+    // Swept (its DESTROY lost or still queued): a late DESTROY or NEW of the old entry may follow.
+    if (type === REC_NEW) return t.sawNew;
+    if (!(view.flags(i) & RF_HAS_COUNTERS)) return false;
+    return view.origBytes(i) < t.ob || view.origPackets(i) < t.op || view.replyBytes(i) < t.rb || view.replyPackets(i) < t.rp;
   }
 
   #create(view: RecordView, i: number, now: number, baseline: boolean): Conn {
@@ -155,6 +213,7 @@ export class ConnectionTable {
       openedAtMs: baseline ? 0 : now,
       bornSeq: this.#dumpSeq,
       seenSeq: view.type(i) === REC_DUMP ? this.#dumpSeq : 0,
+      sawNew: false,
       ob: 0, op: 0, rb: 0, rp: 0,
       dOb: 0, dOp: 0, dRb: 0, dRp: 0,
       opened: 0, closed: 0, failed: 0, durationMs: 0, endedNow: false,
@@ -202,9 +261,12 @@ export class ConnectionTable {
     this.#dirty.add(c);
   }
 
-  #remove(key: string, c: Conn): void {
+  #remove(key: string, c: Conn, byEvent: boolean): void {
     this.#conns.delete(key);
-    this.#tombs.set(key, { ob: c.ob, op: c.op, rb: c.rb, rp: c.rp, expiresAt: this.#now() + this.#tombTtlMs });
+    this.#tombs.set(key, {
+      ob: c.ob, op: c.op, rb: c.rb, rp: c.rp, expiresAt: this.#now() + this.#tombTtlMs,
+      seq: this.#dumpSeq, byEvent, sawNew: c.sawNew,
+    });
   }
 
   /** Connections with pending deltas, handed over and reset; also expires old tombstones. */
@@ -226,4 +288,9 @@ export class ConnectionTable {
   connections(): IterableIterator<Conn> {
     return this.#conns.values();
   }
+}
+
+/** Any counter of the record above the tombstone's. */
+function grew(view: RecordView, i: number, t: Tombstone): boolean {
+  return view.origBytes(i) > t.ob || view.origPackets(i) > t.op || view.replyBytes(i) > t.rb || view.replyPackets(i) > t.rp;
 }

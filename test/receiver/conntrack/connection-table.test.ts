@@ -1,6 +1,7 @@
 // The connection table's accounting rules: baseline at start, deltas from
 // dumps, lost NEW events recovered by dumps, vanished connections swept, late
-// DESTROYs adding only what grew, closed vs failed, counters never decreasing.
+// DESTROYs adding only what grew, closed vs failed, keys the kernel reuses for
+// a new entry.
 
 import t from 'tap';
 import { IPS_ASSURED, REC_DESTROY, REC_DUMP, REC_NEW, REC_UPDATE, TCP_CLOSE, TCP_ESTABLISHED, TCP_TIME_WAIT } from '../../../src/native/conntrack-record.ts';
@@ -32,9 +33,10 @@ t.test('start dump is a baseline; later dumps report deltas', async (t) => {
   tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_ESTABLISHED, counters: [12, 1300, 9, 5600] }]));
   tb.dumpEnd(2, false);
   t.same(totals(tb.drain()), { ob: 300, rb: 600, op: 2, opened: 0, closed: 0, failed: 0 });
-  // An older snapshot (lower counters) yields nothing negative.
-  tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_ESTABLISHED, counters: [11, 1200, 9, 5500] }]));
-  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 0, closed: 0, failed: 0 });
+  tb.dumpBegin(3);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_ESTABLISHED, counters: [12, 1300, 9, 5600] }]));
+  tb.dumpEnd(3, false);
+  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 0, closed: 0, failed: 0 }, 'unchanged counters report nothing');
 });
 
 t.test('NEW, dump, TIME_WAIT, DESTROY: opened once, closed once, full bytes', async (t) => {
@@ -106,8 +108,10 @@ t.test('a connection born during a dump is not swept by it', async (t) => {
 t.test('dump records of an already destroyed connection are ignored', async (t) => {
   const { tb } = table();
   tb.dumpBegin(1); tb.dumpEnd(1, false);
-  tb.applyEvents(records([{ ...base, type: REC_NEW }, { ...base, type: REC_DESTROY, counters: [2, 100, 1, 60] }]));
+  tb.applyEvents(records([{ ...base, type: REC_NEW }]));
+  // The dump was already running when the DESTROY came: its record may predate it.
   tb.dumpBegin(2);
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, counters: [2, 100, 1, 60] }]));
   tb.applyDump(records([{ ...base, type: REC_DUMP, counters: [1, 60, 1, 60] }]));
   tb.dumpEnd(2, false);
   const s = totals(tb.drain());
@@ -133,4 +137,93 @@ t.test('a connection already closed (TIME_WAIT) and then swept is closed once', 
   t.equal(tb.stats.swept, 1);
   s = totals(tb.drain());
   t.same([s.closed, s.failed], [0, 0], 'the sweep does not count it again');
+});
+
+// The kernel's id is a hash of the entry's address and tuple: a new connection on
+// the same 5-tuple that lands in the freed slot has the same key (seen in the
+// storm test as one port with the old connection's 5 packets against conntrack's 4).
+const closedA: Rec = { ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [5, 268, 4, 204] };
+
+t.test('reused key: lower counters in a later dump are a new connection', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.dumpBegin(2);
+  tb.applyDump(records([closedA]));
+  tb.dumpEnd(2, false);
+  t.same(totals(tb.drain()), { ob: 268, rb: 204, op: 5, opened: 1, closed: 1, failed: 0 });
+  tb.dumpBegin(3);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_TIME_WAIT, counters: [4, 216, 3, 164] }]));
+  tb.dumpEnd(3, false);
+  t.same(totals(tb.drain()), { ob: 216, rb: 164, op: 4, opened: 1, closed: 1, failed: 0 }, 'the new one opens and closes with its own counters');
+  t.same(tb.stats, { swept: 0, reused: 1 });
+  t.equal(tb.size, 1);
+});
+
+t.test('reused key: events after the DESTROY event belong to the new connection', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }, { ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [5, 268, 4, 204] }]));
+  t.same(totals(tb.drain()), { ob: 268, rb: 204, op: 5, opened: 1, closed: 1, failed: 0 });
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }]));
+  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 1, closed: 0, failed: 0 }, 'the NEW opens a connection');
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_TIME_WAIT, counters: [4, 216, 3, 164] }]));
+  t.same(totals(tb.drain()), { ob: 216, rb: 164, op: 4, opened: 0, closed: 1, failed: 0 });
+  t.equal(tb.stats.reused, 1);
+});
+
+t.test('reused key: a second NEW ends the connection whose DESTROY was lost', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }, { ...base, type: REC_UPDATE, tcpState: TCP_ESTABLISHED, status: IPS_ASSURED }]));
+  totals(tb.drain());
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }]));
+  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 1, closed: 1, failed: 0 }, 'old one closed, new one opened');
+  t.equal(tb.size, 1);
+});
+
+t.test('a NEW event that trails the dump which found the connection is the same connection', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED, counters: [3, 180, 2, 120] }]));
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }]));
+  tb.dumpEnd(2, false);
+  t.same(totals(tb.drain()), { ob: 180, rb: 120, op: 3, opened: 1, closed: 0, failed: 0 });
+  t.equal(tb.stats.reused, 0);
+});
+
+t.test('a removed key: stale in the running dump unless it grew past the DESTROY, a new connection in the next dump', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW }]));
+  tb.dumpBegin(2);
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [5, 268, 4, 204] }]));
+  tb.applyDump(records([{ ...closedA, counters: [4, 216, 4, 204] }]));
+  tb.dumpEnd(2, false);
+  t.same(totals(tb.drain()), { ob: 268, rb: 204, op: 5, opened: 1, closed: 1, failed: 0 }, 'the snapshot taken before the DESTROY adds nothing');
+  tb.dumpBegin(3);
+  tb.applyDump(records([{ ...closedA, counters: [4, 216, 3, 164] }]));
+  tb.dumpEnd(3, false);
+  t.same(totals(tb.drain()), { ob: 216, rb: 164, op: 4, opened: 1, closed: 1, failed: 0 }, 'a dump begun after the removal holds only a new entry');
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [4, 216, 3, 164] }]));
+  tb.dumpBegin(4);
+  tb.applyEvents(records([{ ...base, type: REC_NEW }, { ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [2, 100, 2, 100] }]));
+  tb.applyDump(records([{ ...closedA, counters: [6, 320, 5, 250] }]));
+  tb.dumpEnd(4, false);
+  const s = totals(tb.drain());
+  t.same([s.opened, s.op, s.ob], [2, 8, 420], 'more than the DESTROY had: a third connection, even in the running dump');
+});
+
+t.test('a swept key: a DESTROY with lower counters is another connection, a higher one the late DESTROY', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.dumpBegin(2);
+  tb.applyDump(records([closedA]));
+  tb.dumpEnd(2, false);
+  tb.dumpBegin(3); tb.dumpEnd(3, false);
+  t.equal(tb.stats.swept, 1);
+  totals(tb.drain());
+  tb.applyEvents(records([{ ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_TIME_WAIT, counters: [4, 216, 3, 164] }]));
+  t.same(totals(tb.drain()), { ob: 216, rb: 164, op: 4, opened: 1, closed: 1, failed: 0 });
+  t.equal(tb.size, 0);
 });
