@@ -24,12 +24,12 @@ t.test('endpoint and sort', async (t) => {
   t.throws(() => endpointUrl('http://'), { code: 'PODFLOW_USAGE', message: /--endpoint: "http:\/\/" is not a URL/ });
   t.equal(parseSort(undefined), 'bytes');
   t.equal(parseSort('failed'), 'failed');
-  t.throws(() => parseSort('size'), { code: 'PODFLOW_USAGE', message: '--sort: "size" is not one of bytes, packets, retransmits, failed' });
+  t.throws(() => parseSort('size'), { code: 'PODFLOW_USAGE', message: '--sort: "size" is not one of bytes, packets, retransmits, failed, drops' });
 });
 
 const edge = (source: string, bytes: number, retransmits: number): EdgeDetail => ({
   source, destination: 'shop/cart', sourceNamespace: 'shop', destinationNamespace: 'shop', port: 8080, transport: 'tcp', reply: false,
-  bytes, packets: 10, retransmits, opened: 1, failed: 0, resets: 0, rttSumUs: 500, rttSamples: 2,
+  bytes, packets: 10, retransmits, opened: 1, failed: 0, drops: 0, resets: 0, rttSumUs: 500, rttSamples: 2,
 });
 const answer: EdgesAnswer = {
   windowSeconds: 2, rows: 40, namespace: null, namespaces: ['shop'], sort: 'bytes', totalEdges: 7,
@@ -41,7 +41,7 @@ t.test('the screen: header, keys, the console table cut to the terminal', async 
   t.equal(lines[0], 'podflow top 127.0.0.1:13190  1970-01-01T00:00:00.000Z  window 2.0s  7 edges  top 2 by bytes  all namespaces'.slice(0, 100));
   t.equal(lines[1], KEYS_HELP);
   t.match(lines[2], /^SOURCE +DESTINATION +PORT +BYTES\/S/);
-  t.match(lines[3], /^shop\/a-rather-long-workloa~ +shop\/cart +8080\/tcp +2.00kB\/s +5 +0 +1 +0 +250us$/);
+  t.match(lines[3], /^shop\/a-rather-long-~ +shop\/cart +8080\/tcp +2.00kB\/s +5 +0 +1 +0 +0 +250us$/);
   t.equal(lines.length, 4, 'cut to the terminal\'s rows');
   t.ok(lines.every((l) => l.length <= 100));
   const plain = renderTop(answer, { endpoint: 'x', sort: 'retransmits', namespace: 'shop', now: 0 });
@@ -79,7 +79,7 @@ t.test('plain blocks to a pipe, from a live flows_ui, until SIGTERM', async (t) 
   t.ok(blocks.length >= 2, `one block per refresh (${blocks.length})`);
   const lines = blocks[0]!.split('\n');
   t.match(lines[0], /^podflow top 127\.0\.0\.1:\d+ +\S+ +window 1\.0s +1 edges +top 1 by retransmits +namespace shop$/);
-  t.same(lines[2]!.split(/\s{2,}/), ['shop/web', 'shop/cart', '80/tcp', '5.00kB/s', '5', '1', '0', '0', '-']);
+  t.same(lines[2]!.split(/\s{2,}/), ['shop/web', 'shop/cart', '80/tcp', '5.00kB/s', '5', '1', '0', '0', '0', '-']);
   t.notMatch(out, /\x1b\[/, 'no escape sequences in plain output');
 });
 

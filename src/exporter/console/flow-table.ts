@@ -5,7 +5,7 @@
 import type { EdgeStats } from './top-flows.ts';
 import { bytesRate, rtt, si } from './units.ts';
 
-export const COLUMNS = ['SOURCE', 'DESTINATION', 'PORT', 'BYTES/S', 'PKTS/S', 'RETRANS', 'OPENED', 'FAILED', 'RTT'] as const;
+export const COLUMNS = ['SOURCE', 'DESTINATION', 'PORT', 'BYTES/S', 'PKTS/S', 'RETRANS', 'OPENED', 'FAILED', 'DROPS', 'RTT'] as const;
 const GAP = '  ';
 const MIN_NAME = 8;
 
@@ -21,6 +21,7 @@ export function edgeCells(e: EdgeStats, seconds: number): string[] {
     si(e.retransmits),
     si(e.opened),
     si(e.failed),
+    si(e.drops),
     rtt(e.rttSamples ? e.rttSumUs / e.rttSamples : 0),
   ];
 }

@@ -10,7 +10,7 @@
 import { FLAG_SOURCE_IS_CLIENT, NO_STRING, PROTO_TCP, PROTO_UDP, type FlowBatch } from '../../pdata/flow-batch.ts';
 import { formatAddress } from '../../pdata/ip-address.ts';
 
-export const SORT_KEYS = ['bytes', 'packets', 'retransmits', 'failed'] as const;
+export const SORT_KEYS = ['bytes', 'packets', 'retransmits', 'failed', 'drops'] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
 export interface EdgeStats {
@@ -26,6 +26,8 @@ export interface EdgeStats {
   retransmits: number;
   opened: number;
   failed: number;
+  /** Packets the kernel dropped on this edge (any reason). */
+  drops: number;
   rttSumUs: number;
   rttSamples: number;
 }
@@ -90,7 +92,7 @@ export class EdgeAggregator {
         e = {
           source: this.#labels[s]!, destination: this.#labels[d]!, port: reply ? sp : dp,
           transport: proto === 0 ? 'tcp' : proto === 1 ? 'udp' : 'other', reply,
-          bytes: 0, packets: 0, retransmits: 0, opened: 0, failed: 0, rttSumUs: 0, rttSamples: 0,
+          bytes: 0, packets: 0, retransmits: 0, opened: 0, failed: 0, drops: 0, rttSumUs: 0, rttSamples: 0,
           sourceNamespace: this.#labelNamespaces[s]!, destinationNamespace: this.#labelNamespaces[d]!, resets: 0,
         };
         this.#edges.set(key, e);
@@ -100,6 +102,7 @@ export class EdgeAggregator {
       e.retransmits += c.retransmits[r]!;
       e.opened += c.opened[r]!;
       e.failed += c.failed[r]!;
+      e.drops += c.drops[r]!;
       e.resets += c.resets[r]!;
       const rtt = c.rttUs[r]!;
       if (rtt > 0) {
@@ -214,6 +217,7 @@ export function mergeWindows(windows: readonly EdgeWindow[]): EdgeWindow {
       m.retransmits += e.retransmits;
       m.opened += e.opened;
       m.failed += e.failed;
+      m.drops += e.drops;
       m.resets += e.resets;
       m.rttSumUs += e.rttSumUs;
       m.rttSamples += e.rttSamples;

@@ -60,7 +60,7 @@ t.test('config defaults and errors', async (t) => {
   const problems: Problem[] = [];
   consoleConfigSchema.decodeOrDefault({ sort_by: 'latency', top: 0 }, ['exporters', 'console'], problems);
   t.same(problems.map((p) => p.path.join('::')).sort(), ['exporters::console::sort_by', 'exporters::console::top']);
-  t.match(problems.find((p) => p.path.at(-1) === 'sort_by')?.message, /valid values: \[bytes, packets, retransmits, failed\]/);
+  t.match(problems.find((p) => p.path.at(-1) === 'sort_by')?.message, /valid values: \[bytes, packets, retransmits, failed, drops\]/);
 });
 
 t.test('not a TTY: one plain block per refresh, header with a timestamp, parseable rows', async (t) => {
@@ -76,10 +76,10 @@ t.test('not a TTY: one plain block per refresh, header with a timestamp, parseab
   const h = HEADER.exec(lines[0]!);
   t.ok(h, lines[0]);
   t.same(h?.slice(1), ['2026-11-26T06:00:00.000Z', '1.0', String(batch.length), h?.[4], '5', 'bytes']);
-  t.same(lines[1]!.split(/\s{2,}/), ['SOURCE', 'DESTINATION', 'PORT', 'BYTES/S', 'PKTS/S', 'RETRANS', 'OPENED', 'FAILED', 'RTT']);
+  t.same(lines[1]!.split(/\s{2,}/), ['SOURCE', 'DESTINATION', 'PORT', 'BYTES/S', 'PKTS/S', 'RETRANS', 'OPENED', 'FAILED', 'DROPS', 'RTT']);
   const rows = lines.slice(2).map((l) => l.split(/\s{2,}/));
   t.equal(rows.length, 5);
-  t.ok(rows.every((r) => r.length === 9), 'nine cells a row');
+  t.ok(rows.every((r) => r.length === 10), 'ten cells a row');
   const top = heaviestEdge(batch);
   t.same(rows[0]!.slice(0, 3), [top.source, top.destination, top.port], 'the heaviest edge comes first');
   t.ok(Math.abs(unsi(rows[0]![3]!) - top.bytes) / top.bytes < 0.01, `${rows[0]![3]} ≈ ${top.bytes} B over a 1s window`);

@@ -53,15 +53,16 @@ t.test('rows roll up by workload pair, server port and transport; RTT is average
 });
 
 t.test('ranking by each sort key, stable on ties', async (t) => {
-  const e = (source: string, bytes: number, packets: number, retransmits: number, failed: number) => ({
+  const e = (source: string, bytes: number, packets: number, retransmits: number, failed: number, drops = 0) => ({
     source, destination: 'd', port: 80, transport: 'tcp' as const, reply: false, bytes, packets, retransmits, opened: 0, failed,
-    rttSumUs: 0, rttSamples: 0,
+    drops, rttSumUs: 0, rttSamples: 0,
   });
-  const edges = [e('a', 10, 5, 0, 2), e('b', 30, 1, 1, 0), e('c', 20, 9, 5, 0), e('d', 20, 9, 5, 0)];
+  const edges = [e('a', 10, 5, 0, 2), e('b', 30, 1, 1, 0, 7), e('c', 20, 9, 5, 0), e('d', 20, 9, 5, 0)];
   t.same(topEdges(edges, 'bytes', 2).map((x) => x.source), ['b', 'c']);
   t.same(topEdges(edges, 'packets', 4).map((x) => x.source), ['c', 'd', 'a', 'b']);
   t.same(topEdges(edges, 'retransmits', 1).map((x) => x.source), ['c']);
   t.same(topEdges(edges, 'failed', 1).map((x) => x.source), ['a']);
+  t.same(topEdges(edges, 'drops', 1).map((x) => x.source), ['b']);
 });
 
 t.test('units', async (t) => {
@@ -79,7 +80,7 @@ t.test('the table fits a width by shrinking the name columns', async (t) => {
   t.match(wide[1], /^a-very-long-namespace\/a-very-long-workload-name {2}10\.244\.1\.3 +6379\/tcp {2}/);
   const narrow = formatTable(edges, 1, 100);
   t.ok(narrow.every((l) => l.length <= 100), narrow.join('\n'));
-  t.match(narrow[1], /^a-very-long-namespace\/a-ve~ {2}10\.244\.1\.3 /, 'the long name is cut with ~, the short one kept');
+  t.match(narrow[1], /^a-very-long-namespa~ {2}10\.244\.1\.3 /, 'the long name is cut with ~, the short one kept');
   t.ok(formatTable(edges, 1, 40).every((l) => l.length <= 40), 'lines are cut when even short names do not fit');
-  t.match(narrow[1], /1\.00kB\/s {2}\s*2 {2}\s*1 {2}\s*1 {2}\s*0 {2}\s*100us$/, 'numbers are intact');
+  t.match(narrow[1], /1\.00kB\/s {2}\s*2 {2}\s*1 {2}\s*1 {2}\s*0 {2}\s*0 {2}\s*100us$/, 'numbers are intact');
 });
