@@ -69,6 +69,16 @@ export function recordIsTranslated(view: RecordView, i: number): boolean {
   return false;
 }
 
+/** True when the record's reply tuple is `t`'s (the same translation), read in place. */
+export function recordHasReply(t: ConnTuples, view: RecordView, i: number): boolean {
+  if (t.replySport !== view.replySport(i) || t.replyDport !== view.replyDport(i)) return false;
+  const b = i * RECORD_SIZE;
+  const u = view.bytes;
+  // reply src and reply dst are contiguous in both layouts.
+  for (let k = 0; k < 32; k++) if (t.addrs[A_REPLY_SRC + k] !== u[b + OFF_REPLY_SRC + k]) return false;
+  return true;
+}
+
 export function tuplesFromRecord(view: RecordView, i: number): ConnTuples {
   const b = i * RECORD_SIZE;
   const addrs = allocAddrs();

@@ -12,7 +12,7 @@
 import { FLAG_HAS_ORIGINAL_DST, FLAG_HAS_ORIGINAL_SRC, type FlowBatch } from '../pdata/flow-batch.ts';
 import { OFF_ORIG_DST, OFF_ORIG_SRC, REC_DESTROY, RECORD_SIZE, RF_HAS_REPLY, type RecordView } from '../native/conntrack-record.ts';
 import {
-  A_ORIG_DST, A_ORIG_SRC, A_REPLY_DST, A_REPLY_SRC, recordIsTranslated, tuplesFromRecord, writeForwardEdge,
+  A_ORIG_DST, A_ORIG_SRC, A_REPLY_DST, A_REPLY_SRC, recordHasReply, recordIsTranslated, tuplesFromRecord, writeForwardEdge,
   writeReverseEdge, type ConnTuples,
 } from './conn-tuples.ts';
 
@@ -78,6 +78,9 @@ export class NatIndex {
       const destroyed = view.type(i) === REC_DESTROY;
       const e = this.#byOrig.get(origKey);
       if (e) {
+        // A new connection on the same original tuple (a client port reused
+        // soon after) may have been translated to another backend.
+        if (!destroyed && !recordHasReply(e.tuples, view, i)) this.#retranslate(e, tuplesFromRecord(view, i));
         e.lastSeenMs = now;
         e.expiresAt = destroyed ? now + this.#lingerMs : 0;
       } else if (!destroyed) {
@@ -108,6 +111,13 @@ export class NatIndex {
     }
     e.lastSeenMs = now;
     e.expiresAt = destroyed ? now + this.#lingerMs : 0;
+  }
+
+  #retranslate(e: Entry, t: ConnTuples): void {
+    if (this.#byReply.get(e.replyKey) === e) this.#byReply.delete(e.replyKey);
+    e.tuples = t;
+    e.replyKey = tupleKey(t.proto, t.addrs, A_REPLY_SRC, t.replySport, t.addrs, A_REPLY_DST, t.replyDport);
+    this.#byReply.set(e.replyKey, e);
   }
 
   /** Marks the start of a full dump: entries the dump does not refresh are gone. */

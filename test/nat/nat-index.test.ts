@@ -98,3 +98,16 @@ t.test('the bound refuses and counts', async (t) => {
   t.equal(nat.size, 1);
   t.equal(nat.dropped, 1);
 });
+
+t.test('a reused client port translated to another backend resolves to the new one', async (t) => {
+  const nat = new NatIndex();
+  nat.applyRecords(records([dnat, { ...dnat, type: REC_DESTROY }]));
+  nat.applyRecords(records([{ ...dnat, rsrc: '10.1.0.6' }]));
+  t.equal(nat.size, 1);
+  t.equal(resolve(nat, { transport: 'tcp', sourceAddress: '10.0.0.1', sourcePort: 40000, destinationAddress: '10.96.0.10', destinationPort: 80 }).destinationAddress,
+    '10.1.0.6', 'client → VIP goes to the backend of the new connection');
+  t.equal(resolve(nat, { transport: 'tcp', sourceAddress: '10.1.0.6', sourcePort: 8080, destinationAddress: '10.0.0.1', destinationPort: 40000 }).sourceAddress,
+    '10.1.0.6', 'its reply tuple is indexed');
+  t.equal(resolve(nat, { transport: 'tcp', sourceAddress: '10.1.0.5', sourcePort: 8080, destinationAddress: '10.0.0.1', destinationPort: 40000 }).originalSourceAddress,
+    undefined, 'the old reply tuple no longer resolves');
+});
