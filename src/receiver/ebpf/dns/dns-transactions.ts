@@ -84,12 +84,9 @@ export interface DnsTransactionsOptions {
 }
 
 interface Lookup {
-  protocol: number;
+  /** Its key, which holds protocol, addresses and ports (see KEY_SIZE): no typed array per lookup. */
+  key: string;
   family: number;
-  client: Uint8Array;
-  clientPort: number;
-  server: Uint8Array;
-  serverPort: number;
   queryNs: number;
   question: DnsQuestion | undefined;
   rcode: string;
@@ -105,8 +102,14 @@ interface TcpStream {
 }
 
 // (protocol, client addr, client port, server addr, server port) then a 2-byte
-// tail: the DNS id for lookups, the direction for TCP streams.
+// tail: the DNS id for lookups, the direction for TCP streams. One byte per
+// latin1 character.
 const KEY_SIZE = 1 + 16 + 2 + 16 + 2 + 2;
+const K_CLIENT = 1;
+const K_CLIENT_PORT = 17;
+const K_SERVER = 19;
+const K_SERVER_PORT = 35;
+const K_TAIL = 37;
 
 export class DnsTransactions {
   readonly #timeoutNs: number;
@@ -161,21 +164,33 @@ export class DnsTransactions {
       if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
     }
     const keep = this.#policy.select(counts);
+    if (finished.length === 0) return;
+    // Grown once, so the columns fetched here stay the batch's own while rows are added.
+    if (batch.capacity < batch.length + finished.length) batch.grow(batch.length + finished.length);
+    const rcodeCol = batch.attributeColumn(ATTR_RESPONSE_CODE);
+    const typeCol = batch.attributeColumn(ATTR_QUESTION_TYPE);
+    const nameCol = keep.size > 0 ? batch.attributeColumn(ATTR_QUESTION_NAME) : undefined;
+    const { srcAddr, dstAddr, srcPort, dstPort, protocol, family, flags, strings } = batch;
+    const { dnsRequests, dnsDurationUs } = batch.counters;
     for (const q of finished) {
+      const k = q.key;
       const r = batch.addRow();
-      batch.family[r] = q.family;
-      batch.protocol[r] = q.protocol;
-      batch.flags[r] = FLAG_SOURCE_IS_CLIENT;
-      batch.srcAddr.set(q.client, r * 16);
-      batch.dstAddr.set(q.server, r * 16);
-      batch.srcPort[r] = q.clientPort;
-      batch.dstPort[r] = q.serverPort;
-      batch.counters.dnsRequests[r] = 1;
-      batch.counters.dnsDurationUs[r] = q.durationUs;
-      batch.setAttribute(r, ATTR_RESPONSE_CODE, q.rcode);
-      if (q.question) {
-        batch.setAttribute(r, ATTR_QUESTION_TYPE, dnsTypeName(q.question.type));
-        if (keep.has(q.question.name)) batch.setAttribute(r, ATTR_QUESTION_NAME, q.question.name);
+      family[r] = q.family;
+      protocol[r] = k.charCodeAt(0);
+      flags[r] = FLAG_SOURCE_IS_CLIENT;
+      for (let i = 0, o = r * 16; i < 16; i++, o++) {
+        srcAddr[o] = k.charCodeAt(K_CLIENT + i);
+        dstAddr[o] = k.charCodeAt(K_SERVER + i);
+      }
+      srcPort[r] = (k.charCodeAt(K_CLIENT_PORT) << 8) | k.charCodeAt(K_CLIENT_PORT + 1);
+      dstPort[r] = (k.charCodeAt(K_SERVER_PORT) << 8) | k.charCodeAt(K_SERVER_PORT + 1);
+      dnsRequests[r] = 1;
+      dnsDurationUs[r] = q.durationUs;
+      rcodeCol[r] = strings.intern(q.rcode);
+      const question = q.question;
+      if (question) {
+        typeCol[r] = strings.intern(dnsTypeName(question.type));
+        if (nameCol && keep.has(question.name)) nameCol[r] = strings.intern(question.name);
       }
     }
   }
@@ -206,12 +221,8 @@ export class DnsTransactions {
       this.#events.pendingEvicted();
     }
     this.#pending.set(key, {
-      protocol: p.protocol,
+      key,
       family: p.family,
-      client: p.clientAddr.slice(0, 16),
-      clientPort: p.clientPort,
-      server: p.serverAddr.slice(0, 16),
-      serverPort: p.serverPort,
       queryNs: p.timeNs,
       question: m.question,
       rcode: '',
@@ -297,12 +308,15 @@ export class DnsTransactions {
   #keyOf(p: DnsPacket, tail: number): string {
     const k = this.#key;
     k[0] = p.protocol;
-    k.set(p.clientAddr.subarray(0, 16), 1);
-    k.writeUInt16BE(p.clientPort & 0xffff, 17);
-    k.set(p.serverAddr.subarray(0, 16), 19);
-    k.writeUInt16BE(p.serverPort & 0xffff, 35);
-    k.writeUInt16BE(tail & 0xffff, 37);
-    return k.toString('latin1');
+    k.set(p.clientAddr.subarray(0, 16), K_CLIENT);
+    k[K_CLIENT_PORT] = p.clientPort >> 8;
+    k[K_CLIENT_PORT + 1] = p.clientPort;
+    k.set(p.serverAddr.subarray(0, 16), K_SERVER);
+    k[K_SERVER_PORT] = p.serverPort >> 8;
+    k[K_SERVER_PORT + 1] = p.serverPort;
+    k[K_TAIL] = tail >> 8;
+    k[K_TAIL + 1] = tail;
+    return k.toString('latin1', 0, KEY_SIZE);
   }
 }
 
