@@ -21,7 +21,7 @@
 //   within maxPending, lookups that timed out (those do get a row).
 
 import { FLAG_SOURCE_IS_CLIENT, type FlowBatch } from '../../../pdata/flow-batch.ts';
-import { CUT_REASONS, parseDnsMessage, type DnsMessage, type DnsParseFailure, type DnsQuestion } from './dns-message.ts';
+import { CUT_REASONS, DNS_PARSE_FAILURES, parseDnsMessage, type DnsMessage, type DnsParseFailure, type DnsQuestion } from './dns-message.ts';
 import { dnsRcodeName, dnsTypeName, TIMEOUT_RCODE_NAME } from './dns-names.ts';
 import { QueryNamePolicy } from './query-name-policy.ts';
 import type { QueryNamesConfig } from './query-names-config.ts';
@@ -73,6 +73,9 @@ export interface DnsEvents {
 }
 
 export type DnsPacketFailure = DnsParseFailure | 'unexpected_direction';
+
+/** Every reason parseError() can report, e.g. to declare a counter's series up front. */
+export const DNS_PACKET_FAILURES: readonly DnsPacketFailure[] = [...DNS_PARSE_FAILURES, 'unexpected_direction'];
 
 export interface DnsTransactionsOptions {
   timeoutMs: number;
@@ -144,7 +147,9 @@ export class DnsTransactions {
     this.#message(p, p.payload, p.truncated);
   }
 
-  /** Appends one FlowBatch row per transaction finished since the last flush: answered, or unanswered for longer than timeoutMs at nowNs (then dns.response_code=TIMEOUT, no duration sample). */
+  /** Appends one FlowBatch row per transaction finished since the last flush: answered, or unanswered for longer than timeoutMs at nowNs (then dns.response_code=TIMEOUT, no duration sample).
+   * nowNs is on the packets' clock, CLOCK_MONOTONIC: Number(process.hrtime.bigint()) on Linux.
+   */
   flush(batch: FlowBatch, nowNs: number): void {
     for (const [key, q] of this.#pending) {
       if (nowNs - q.queryNs <= this.#timeoutNs) continue;
