@@ -6,7 +6,10 @@
 // Rows per interval: flows_per_interval long-lived flows (TCP connections that
 // live for a number of intervals, or a pod's DNS traffic to kube-dns over UDP)
 // plus the short-lived TCP connections opened in the interval; each yields a
-// client→server edge and its server→client reply edge.
+// client→server edge and its server→client reply edge. After those pairs come
+// the event rows, as the ebpf receiver writes them: one per pod's DNS lookups of
+// the interval (dnsRequests, a response-time sample, dns.question.type and
+// dns.response_code) and one per refused connect (its SYN dropped, no_socket).
 
 import {
   FLAG_CONNECTION_ENDED, FLAG_SOURCE_IS_CLIENT, FlowBatch, PROTO_TCP, PROTO_UDP,
@@ -30,6 +33,10 @@ const SALT_CHURN = 0xc4a;
 const FAILED_CONNECT_RATIO = 0.02;
 const RESET_RATIO = 0.02;
 const RETRANSMIT_RATIO = 0.04;
+const SALT_DNS = 0xd45;
+/** Shares of a pod's interval of lookups answered NXDOMAIN and SERVFAIL (the rest NOERROR). */
+const NXDOMAIN_RATIO = 0.06;
+const SERVFAIL_RATIO = 0.02;
 
 /** The window interval i covers, counted from `epochMs` (the receiver's start). */
 export function intervalWindow(c: SyntheticConfig, i: number, epochMs = 0): IntervalWindow {
@@ -46,20 +53,22 @@ export function generateInterval(c: SyntheticConfig, i: number, epochMs = 0): Fl
   if (!Number.isInteger(i) || i < 0) throw new RangeError(`interval index must be a non-negative integer, got ${i}`);
   const m = flowModel(c);
   const churn = churnCount(c, i);
-  const rows = 2 * (c.flows_per_interval + churn);
-  const batch = new FlowBatch(Math.max(1, rows));
+  const paired = 2 * (c.flows_per_interval + churn);
+  // Room for the event rows too: at most one per flow and per new connection.
+  const batch = new FlowBatch(Math.max(1, paired + c.flows_per_interval + churn));
   const w = intervalWindow(c, i, epochMs);
   batch.startTimeMs = w.startTimeMs;
   batch.endTimeMs = w.endTimeMs;
   // New typed arrays are zeroed and attribute columns start unset, so rows are
   // written in place instead of through addRow().
-  batch.length = rows;
+  batch.length = paired;
   const g = new Gen(c, m, batch, i);
   for (let f = 0; f < c.flows_per_interval; f++) {
     if (m.udp[f]) g.dns(f, 2 * f);
     else g.longLived(f, 2 * f);
   }
   for (let k = 0; k < churn; k++) g.shortLived(k, 2 * (c.flows_per_interval + k));
+  batch.length = g.eventRow;
   return batch;
 }
 
@@ -80,6 +89,9 @@ class Gen {
   readonly #closed: Float64Array;
   readonly #rtt: Float64Array;
   readonly #duration: Float64Array;
+  readonly #batch: FlowBatch;
+  /** Where the next event row (DNS lookups, a drop) goes: after every pair. */
+  eventRow: number;
 
   constructor(c: SyntheticConfig, m: FlowModel, batch: FlowBatch, i: number) {
     this.#c = c;
@@ -87,6 +99,8 @@ class Gen {
     this.#i = i;
     this.#seconds = c.interval / 1000;
     this.#out = new EdgeWriter(batch, m.topo);
+    this.#batch = batch;
+    this.eventRow = batch.length;
     const k = batch.counters;
     this.#bytes = k.bytes;
     this.#packets = k.packets;
@@ -123,7 +137,10 @@ class Gen {
     out.viaService(row, server, v6);
     this.#traffic(row, up, segments(up), rng);
     this.#rtt[row] = this.#rttUs(clientPod, serverPod, rng);
-    if (phase === 0) this.#opened[row] = 1;
+    if (phase === 0) {
+      this.#opened[row] = 1;
+      this.#batch.counters.connectUs[row] = this.#handshakeUs(row);
+    }
     if (ended) {
       this.#closed[row] = 1;
       this.#duration[row] = life * this.#c.interval;
@@ -151,6 +168,21 @@ class Gen {
     out.edge(row + 1, PROTO_UDP, 0, serverPod, dns.targetPort, clientPod, clientPort, v6);
     this.#bytes[row + 1] = queries * (100 + rng.int(200));
     this.#packets[row + 1] = queries;
+
+    // The lookups themselves. Drawn from a hash of their own, not the flow's
+    // generator, so adding them changed no other value of the interval.
+    const e = this.eventRow++;
+    out.edge(e, PROTO_UDP, FLAG_SOURCE_IS_CLIENT, clientPod, clientPort, serverPod, dns.targetPort, v6);
+    out.viaService(e, dns, v6);
+    const h = hash32(m.seed, this.#i, f, SALT_DNS);
+    const u = (h >>> 8) / 0x100_0000;
+    const rcode = u < NXDOMAIN_RATIO ? 'NXDOMAIN' : u < NXDOMAIN_RATIO + SERVFAIL_RATIO ? 'SERVFAIL' : 'NOERROR';
+    const k = this.#batch.counters;
+    k.dnsRequests[e] = queries;
+    // One response-time sample per row: a cache hit in CoreDNS is well under a millisecond.
+    k.dnsDurationUs[e] = 150 + (h & 0xff) * 4;
+    this.#batch.setAttribute(e, 'dns.question.type', v6 ? 'AAAA' : 'A');
+    this.#batch.setAttribute(e, 'dns.response_code', rcode);
   }
 
   /** A connection opened and closed within the interval (a request), or a refused connect. */
@@ -179,6 +211,13 @@ class Gen {
       this.#failed[row] = 1;
       this.#bytes[row + 1] = 40;
       this.#packets[row + 1] = 1;
+      // The SYN that found no listener, as the kernel's drop tracepoint reports it.
+      const e = this.eventRow++;
+      out.edge(e, PROTO_TCP, FLAG_SOURCE_IS_CLIENT, clientPod, clientPort, serverPod, server.targetPort, v6);
+      out.viaService(e, server, v6);
+      this.#batch.counters.drops[e] = 1;
+      this.#batch.counters.dropBytes[e] = 60;
+      this.#batch.setAttribute(e, 'drop.reason', 'no_socket');
       return;
     }
     const up = Math.round(rng.logNormal(500, 1));
@@ -189,6 +228,7 @@ class Gen {
     this.#opened[row] = 1;
     this.#closed[row] = 1;
     this.#rtt[row] = this.#rttUs(clientPod, serverPod, rng);
+    this.#batch.counters.connectUs[row] = this.#handshakeUs(row);
     this.#duration[row] = Math.max(1, Math.round(rng.logNormal(25, 1)));
     if (rng.next() < RESET_RATIO) this.#resets[row] = 1;
   }
@@ -200,6 +240,11 @@ class Gen {
     this.#bytes[row] = bytes + retrans * Math.min(MSS, bytes);
     this.#packets[row] = packets + retrans;
     this.#retransmits[row] = retrans;
+  }
+
+  /** connect() to ESTABLISHED: one round trip (the row's RTT sample) plus the peer's SYN handling. */
+  #handshakeUs(row: number): number {
+    return Math.max(20, this.#rtt[row]! + 15);
   }
 
   /** Smoothed RTT: tens of µs within a node, a few hundred across nodes. */

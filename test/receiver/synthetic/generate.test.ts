@@ -47,7 +47,12 @@ t.test('row count: two edges per long-lived flow and per new connection; churn k
   const c = config({ interval: '250ms', connections_per_second: 10, flows_per_interval: 20 });
   const counts = Array.from({ length: 8 }, (_, i) => churnCount(c, i));
   t.same(counts, [2, 3, 2, 3, 2, 3, 2, 3], '2.5 connections per 250ms interval');
-  t.equal(generateInterval(c, 1).length, 2 * (20 + 3));
+  const b = generateInterval(c, 1);
+  const paired = 2 * (20 + 3);
+  t.ok(b.length >= paired, 'the pairs first');
+  for (let r = paired; r < b.length; r++) {
+    if (!(b.counters.dnsRequests[r]! > 0 || b.counters.drops[r]! > 0)) t.fail(`row ${r} after the pairs is neither DNS lookups nor a drop`);
+  }
   t.equal(generateInterval(config({ flows_per_interval: 0, connections_per_second: 0 }), 0).length, 0);
 });
 
@@ -56,7 +61,7 @@ t.test('TCP connections have both edges; per-connection counters only on client�
   const seen = { opened: 0, closed: 0, failed: 0, resets: 0, retransmits: 0, udp: 0, tcp: 0 };
   for (let i = 0; i < 6; i++) {
     const b = generateInterval(c, i);
-    for (let r = 0; r < b.length; r += 2) {
+    for (let r = 0; r < 2 * (300 + churnCount(c, i)); r += 2) {
       const req = readFlow(b, r);
       const rsp = readFlow(b, r + 1);
       if (!req.sourceIsClient || rsp.sourceIsClient) t.fail(`row ${r}: client→server then server→client`);
@@ -193,8 +198,46 @@ t.test('long-lived connections persist across intervals and are replaced when th
 t.test('a large cluster stays within the pod-address plan', async (t) => {
   const c = config({ namespaces: 200, workloads_per_namespace: 16, pods_per_workload: 16, flows_per_interval: 2000 });
   const b = generateInterval(c, 0);
-  t.equal(b.length, 2 * (2000 + 50));
+  t.ok(b.length >= 2 * (2000 + 50));
   const pods = new Set<string>();
   for (let r = 0; r < b.length; r++) pods.add(readFlow(b, r).sourceAddress);
   t.ok(pods.size > 1000, `${pods.size} distinct source pods`);
+});
+
+t.test('event rows: one per pod interval of DNS lookups, one drop per refused connect, a handshake time per opened connection', async (t) => {
+  const c = config({ flows_per_interval: 300, connections_per_second: 400 });
+  const rcodes = new Map<string, number>();
+  for (let i = 0; i < 6; i++) {
+    const b = generateInterval(c, i);
+    const paired = 2 * (300 + churnCount(c, i));
+    let udpPairs = 0;
+    let failed = 0;
+    for (let r = 0; r < paired; r += 2) {
+      const req = readFlow(b, r);
+      if (req.transport === 'udp') udpPairs++;
+      failed += req.counters?.failed ?? 0;
+      if (req.counters?.opened && !(req.counters.connectUs! >= req.counters.rttUs!)) t.fail(`row ${r}: opened without a handshake time of at least one RTT`);
+      if (!req.counters?.opened && req.counters?.connectUs) t.fail(`row ${r}: a handshake time without an open`);
+    }
+    let lookups = 0;
+    let drops = 0;
+    for (let r = paired; r < b.length; r++) {
+      const e = readFlow(b, r);
+      if (!e.sourceIsClient) t.fail(`event row ${r} is not client → server`);
+      if (e.counters?.bytes || e.counters?.packets) t.fail(`event row ${r} carries traffic`);
+      if (e.counters?.dnsRequests) {
+        lookups++;
+        if (e.transport !== 'udp' || e.destinationPort !== 53 || !(e.counters.dnsDurationUs! > 0)) t.fail(`row ${r}: a lookup row to udp/53 with a sample`);
+        const rc = e.attributes?.['dns.response_code'] ?? '?';
+        rcodes.set(rc, (rcodes.get(rc) ?? 0) + 1);
+        if (!['A', 'AAAA'].includes(e.attributes?.['dns.question.type'] ?? '')) t.fail(`row ${r}: query type`);
+      } else {
+        drops++;
+        t.equal(e.attributes?.['drop.reason'], 'no_socket');
+      }
+    }
+    t.equal(lookups, udpPairs, `interval ${i}: one lookup row per DNS flow`);
+    t.equal(drops, failed, `interval ${i}: one drop row per refused connect`);
+  }
+  t.ok((rcodes.get('NOERROR') ?? 0) > (rcodes.get('NXDOMAIN') ?? 0) && (rcodes.get('NXDOMAIN') ?? 0) > 0, `answers: ${JSON.stringify(Object.fromEntries(rcodes))}`);
 });
