@@ -164,9 +164,11 @@ export class DnsTransactions {
     const finished = this.#finished;
     this.#finished = [];
     const counts = new Map<string, number>();
-    for (const q of finished) {
-      const name = q.question?.name;
-      if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
+    if (this.#policy.keepsNames) {
+      for (const q of finished) {
+        const name = q.question?.name;
+        if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
+      }
     }
     const keep = this.#policy.select(counts);
     if (finished.length === 0) return;

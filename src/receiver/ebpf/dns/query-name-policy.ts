@@ -14,6 +14,11 @@ export class QueryNamePolicy {
     this.#allow = config.allow.map((s) => s.toLowerCase());
   }
 
+  /** False in mode off: no name is ever kept, so there is nothing to count. */
+  get keepsNames(): boolean {
+    return this.#config.mode !== 'off';
+  }
+
   /**
    * The names to keep, given how often each was looked up in the interval.
    * top: the top_n most frequent; ties go to the name that sorts first, so the
