@@ -16,6 +16,10 @@
 //   (what the metric needs); if the capture cut it, truncated() counts it. With
 //   DnsPacket.wireLength the bytes a message still has in later segments are
 //   skipped there, so a continuation segment is never read as a new message.
+//   The capture has no sequence numbers, so a retransmitted segment is seen
+//   again: a repeated response counts as unmatchedResponse(), and a repeated
+//   first segment of a multi-segment message can desynchronise that stream
+//   until its next segment (counted as parse errors, never as lookups).
 // - Everything dropped is counted through DnsEvents: parse failures (by reason),
 //   cut captures, responses that answer nothing pending, queries evicted to stay
 //   within maxPending, lookups that timed out (those do get a row).
