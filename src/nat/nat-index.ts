@@ -84,7 +84,7 @@ export class NatIndex {
         e.lastSeenMs = now;
         e.expiresAt = destroyed ? now + this.#lingerMs : 0;
       } else if (!destroyed) {
-        this.#apply(tuplesFromRecord(view, i), false, now);
+        this.#insert(tuplesFromRecord(view, i), origKey, now);
       }
     }
     if (now - this.#lastSweep >= 1000) this.sweep(now);
@@ -97,20 +97,25 @@ export class NatIndex {
 
   #apply(t: ConnTuples, destroyed: boolean, now: number): void {
     const origKey = tupleKey(t.proto, t.addrs, A_ORIG_SRC, t.origSport, t.addrs, A_ORIG_DST, t.origDport);
-    let e = this.#byOrig.get(origKey);
+    const e = this.#byOrig.get(origKey);
     if (!e) {
-      if (destroyed) return;
-      if (this.#byOrig.size >= this.#maxEntries) {
-        this.dropped++;
-        return;
-      }
-      const replyKey = tupleKey(t.proto, t.addrs, A_REPLY_SRC, t.replySport, t.addrs, A_REPLY_DST, t.replyDport);
-      e = { tuples: t, origKey, replyKey, lastSeenMs: now, expiresAt: 0 };
-      this.#byOrig.set(origKey, e);
-      this.#byReply.set(replyKey, e);
+      if (!destroyed) this.#insert(t, origKey, now);
+      return;
     }
     e.lastSeenMs = now;
     e.expiresAt = destroyed ? now + this.#lingerMs : 0;
+  }
+
+  /** A new entry under `origKey` (known absent), unless the index is full. */
+  #insert(t: ConnTuples, origKey: string, now: number): void {
+    if (this.#byOrig.size >= this.#maxEntries) {
+      this.dropped++;
+      return;
+    }
+    const replyKey = tupleKey(t.proto, t.addrs, A_REPLY_SRC, t.replySport, t.addrs, A_REPLY_DST, t.replyDport);
+    const e = { tuples: t, origKey, replyKey, lastSeenMs: now, expiresAt: 0 };
+    this.#byOrig.set(origKey, e);
+    this.#byReply.set(replyKey, e);
   }
 
   #retranslate(e: Entry, t: ConnTuples): void {

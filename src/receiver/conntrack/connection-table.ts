@@ -83,6 +83,9 @@ export class ConnectionTable {
   readonly #tombTtlMs: number;
   readonly #now: () => number;
   #dumpSeq = 0;
+  #dumpRunning = false;
+  /** Keys removed by their DESTROY event while the current dump runs. */
+  #dumpTombs: string[] = [];
   #baseline = true;
   readonly stats: TableStats = { swept: 0, reused: 0 };
 
@@ -95,12 +98,21 @@ export class ConnectionTable {
     return this.#conns.size;
   }
 
+  /** Tombstones held (removed connections whose stale or late records may still come). */
+  get tombstones(): number {
+    return this.#tombs.size;
+  }
+
   dumpBegin(seq: number): void {
+    this.#endDumpTombs(); // one dump at a time: a new one means the last is over, even if it failed
     this.#dumpSeq = seq;
+    this.#dumpRunning = true;
   }
 
   /** End of a dump: the start dump ends the baseline; a complete dump sweeps vanished connections. */
   dumpEnd(seq: number, interrupted: boolean): void {
+    this.#dumpRunning = false;
+    this.#endDumpTombs();
     const wasBaseline = this.#baseline;
     this.#baseline = false;
     if (interrupted || wasBaseline) return;
@@ -263,10 +275,23 @@ export class ConnectionTable {
 
   #remove(key: string, c: Conn, byEvent: boolean): void {
     this.#conns.delete(key);
+    // After its DESTROY event, any later event or record of a later dump is
+    // another entry (rules c, d): the tombstone only screens stale records of
+    // the dump running now, so none is kept when no dump runs. At tens of
+    // thousands of connections per second, keeping one per connection for the
+    // TTL would hold millions.
+    if (byEvent && !this.#dumpRunning) return;
     this.#tombs.set(key, {
       ob: c.ob, op: c.op, rb: c.rb, rp: c.rp, expiresAt: this.#now() + this.#tombTtlMs,
       seq: this.#dumpSeq, byEvent, sawNew: c.sawNew,
     });
+    if (byEvent) this.#dumpTombs.push(key);
+  }
+
+  /** The running dump is over: its stale records can no longer come. */
+  #endDumpTombs(): void {
+    for (const k of this.#dumpTombs) if (this.#tombs.get(k)?.byEvent) this.#tombs.delete(k);
+    this.#dumpTombs = [];
   }
 
   /** Connections with pending deltas, handed over and reset; also expires old tombstones. */
