@@ -33,3 +33,12 @@ if [ ! -e "$ADDON" ] || [ -n "$(find native/conntrack/src native/conntrack/bindi
   (cd native/conntrack && "../../$NODE" "$NODE_GYP" rebuild --nodedir="$NODEDIR" --loglevel=warn >/dev/null)
   touch "$ADDON"
 fi
+
+# The conntrack event injector of bench/conntrack.bench.ts (creates and deletes
+# entries over ctnetlink). Outside native/conntrack/build, which node-gyp
+# rebuild wipes.
+INJECT=bench/tools/build/ct-inject
+if [ ! -e "$INJECT" ] || [ bench/tools/ct-inject.c -nt "$INJECT" ]; then
+  mkdir -p bench/tools/build
+  cc -O2 -Wall -Wextra -o "$INJECT" bench/tools/ct-inject.c
+fi
