@@ -24,15 +24,13 @@
 //   cut captures, responses that answer nothing pending, queries evicted to stay
 //   within maxPending, lookups that timed out (those do get a row).
 
-import { FLAG_SOURCE_IS_CLIENT, type FlowBatch } from '../../../pdata/flow-batch.ts';
+import type { FlowBatch } from '../../../pdata/flow-batch.ts';
 import { CUT_REASONS, DNS_PARSE_FAILURES, parseDnsMessage, type DnsMessage, type DnsParseFailure, type DnsQuestion } from './dns-message.ts';
-import { dnsRcodeName, dnsTypeName, TIMEOUT_RCODE_NAME } from './dns-names.ts';
+import { ENDS_CLIENT, ENDS_CLIENT_PORT, ENDS_SERVER, ENDS_SERVER_PORT, ENDS_SIZE, FinishedLookups, NO_QUESTION, RCODE_TIMEOUT } from './finished-lookups.ts';
 import { QueryNamePolicy } from './query-name-policy.ts';
 import type { QueryNamesConfig } from './query-names-config.ts';
 
-export const ATTR_QUESTION_NAME = 'dns.question.name';
-export const ATTR_QUESTION_TYPE = 'dns.question.type';
-export const ATTR_RESPONSE_CODE = 'dns.response_code';
+export { ATTR_QUESTION_NAME, ATTR_QUESTION_TYPE, ATTR_RESPONSE_CODE } from './finished-lookups.ts';
 
 export interface DnsPacket {
   /** Capture time, CLOCK_MONOTONIC ns (bpf_ktime_get_ns). */
@@ -90,14 +88,11 @@ export interface DnsTransactionsOptions {
   maxFinished?: number;
 }
 
+/** A pending query; its key in the map holds the protocol, addresses and ports. */
 interface Lookup {
-  /** Its key, which holds protocol, addresses and ports (see KEY_SIZE): no typed array per lookup. */
-  key: string;
   family: number;
   queryNs: number;
   question: DnsQuestion | undefined;
-  rcode: string;
-  durationUs: number;
 }
 
 interface TcpStream {
@@ -108,15 +103,12 @@ interface TcpStream {
   timeNs: number;
 }
 
-// (protocol, client addr, client port, server addr, server port) then a 2-byte
+// The protocol, then the two ends as FinishedLookups stores them, then a 2-byte
 // tail: the DNS id for lookups, the direction for TCP streams. One byte per
-// latin1 character.
-const KEY_SIZE = 1 + 16 + 2 + 16 + 2 + 2;
-const K_CLIENT = 1;
-const K_CLIENT_PORT = 17;
-const K_SERVER = 19;
-const K_SERVER_PORT = 35;
-const K_TAIL = 37;
+// latin1 character of the key string.
+const K_ENDS = 1;
+const K_TAIL = K_ENDS + ENDS_SIZE;
+const KEY_SIZE = K_TAIL + 2;
 
 export class DnsTransactions {
   readonly #timeoutNs: number;
@@ -126,7 +118,7 @@ export class DnsTransactions {
   readonly #policy: QueryNamePolicy;
   readonly #pending = new Map<string, Lookup>(); // insertion order = age: the first is evicted first
   readonly #streams = new Map<string, TcpStream>();
-  #finished: Lookup[] = [];
+  readonly #finished = new FinishedLookups();
   readonly #key = Buffer.alloc(KEY_SIZE);
 
   constructor(opts: DnsTransactionsOptions) {
@@ -159,51 +151,12 @@ export class DnsTransactions {
       if (nowNs - q.queryNs <= this.#timeoutNs) continue;
       this.#pending.delete(key);
       this.#events.timedOut();
-      q.rcode = TIMEOUT_RCODE_NAME;
-      q.durationUs = 0;
-      this.#finish(q);
+      this.#key.write(key, 'latin1');
+      this.#finish(q, RCODE_TIMEOUT, 0);
     }
     for (const [key, s] of this.#streams) if (nowNs - s.timeNs > this.#timeoutNs) this.#streams.delete(key);
-
-    const finished = this.#finished;
-    this.#finished = [];
-    const counts = new Map<string, number>();
-    if (this.#policy.keepsNames) {
-      for (const q of finished) {
-        const name = q.question?.name;
-        if (name !== undefined) counts.set(name, (counts.get(name) ?? 0) + 1);
-      }
-    }
-    const keep = this.#policy.select(counts);
-    if (finished.length === 0) return;
-    // Grown once, so the columns fetched here stay the batch's own while rows are added.
-    if (batch.capacity < batch.length + finished.length) batch.grow(batch.length + finished.length);
-    const rcodeCol = batch.attributeColumn(ATTR_RESPONSE_CODE);
-    const typeCol = batch.attributeColumn(ATTR_QUESTION_TYPE);
-    const nameCol = keep.size > 0 ? batch.attributeColumn(ATTR_QUESTION_NAME) : undefined;
-    const { srcAddr, dstAddr, srcPort, dstPort, protocol, family, flags, strings } = batch;
-    const { dnsRequests, dnsDurationUs } = batch.counters;
-    for (const q of finished) {
-      const k = q.key;
-      const r = batch.addRow();
-      family[r] = q.family;
-      protocol[r] = k.charCodeAt(0);
-      flags[r] = FLAG_SOURCE_IS_CLIENT;
-      for (let i = 0, o = r * 16; i < 16; i++, o++) {
-        srcAddr[o] = k.charCodeAt(K_CLIENT + i);
-        dstAddr[o] = k.charCodeAt(K_SERVER + i);
-      }
-      srcPort[r] = (k.charCodeAt(K_CLIENT_PORT) << 8) | k.charCodeAt(K_CLIENT_PORT + 1);
-      dstPort[r] = (k.charCodeAt(K_SERVER_PORT) << 8) | k.charCodeAt(K_SERVER_PORT + 1);
-      dnsRequests[r] = 1;
-      dnsDurationUs[r] = q.durationUs;
-      rcodeCol[r] = strings.intern(q.rcode);
-      const question = q.question;
-      if (question) {
-        typeCol[r] = strings.intern(dnsTypeName(question.type));
-        if (nameCol && keep.has(question.name)) nameCol[r] = strings.intern(question.name);
-      }
-    }
+    const keep = this.#policy.keepsNames ? this.#policy.select(this.#finished.nameCounts()) : new Set<string>();
+    this.#finished.drainInto(batch, keep);
   }
 
   /** `cut`: the bytes end before the message did, so running out of them is no parse error. */
@@ -231,14 +184,7 @@ export class DnsTransactions {
       this.#pending.delete(oldest);
       this.#events.pendingEvicted();
     }
-    this.#pending.set(key, {
-      key,
-      family: p.family,
-      queryNs: p.timeNs,
-      question: m.question,
-      rcode: '',
-      durationUs: 0,
-    });
+    this.#pending.set(key, { family: p.family, queryNs: p.timeNs, question: m.question });
   }
 
   #response(p: DnsPacket, m: DnsMessage): void {
@@ -249,15 +195,18 @@ export class DnsTransactions {
       return;
     }
     this.#pending.delete(key);
-    q.rcode = dnsRcodeName(m.rcode);
     // At least 1 µs: 0 means "no sample", and CPUs' clocks may disagree by a little.
-    q.durationUs = Math.max(1, Math.round((p.timeNs - q.queryNs) / 1000));
-    this.#finish(q);
+    this.#finish(q, m.rcode, Math.max(1, Math.round((p.timeNs - q.queryNs) / 1000)));
   }
 
-  #finish(q: Lookup): void {
-    if (this.#finished.length >= this.#maxFinished) this.#events.finishedDropped?.();
-    else this.#finished.push(q);
+  /** Stores a finished lookup; its key's bytes are in this.#key. */
+  #finish(q: Lookup, rcode: number, durationUs: number): void {
+    if (this.#finished.length >= this.#maxFinished) {
+      this.#events.finishedDropped?.();
+      return;
+    }
+    const question = q.question;
+    this.#finished.add(this.#key[0]!, q.family, this.#key, K_ENDS, rcode, question ? question.type : NO_QUESTION, question ? question.name : '', durationUs);
   }
 
   #tcp(p: DnsPacket): void {
@@ -319,12 +268,12 @@ export class DnsTransactions {
   #keyOf(p: DnsPacket, tail: number): string {
     const k = this.#key;
     k[0] = p.protocol;
-    k.set(p.clientAddr.subarray(0, 16), K_CLIENT);
-    k[K_CLIENT_PORT] = p.clientPort >> 8;
-    k[K_CLIENT_PORT + 1] = p.clientPort;
-    k.set(p.serverAddr.subarray(0, 16), K_SERVER);
-    k[K_SERVER_PORT] = p.serverPort >> 8;
-    k[K_SERVER_PORT + 1] = p.serverPort;
+    k.set(p.clientAddr.subarray(0, 16), K_ENDS + ENDS_CLIENT);
+    k.set(p.serverAddr.subarray(0, 16), K_ENDS + ENDS_SERVER);
+    k[K_ENDS + ENDS_CLIENT_PORT] = p.clientPort >> 8;
+    k[K_ENDS + ENDS_CLIENT_PORT + 1] = p.clientPort;
+    k[K_ENDS + ENDS_SERVER_PORT] = p.serverPort >> 8;
+    k[K_ENDS + ENDS_SERVER_PORT + 1] = p.serverPort;
     k[K_TAIL] = tail >> 8;
     k[K_TAIL + 1] = tail;
     return k.toString('latin1', 0, KEY_SIZE);

@@ -137,6 +137,13 @@ t.test('a response whose question differs is not an answer: counted unmatched, t
   t.match(flush(3 * MS), [{ attributes: { 'dns.response_code': 'FORMERR', 'dns.question.name': 'q.example' } }]);
 });
 
+t.test('a query without a question (QDCOUNT 0, as for a DNS cookie) is a lookup without type or name', async (t) => {
+  const { tx, flush } = setup();
+  tx.observe(pkt({ t: 0, from: 'client', payload: new Uint8Array(header({ id: 5, qdcount: 0 })) }));
+  tx.observe(pkt({ t: MS, from: 'server', payload: new Uint8Array(header({ id: 5, qr: true, qdcount: 0 })) }));
+  t.match(flush(2 * MS), [{ durationUs: 1000, attributes: { 'dns.response_code': 'NOERROR' } }]);
+});
+
 t.test('pending is bounded: the oldest query is evicted and counted', async (t) => {
   const { tx, counts, flush } = setup({ maxPending: 3 });
   for (let id = 1; id <= 5; id++) tx.observe(pkt({ t: id * MS, from: 'client', payload: query('e.example', 1, { id }) }));
