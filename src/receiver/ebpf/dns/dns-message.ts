@@ -74,6 +74,8 @@ const scratch = Buffer.alloc(4 * MAX_NAME_WIRE_BYTES);
  * past the name where it starts, i.e. past its first pointer when compressed.
  */
 export function readDnsName(bytes: Uint8Array, offset: number): DnsNameResult {
+  // An offset that indexes nothing would read undefined forever, not run out.
+  if (!Number.isInteger(offset) || offset < 0) return { ok: false, reason: 'truncated_name' };
   const len = bytes.length;
   let pos = offset;
   let segmentStart = offset; // a pointer must go strictly before this

@@ -107,4 +107,5 @@ t.test('running out of bytes', async (t) => {
   t.equal(reason(parseDnsMessage(full.subarray(0, 20))), 'truncated_name');
   t.equal(reason(parseDnsMessage(bytes(header(), [0xc0]))), 'truncated_name', 'half a pointer');
   t.equal(reason(parseDnsMessage(bytes(header(), [0x80, 0]))), 'bad_name', 'reserved label type');
+  for (const at of [-1, 1.5, NaN, 1e9]) t.equal(reason(readDnsName(query('a.example'), at)), 'truncated_name', `readDnsName at ${at}`);
 });
