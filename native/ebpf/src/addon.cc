@@ -14,6 +14,7 @@
 #include <set>
 
 #include "datapath.h"
+#include "drop-addon.h"
 #include "feature-probe.h"
 
 namespace {
@@ -261,6 +262,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Datapath", DatapathWrap::Define(env));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("probeFentry", Napi::Function::New(env, ProbeFentryJs));
+  InitDrops(env, exports);
   return exports;
 }
 

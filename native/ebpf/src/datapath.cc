@@ -16,6 +16,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include "map-batch.h"
 #include "podflow.skel.h"
 
 namespace {
@@ -30,40 +31,6 @@ int CaptureLibbpf(enum libbpf_print_level level, const char* fmt, va_list args) 
   libbpf_log.append(buf);
   if (libbpf_log.size() > 8192) libbpf_log.erase(0, libbpf_log.size() - 8192);
   return n;
-}
-
-std::string Describe(const std::string& what, int err) {
-  std::string msg = what + ": " + strerror(err);
-  std::string log = TakeLibbpfLog();
-  if (!log.empty()) msg += "\nlibbpf: " + log;
-  return msg;
-}
-
-[[noreturn]] void Fail(const std::string& step, int err, const std::string& what) {
-  throw DatapathError(step, err, Describe(what, err));
-}
-
-// Reads every entry of a hash map with BPF_MAP_LOOKUP_BATCH, `chunk` at a time.
-template <typename Emit>
-void LookupAll(int fd, size_t key_size, size_t value_size, Emit emit) {
-  const uint32_t chunk = 4096;
-  std::vector<uint8_t> keys(chunk * key_size), values(chunk * value_size);
-  uint64_t in_batch = 0, out_batch = 0;
-  bool first = true;
-  LIBBPF_OPTS(bpf_map_batch_opts, opts);
-  for (;;) {
-    uint32_t count = chunk;
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(), values.data(),
-                                   &count, &opts);
-    int e = err ? errno : 0;
-    for (uint32_t i = 0; i < count; i++) emit(&keys[i * key_size], &values[i * value_size]);
-    if (err) {
-      if (e == ENOENT) return;
-      Fail("read_map", e, "batch lookup");
-    }
-    first = false;
-    in_batch = out_batch;
-  }
 }
 
 }  // namespace

@@ -3,9 +3,11 @@
 import type { CreateSettings } from '../../component/component.ts';
 import type { EbpfConfig } from './config.ts';
 import type { DatapathFeature } from './datapath-feature.ts';
+import { DropFeature } from './drops/drop-feature.ts';
 
 export function createFeatures(settings: CreateSettings, config: EbpfConfig): DatapathFeature[] {
   const features: DatapathFeature[] = [];
+  if (config.drops.enabled) features.push(new DropFeature(settings, config.drops, { includeLoopback: config.include_loopback }));
   void settings;
   void config;
   return features;

@@ -1,0 +1,134 @@
+// See drop-datapath.h. The program is attached through a bpf_link owned by the
+// skeleton: Close(), the destructor, process exit or the kernel closing the
+// fds of a killed process detach it; nothing is pinned.
+#include "drop-datapath.h"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <cerrno>
+#include <csignal>
+#include <pthread.h>
+
+#include "map-batch.h"
+#include "podflow_drops.skel.h"
+
+DropDatapath::DropDatapath(const DropOptions& o) {
+  try {
+    skel_ = podflow_drops_bpf__open();
+    if (!skel_) Fail("open", errno, "open the drops BPF object");
+    if (o.map_size == 0) Fail("options", EINVAL, "drops map size 0");
+    bpf_map__set_max_entries(skel_->maps.pf_drops, o.map_size);
+    skel_->rodata->pf_drops_include_loopback = o.include_loopback ? 1 : 0;
+    {
+      // As in Datapath: a pending signal makes the verifier give up with EAGAIN.
+      sigset_t block, old;
+      sigfillset(&block);
+      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&block, sig);
+      pthread_sigmask(SIG_BLOCK, &block, &old);
+      int err = podflow_drops_bpf__load(skel_);
+      pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      if (err) Fail("load", -err, "load the drops BPF program");
+    }
+    // Before attaching, so an excluded reason is never counted.
+    int ex = bpf_map__fd(skel_->maps.pf_drop_exclude);
+    uint8_t one = 1;
+    for (uint32_t reason : o.exclude)
+      if (bpf_map_update_elem(ex, &reason, &one, BPF_ANY)) Fail("exclude", errno, "fill pf_drop_exclude");
+    if (!o.attach) return;
+    skel_->links.pf_kfree_skb = bpf_program__attach(skel_->progs.pf_kfree_skb);
+    if (!skel_->links.pf_kfree_skb) Fail("attach_tracepoint", errno, "attach pf_kfree_skb to skb:kfree_skb");
+  } catch (...) {
+    if (skel_) podflow_drops_bpf__destroy(skel_);
+    skel_ = nullptr;
+    closed_ = true;
+    throw;
+  }
+}
+
+DropDatapath::~DropDatapath() { Close(); }
+
+void DropDatapath::Detach() {
+  std::lock_guard<std::mutex> lock(close_mu_);
+  if (!closed_ && skel_) podflow_drops_bpf__detach(skel_);
+}
+
+void DropDatapath::Close() {
+  std::lock_guard<std::mutex> lock(close_mu_);
+  if (closed_) return;
+  closed_ = true;
+  if (skel_) podflow_drops_bpf__destroy(skel_);
+  skel_ = nullptr;
+}
+
+std::vector<uint8_t> DropDatapath::ReadDrops() {
+  std::vector<uint8_t> out;
+  if (closed_) return out;
+  LookupAll(bpf_map__fd(skel_->maps.pf_drops), sizeof(pf_drop_key), sizeof(pf_drop_value),
+            [&](const uint8_t* k, const uint8_t* v) {
+              out.insert(out.end(), k, k + sizeof(pf_drop_key));
+              out.insert(out.end(), v, v + sizeof(pf_drop_value));
+            });
+  return out;
+}
+
+uint32_t DropDatapath::DeleteDrops(const pf_drop_key* keys, size_t n) {
+  uint32_t deleted = 0;
+  if (closed_) return 0;
+  int fd = bpf_map__fd(skel_->maps.pf_drops);
+  for (size_t i = 0; i < n; i++)
+    if (bpf_map_delete_elem(fd, &keys[i]) == 0) deleted++;
+  return deleted;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> DropDatapath::ReadUnattributed() {
+  std::vector<std::pair<uint32_t, uint64_t>> out;
+  if (closed_) return out;
+  LookupAll(bpf_map__fd(skel_->maps.pf_drops_unattributed), sizeof(uint32_t), sizeof(uint64_t),
+            [&](const uint8_t* k, const uint8_t* v) {
+              uint32_t reason;
+              uint64_t packets;
+              memcpy(&reason, k, sizeof reason);
+              memcpy(&packets, v, sizeof packets);
+              out.emplace_back(reason, packets);
+            });
+  return out;
+}
+
+std::vector<uint64_t> DropDatapath::ReadStats() {
+  std::vector<uint64_t> out(PF_DROP_STAT_MAX, 0);
+  if (closed_) return out;
+  int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) Fail("read_map", -ncpu, "count possible CPUs");
+  std::vector<uint64_t> percpu(ncpu);
+  int fd = bpf_map__fd(skel_->maps.pf_drop_stats);
+  for (uint32_t i = 0; i < PF_DROP_STAT_MAX; i++) {
+    if (bpf_map_lookup_elem(fd, &i, percpu.data())) Fail("read_map", errno, "read pf_drop_stats");
+    for (int c = 0; c < ncpu; c++) out[i] += percpu[c];
+  }
+  return out;
+}
+
+Datapath::ProgStats DropDatapath::ReadProgStats() {
+  if (closed_) return {"pf_kfree_skb", 0, 0};
+  bpf_prog_info info = {};
+  uint32_t len = sizeof info;
+  if (bpf_obj_get_info_by_fd(bpf_program__fd(skel_->progs.pf_kfree_skb), &info, &len))
+    Fail("prog_info", errno, "read program info");
+  return {"pf_kfree_skb", info.run_time_ns, info.run_cnt};
+}
+
+std::vector<std::pair<uint32_t, std::string>> DropReasonNames() {
+  std::vector<std::pair<uint32_t, std::string>> out;
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (!vmlinux) return out;
+  int id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
+  if (id > 0) {
+    const btf_type* t = btf__type_by_id(vmlinux, id);
+    const struct btf_enum* e = btf_enum(t);
+    for (int i = 0; i < btf_vlen(t); i++)
+      out.emplace_back(static_cast<uint32_t>(e[i].val), btf__name_by_offset(vmlinux, e[i].name_off));
+  }
+  btf__free(vmlinux);
+  return out;
+}

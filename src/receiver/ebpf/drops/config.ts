@@ -1,0 +1,16 @@
+// Config of the ebpf receiver's packet-drop tracking (key `drops`).
+
+import { bool, duration, int, list, object, string, type Infer } from '../../../config/schema.ts';
+import { REASON_NAME } from './drop-reasons.ts';
+
+export const dropsConfigSchema = object({
+  enabled: bool({ default: true, description: 'Count the packets the kernel drops (skb:kfree_skb) per 5-tuple and drop reason.' }),
+  map_size: int({ default: 16_384, min: 64, max: 16_777_216, description: 'Entries of pf_drops (5-tuple × reason, LRU); evictions are counted in podflow_ebpf_map_full_total{map="pf_drops"}.' }),
+  idle_timeout: duration({ default: 60_000, min: 0, description: 'An entry without new drops this long is removed from the map.' }),
+  exclude_reasons: list(string({
+    check: (v) => (REASON_NAME.test(v) ? undefined
+      : `invalid value "${v}": a drop reason is written in lower case without SKB_DROP_REASON_ (e.g. not_specified, netfilter_drop, reason_7)`),
+  }), { default: [], description: 'Drop reasons not to count (e.g. not_specified). Names the running kernel does not know are reported in a warning at start.' }),
+});
+
+export type DropsConfig = Infer<typeof dropsConfigSchema>;
