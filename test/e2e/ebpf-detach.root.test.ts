@@ -23,7 +23,8 @@ function attached(): string[] {
   return (JSON.parse(out.trim() || '[]') as Array<{ name: string }>).map((p) => p.name).sort();
 }
 
-const OURS = ['pf_sockops', 'pf_udp_egress', 'pf_udp_ingress'];
+// With the DNS capture, on by default (dns::enabled), which attaches two cgroup_skb programs of its own.
+const OURS = ['pf_dns_egress', 'pf_dns_ingress', 'pf_sockops', 'pf_udp_egress', 'pf_udp_ingress'];
 
 async function child(t: Test, how: string): Promise<void> {
   const p = spawn(NODE, [new URL('./support/ebpf-child.ts', import.meta.url).pathname, cgroup, how], { stdio: ['pipe', 'pipe', 'ignore'] });

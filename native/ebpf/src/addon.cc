@@ -14,7 +14,9 @@
 #include <set>
 
 #include "datapath.h"
+#include "dns-addon.h"
 #include "drop-addon.h"
+#include "dns-addon.h"
 #include "feature-probe.h"
 
 namespace {
@@ -262,7 +264,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Datapath", DatapathWrap::Define(env));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("probeFentry", Napi::Function::New(env, ProbeFentryJs));
+  InitDns(env, exports);
   InitDrops(env, exports);
+  InitDns(env, exports);
   return exports;
 }
 

@@ -2,6 +2,7 @@
 // watches every TCP and UDP socket of the node (below the cgroup2 root).
 
 import { bool, duration, enumOf, int, object, optional, string, type Infer, type Problem } from '../../config/schema.ts';
+import { dnsConfigSchema } from './dns/config.ts';
 import { dropsConfigSchema } from './drops/config.ts';
 
 const PAGE = 4096;
@@ -16,6 +17,7 @@ export const ebpfConfigSchema = object({
   ring_buffer_size: int({ default: 4 * 1024 * 1024, min: PAGE, max: 1 << 30, description: 'Bytes of the ring buffer for closed-connection records (112 bytes each); a power of two, multiple of 4096.' }),
   nat: enumOf(['auto', 'off'] as const, { default: 'auto', description: 'auto: resolve every batch through the shared NAT join (conntrack) so a socket that named a Service VIP is reported with the backend as destination and the VIP as destination.original; without conntrack one warning is logged and flows are emitted unresolved. off: never.' }),
   nat_netns: optional(string({ description: 'Network namespace file whose conntrack table the NAT join reads (where the translation happens, e.g. /var/run/netns/x); unset: podflow\'s own.' })),
+  dns: dnsConfigSchema,
   drops: dropsConfigSchema,
 });
 

@@ -1,0 +1,206 @@
+// N-API glue of the DNS capture: the DnsCapture class for JS, and dnsLayout()
+// so a test can compare struct pf_dns_event with the TypeScript table.
+//
+// Records reach JS in batches: the poll thread hands each batch to a
+// thread-safe function that calls the JS callback once per batch with an
+// ArrayBuffer of n * sizeof(pf_dns_event) bytes.
+#include "dns-addon.h"
+
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "dns-capture.h"
+
+namespace {
+
+// Every open capture, so process exit detaches them and stops their poll
+// threads even when JS never called close().
+std::mutex g_dns_mu;
+std::set<DnsCapture*> g_dns_open;
+
+void CloseDnsAtExit() {
+  std::lock_guard<std::mutex> lock(g_dns_mu);
+  for (DnsCapture* d : g_dns_open) d->Close();
+  g_dns_open.clear();
+}
+
+Napi::Error ToJsError(Napi::Env env, const DatapathError& e) {
+  Napi::Error err = Napi::Error::New(env, e.what());
+  err.Set("step", Napi::String::New(env, e.step));
+  err.Set("errno", Napi::Number::New(env, e.err));
+  return err;
+}
+
+Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, const std::vector<uint8_t>& v) {
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, v.size());
+  if (!v.empty()) memcpy(ab.Data(), v.data(), v.size());
+  return ab;
+}
+
+void CallJs(Napi::Env env, Napi::Function cb, void*, std::vector<uint8_t>* batch) {
+  std::unique_ptr<std::vector<uint8_t>> owned(batch);
+  if (env == nullptr || cb.IsEmpty()) return;
+  cb.Call({ToArrayBuffer(env, *owned)});
+}
+
+using Tsfn = Napi::TypedThreadSafeFunction<void, std::vector<uint8_t>, CallJs>;
+
+class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "DnsCapture",
+                       {
+                           InstanceMethod("readStats", &DnsCaptureWrap::ReadStats),
+                           InstanceMethod("readProgStats", &DnsCaptureWrap::ReadProgStats),
+                           InstanceMethod("testRun", &DnsCaptureWrap::TestRun),
+                           InstanceMethod("close", &DnsCaptureWrap::Close),
+                       });
+  }
+
+  // new DnsCapture({ cgroupPath, ports, ringBufferSize, includeLoopback, pollIntervalMs?, attach? }, onRecords)
+  explicit DnsCaptureWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DnsCaptureWrap>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsFunction())
+      throw Napi::TypeError::New(env, "new DnsCapture(options, onRecords)");
+    Napi::Object o = info[0].As<Napi::Object>();
+    DnsCaptureOptions opts;
+    opts.cgroup_path = o.Get("cgroupPath").ToString().Utf8Value();
+    if (!o.Get("ports").IsArray()) throw Napi::TypeError::New(env, "DnsCapture: ports must be an array");
+    Napi::Array ports = o.Get("ports").As<Napi::Array>();
+    for (uint32_t i = 0; i < ports.Length(); i++) {
+      uint32_t p = ports.Get(i).ToNumber().Uint32Value();
+      if (p == 0 || p > 65535) throw Napi::RangeError::New(env, "DnsCapture: port out of range");
+      opts.ports.push_back(static_cast<uint16_t>(p));
+    }
+    opts.ring_buffer_size = o.Get("ringBufferSize").ToNumber().Uint32Value();
+    opts.include_loopback = o.Get("includeLoopback").ToBoolean().Value();
+    opts.attach = !o.Has("attach") || o.Get("attach").ToBoolean().Value();
+    if (o.Has("pollIntervalMs")) opts.poll_interval_ms = o.Get("pollIntervalMs").ToNumber().Uint32Value();
+
+    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "podflow-ebpf-dns", 0, 1);
+    // The receiver's timer keeps the process alive while it runs; the poll thread must not.
+    tsfn_.Unref(env);
+    try {
+      cap_ = std::make_unique<DnsCapture>(opts, [this](std::vector<uint8_t>* batch) {
+        if (tsfn_.NonBlockingCall(batch) != napi_ok) delete batch;
+      });
+    } catch (const DatapathError& e) {
+      tsfn_.Release();
+      throw ToJsError(env, e);
+    }
+    std::lock_guard<std::mutex> lock(g_dns_mu);
+    g_dns_open.insert(cap_.get());
+  }
+
+  ~DnsCaptureWrap() override { Shutdown(); }
+
+ private:
+  std::vector<uint8_t> Shutdown() {
+    std::vector<uint8_t> rest;
+    if (!cap_ || released_) return rest;
+    {
+      std::lock_guard<std::mutex> lock(g_dns_mu);
+      g_dns_open.erase(cap_.get());
+    }
+    rest = cap_->Close();
+    tsfn_.Release();
+    released_ = true;
+    return rest;
+  }
+
+  template <typename F>
+  auto Guard(Napi::Env env, F f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (const DatapathError& e) {
+      throw ToJsError(env, e);
+    }
+  }
+
+  Napi::Value ReadStats(const Napi::CallbackInfo& info) {
+    std::vector<uint64_t> s = Guard(info.Env(), [&] { return cap_->ReadStats(); });
+    Napi::Array out = Napi::Array::New(info.Env(), s.size());
+    for (size_t i = 0; i < s.size(); i++) out[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
+    return out;
+  }
+
+  Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {
+    auto stats = Guard(info.Env(), [&] { return cap_->ReadProgStats(); });
+    Napi::Array out = Napi::Array::New(info.Env(), stats.size());
+    for (size_t i = 0; i < stats.size(); i++) {
+      Napi::Object o = Napi::Object::New(info.Env());
+      o.Set("name", stats[i].name);
+      o.Set("runTimeNs", static_cast<double>(stats[i].run_time_ns));
+      o.Set("runCount", static_cast<double>(stats[i].run_cnt));
+      out[i] = o;
+    }
+    return out;
+  }
+
+  // testRun(egress, Uint8Array) → { retval, records: ArrayBuffer }
+  Napi::Value TestRun(const Napi::CallbackInfo& info) {
+    if (info.Length() < 2 || !info[1].IsTypedArray())
+      throw Napi::TypeError::New(info.Env(), "testRun(egress, Uint8Array)");
+    bool egress = info[0].ToBoolean().Value();
+    auto pkt = info[1].As<Napi::Uint8Array>();
+    std::vector<uint8_t> records;
+    uint32_t rv = Guard(info.Env(), [&] { return cap_->TestRun(egress, pkt.Data(), pkt.ByteLength(), &records); });
+    Napi::Object out = Napi::Object::New(info.Env());
+    out.Set("retval", Napi::Number::New(info.Env(), rv));
+    out.Set("records", ToArrayBuffer(info.Env(), records));
+    return out;
+  }
+
+  // Detaches; returns the records not yet delivered.
+  Napi::Value Close(const Napi::CallbackInfo& info) { return ToArrayBuffer(info.Env(), Shutdown()); }
+
+  std::unique_ptr<DnsCapture> cap_;
+  Tsfn tsfn_;
+  bool released_ = false;
+};
+
+#define FIELD(obj, type, f) obj.Set(#f, Napi::Number::New(env, offsetof(type, f)))
+
+Napi::Value DnsLayout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  Napi::Object ev = Napi::Object::New(env);
+  FIELD(ev, pf_dns_event, time_ns);
+  FIELD(ev, pf_dns_event, client_addr);
+  FIELD(ev, pf_dns_event, server_addr);
+  FIELD(ev, pf_dns_event, payload_len);
+  FIELD(ev, pf_dns_event, client_port);
+  FIELD(ev, pf_dns_event, server_port);
+  FIELD(ev, pf_dns_event, captured_len);
+  FIELD(ev, pf_dns_event, family);
+  FIELD(ev, pf_dns_event, protocol);
+  FIELD(ev, pf_dns_event, flags);
+  FIELD(ev, pf_dns_event, payload);
+  ev.Set("size", Napi::Number::New(env, sizeof(pf_dns_event)));
+  out.Set("pf_dns_event", ev);
+  Napi::Object consts = Napi::Object::New(env);
+  consts.Set("PF_DNS_MAX_PAYLOAD", PF_DNS_MAX_PAYLOAD);
+  consts.Set("PF_DNS_FROM_CLIENT", PF_DNS_FROM_CLIENT);
+  consts.Set("PF_DNS_TRUNCATED", PF_DNS_TRUNCATED);
+  consts.Set("PF_DNS_STAT_RINGBUF_FULL", PF_DNS_STAT_RINGBUF_FULL);
+  consts.Set("PF_DNS_STAT_READ_FAILED", PF_DNS_STAT_READ_FAILED);
+  consts.Set("PF_DNS_STAT_MAX", PF_DNS_STAT_MAX);
+  out.Set("constants", consts);
+  return out;
+}
+
+}  // namespace
+
+void InitDns(Napi::Env env, Napi::Object exports) {
+  static bool registered = false;
+  if (!registered) {
+    registered = true;
+    atexit(CloseDnsAtExit);
+  }
+  exports.Set("DnsCapture", DnsCaptureWrap::Define(env));
+  exports.Set("dnsLayout", Napi::Function::New(env, DnsLayout));
+}

@@ -1,0 +1,68 @@
+// The DNS capture: bpf/features/dns.bpf.c loaded, attached to a cgroup and its
+// ring buffer polled. Plain C++ over libbpf like datapath.h, with its own
+// skeleton (podflow_dns_bpf), so it loads nothing when DNS is off; dns-addon.cc
+// wraps it for JavaScript.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <linux/types.h>
+#include "datapath.h"  // DatapathError
+#include "pf_dns_types.h"
+
+struct podflow_dns_bpf;
+struct ring_buffer;
+
+struct DnsCaptureOptions {
+  std::string cgroup_path;
+  std::vector<uint16_t> ports;
+  uint32_t ring_buffer_size = 1u << 21;
+  bool include_loopback = false;
+  uint32_t poll_interval_ms = 100;
+  // false: load only (BPF_PROG_TEST_RUN tests): nothing attached, no poll
+  // thread; TestRun() drains the ring buffer itself.
+  bool attach = true;
+};
+
+// Receives n * sizeof(pf_dns_event) bytes on the poll thread; takes ownership.
+using DnsSink = std::function<void(std::vector<uint8_t>*)>;
+
+class DnsCapture {
+ public:
+  DnsCapture(const DnsCaptureOptions& opts, DnsSink sink);
+  ~DnsCapture();
+  DnsCapture(const DnsCapture&) = delete;
+  DnsCapture& operator=(const DnsCapture&) = delete;
+
+  // pf_dns_stats summed over CPUs, indexed by PF_DNS_STAT_*.
+  std::vector<uint64_t> ReadStats();
+  // Run time and count of the two programs (kernel.bpf_stats_enabled=1).
+  std::vector<Datapath::ProgStats> ReadProgStats();
+  // Stops polling, detaches and returns the records still in the ring buffer. Idempotent.
+  std::vector<uint8_t> Close();
+  // BPF_PROG_TEST_RUN of one program on one packet (behind an Ethernet
+  // header); returns its return value, and in `records` what it captured.
+  uint32_t TestRun(bool egress, const uint8_t* packet, size_t len, std::vector<uint8_t>* records);
+
+ private:
+  void PollLoop();
+  static int OnRecord(void* ctx, void* data, size_t size);
+  void Flush();
+
+  podflow_dns_bpf* skel_ = nullptr;
+  ring_buffer* rb_ = nullptr;
+  int cgroup_fd_ = -1;
+  DnsSink sink_;
+  std::vector<uint8_t> pending_;
+  std::thread poller_;
+  uint32_t poll_interval_ms_ = 100;
+  std::atomic<bool> stop_{false};
+  std::mutex close_mu_;
+  bool closed_ = false;
+};
