@@ -3,7 +3,8 @@
 // the conntrack receiver reports names the backend that answered and keeps the
 // VIP as the original destination; bytes per backend equal what each backend
 // sent (its own OUTPUT counter), what the client received from it, and
-// conntrack's own counters (`conntrack -L`); flows_api serves the same.
+// conntrack's own counters (`conntrack -L`); flows_api serves the same. The
+// same for IPv6 (ip6tables DNAT of an IPv6 VIP), and with SNAT on top.
 
 import t from 'tap';
 import { ConntrackReceiver } from '../../src/receiver/conntrack/conntrack-receiver.ts';
@@ -15,7 +16,7 @@ import { readFlow } from '../../src/pdata/flow-record.ts';
 import { CollectingConsumer } from '../support/collecting-consumer.ts';
 import { testSettings } from '../support/test-settings.ts';
 import { SelfTelemetry } from '../../src/service/telemetry/self-telemetry.ts';
-import { conntrackList, createServiceNet, VIP } from './support/conntrack-netns.ts';
+import { conntrackList, createServiceNet, VIP, VIP6 } from './support/conntrack-netns.ts';
 
 const N = 240;
 const SIZES = [700, 1300]; // per-backend response sizes, so the byte split is visible
@@ -153,5 +154,49 @@ t.test('DNAT + SNAT (externalTrafficPolicy: Cluster style): both sides resolved'
       || r.originalSourceAddress !== VIP || r.originalDestinationAddress !== k.replyDst) bad++;
   }
   t.equal(bad, 0, 'server → client: backend to the real client, VIP as original source, masquerade address as original destination');
+  for (const s of servers) s.proc.stdin!.end();
+});
+
+t.test('IPv6 DNAT to two backends: real backend, VIP kept, bytes exact', async (t) => {
+  const net = createServiceNet(t, 'nat6', 19, { ipv6: true });
+  const sink = new CollectingConsumer();
+  const telemetry = new SelfTelemetry();
+  const config = conntrackConfigSchema.decodeOrDefault({ netns: net.routerNetns, collection_interval: '1h', dump_interval: '1h' }, [], [])!;
+  const receiver = new ConntrackReceiver(testSettings('conntrack', { telemetry }), config, sink);
+  await receiver.start();
+  t.teardown(() => receiver.shutdown());
+  const n = 40;
+  const servers = net.backends.map((b, k) => net.spawn(b, ['server', b, '8080', String(SIZES[k]), '::']));
+  for (const s of servers) t.same(await s.next(), { listening: true });
+  const client = net.spawn(net.client, ['client', VIP6, '80', String(n), '4']);
+  const result = await client.next() as { byBackend: Record<string, number>; failed: number };
+  t.equal(result.failed, 0, 'every connection to the IPv6 VIP succeeded');
+  t.equal(result.byBackend[net.backends[0]!], n / 2, 'nth-mode DNAT split the connections evenly');
+  await new Promise((r) => setTimeout(r, 300));
+  await receiver.sync();
+  const ct = conntrackList(net.router, 'ipv6').filter((e) => e.origDst === VIP6);
+  t.equal(ct.length, n, 'conntrack holds one IPv6 entry per connection');
+
+  const rows = sink.batches.flatMap((b) => Array.from({ length: b.length }, (_, i) => readFlow(b, i)));
+  const fwd = rows.filter((r) => r.sourceIsClient);
+  const rev = rows.filter((r) => !r.sourceIsClient);
+  t.equal(fwd.filter((r) => r.sourceAddress === net.clientAddr6 && net.backendAddrs6.includes(r.destinationAddress)
+    && r.destinationPort === 8080 && r.originalDestinationAddress === VIP6 && r.originalDestinationPort === 80).length, fwd.length,
+  `every client → server row (${fwd.length}) names the IPv6 backend, the VIP kept as original destination`);
+  t.equal(rev.filter((r) => net.backendAddrs6.includes(r.sourceAddress) && r.originalSourceAddress === VIP6
+    && r.destinationAddress === net.clientAddr6).length, rev.length, `every server → client row (${rev.length}) resolved too`);
+  t.ok(sink.batches.every((b) => b.family.subarray(0, b.length).every((f) => f === 6)), 'rows are IPv6 (family 6)');
+  for (const [k, addr] of net.backendAddrs6.entries()) {
+    const name = net.backends[k]!;
+    const mine = ct.filter((e) => e.replySrc === addr);
+    const sent = rev.filter((r) => r.sourceAddress === addr).reduce((a, r) => a + (r.counters?.bytes ?? 0), 0);
+    const recv = fwd.filter((r) => r.destinationAddress === addr).reduce((a, r) => a + (r.counters?.bytes ?? 0), 0);
+    const opened = fwd.filter((r) => r.destinationAddress === addr).reduce((a, r) => a + (r.counters?.opened ?? 0), 0);
+    t.equal(sent, mine.reduce((a, e) => a + e.replyBytes, 0), `${name}: bytes it sent = conntrack's reply counters`);
+    t.equal(sent, net.servedBytes(name, true).bytes, `${name}: bytes it sent = its own ip6tables OUTPUT counter`);
+    t.equal(recv, mine.reduce((a, e) => a + e.origBytes, 0), `${name}: bytes it received = conntrack's original counters`);
+    t.equal(opened, result.byBackend[name], `${name}: connections opened = responses the client got from it`);
+  }
+  t.equal(telemetry.counter('podflow_conntrack_parse_errors_total', '').get(), 0);
   for (const s of servers) s.proc.stdin!.end();
 });

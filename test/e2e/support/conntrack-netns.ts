@@ -11,7 +11,8 @@
 // reads it through the receiver's `netns` setting. Addresses are only inside
 // 10.213.<n>.0/24 (VIP 10.96.0.10 exists only in the router's NAT rules); a
 // FORWARD drop guards the range in the root namespace and the router drops
-// anything outside it. Teardown always runs: processes, namespaces (with their
+// anything outside it. With `ipv6`, the same again in fd00:213:<n>::/48 with
+// the VIP fd00:96::10 and ip6tables (kube-proxy's IPv6 rules). Teardown always runs: processes, namespaces (with their
 // rules and conntrack tables), guard rules, resolv.conf files.
 
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -24,6 +25,7 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const NODE = resolve(REPO, 'node_modules/.bin/node');
 export const TRAFFIC = resolve(REPO, 'test/e2e/support/conntrack-traffic.ts');
 export const VIP = '10.96.0.10';
+export const VIP6 = 'fd00:96::10';
 
 export function sh(cmd: string, args: string[], opts: { ignoreError?: boolean } = {}): string {
   try {
@@ -47,14 +49,17 @@ export interface ServiceNet {
   backends: string[];
   clientAddr: string;
   backendAddrs: string[];
+  /** IPv6 addresses, when created with `ipv6` (else empty). */
+  clientAddr6: string;
+  backendAddrs6: string[];
   /** /var/run/netns/<router>, for the receiver's netns setting. */
   routerNetns: string;
   run(ns: string, cmd: string, args: string[]): string;
   spawn(ns: string, args: string[]): Proc;
   /** Starts any program in a namespace (killed at teardown); same line protocol as spawn(). */
   spawnCmd(ns: string, cmd: string, args: string[]): Proc;
-  /** IP bytes/packets a backend sent from port 8080 (its OUTPUT counter). */
-  servedBytes(ns: string): { bytes: number; packets: number };
+  /** IP bytes/packets a backend sent from port 8080 (its OUTPUT counter; `v6`: ip6tables'). */
+  servedBytes(ns: string, v6?: boolean): { bytes: number; packets: number };
 }
 
 /** `tag` (≤ 5 chars) makes names unique per test file; `n` (1..254) picks 10.213.<n>.0/24. */
@@ -63,8 +68,10 @@ export interface Teardown {
   teardown(fn: () => void): void;
 }
 
-export function createServiceNet(t: Teardown, tag: string, n: number, opts: { backends?: number } = {}): ServiceNet {
+export function createServiceNet(t: Teardown, tag: string, n: number, opts: { backends?: number; ipv6?: boolean } = {}): ServiceNet {
   const nb = opts.backends ?? 2;
+  const v6 = opts.ipv6 ?? false;
+  const range6 = `fd00:213:${n}::/48`;
   const router = `pf-ct-${tag}-r`;
   const client = `pf-ct-${tag}-c`;
   const backends = Array.from({ length: nb }, (_, k) => `pf-ct-${tag}-b${k + 1}`);
@@ -73,12 +80,16 @@ export function createServiceNet(t: Teardown, tag: string, n: number, opts: { ba
     ['FORWARD', '-s', range, '-j', 'DROP', '-m', 'comment', '--comment', router],
     ['FORWARD', '-d', range, '-j', 'DROP', '-m', 'comment', '--comment', router],
   ];
+  const guard6 = v6 ? [
+    ['FORWARD', '-s', range6, '-j', 'DROP', '-m', 'comment', '--comment', router],
+    ['FORWARD', '-d', range6, '-j', 'DROP', '-m', 'comment', '--comment', router],
+  ] : [];
   const children: ChildProcess[] = [];
   const all = [router, client, ...backends];
 
-  const hasRule = (rule: string[]) => {
+  const hasRule = (rule: string[], cmd = 'iptables') => {
     try {
-      execFileSync('iptables', ['-C', ...rule], { stdio: 'ignore' });
+      execFileSync(cmd, ['-C', ...rule], { stdio: 'ignore' });
       return true;
     } catch {
       return false;
@@ -95,11 +106,13 @@ export function createServiceNet(t: Teardown, tag: string, n: number, opts: { ba
       rmSync(`/etc/netns/${ns}`, { recursive: true, force: true });
     }
     for (const rule of guard) while (hasRule(rule)) sh('iptables', ['-D', ...rule], { ignoreError: true });
+    for (const rule of guard6) while (hasRule(rule, 'ip6tables')) sh('ip6tables', ['-D', ...rule], { ignoreError: true });
   };
   t.teardown(teardown);
   teardown();
 
   for (const rule of guard) sh('iptables', ['-I', ...rule]);
+  for (const rule of guard6) sh('ip6tables', ['-I', ...rule]);
   for (const ns of all) {
     sh('ip', ['netns', 'add', ns]);
     mkdirSync(`/etc/netns/${ns}`, { recursive: true });
@@ -120,6 +133,12 @@ export function createServiceNet(t: Teardown, tag: string, n: number, opts: { ba
     ipr(router, 'link', 'set', rdev, 'up');
     ipr(ns, 'link', 'set', dev, 'up');
     ipr(ns, 'route', 'add', 'default', 'via', `10.213.${n}.${base + 1}`);
+    if (v6) {
+      // nodad: usable at once, no duplicate address detection delay.
+      ipr(router, 'addr', 'add', `fd00:213:${n}:${k}::1/64`, 'dev', rdev, 'nodad');
+      ipr(ns, 'addr', 'add', `fd00:213:${n}:${k}::2/64`, 'dev', dev, 'nodad');
+      ipr(ns, '-6', 'route', 'add', 'default', 'via', `fd00:213:${n}:${k}::1`);
+    }
     // Offloads off so every packet crosses the router as it left the sender
     // (byte counts then match on both sides exactly).
     sh('ip', ['netns', 'exec', ns, 'ethtool', '-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off'], { ignoreError: true });
@@ -128,6 +147,8 @@ export function createServiceNet(t: Teardown, tag: string, n: number, opts: { ba
   };
   const clientAddr = link(client, 0);
   const backendAddrs = backends.map((b, k) => link(b, k + 1));
+  const clientAddr6 = v6 ? `fd00:213:${n}::2` : ''; // fd00:213:n:0::2, as podflow prints it
+  const backendAddrs6 = v6 ? backends.map((_, k) => `fd00:213:${n}:${k + 1}::2`) : [];
   const inR = (cmd: string, ...a: string[]) => sh('ip', ['netns', 'exec', router, cmd, ...a]);
   inR('sysctl', '-qw', 'net.ipv4.ip_forward=1');
   inR('iptables', '-P', 'FORWARD', 'DROP');
@@ -139,13 +160,24 @@ export function createServiceNet(t: Teardown, tag: string, n: number, opts: { ba
     inR('iptables', '-t', 'nat', '-A', 'PREROUTING', '-d', `${VIP}/32`, '-p', 'tcp', '--dport', '80', ...pick, '-j', 'DNAT', '--to-destination', `${addr}:8080`);
   });
   for (const b of backends) sh('ip', ['netns', 'exec', b, 'iptables', '-A', 'OUTPUT', '-p', 'tcp', '--sport', '8080']);
+  if (v6) {
+    inR('sysctl', '-qw', 'net.ipv6.conf.all.forwarding=1');
+    inR('ip6tables', '-P', 'FORWARD', 'DROP');
+    inR('ip6tables', '-A', 'FORWARD', '-s', range6, '-d', range6, '-j', 'ACCEPT');
+    backendAddrs6.forEach((addr, k) => {
+      const rest = backendAddrs6.length - k;
+      const pick = rest > 1 ? ['-m', 'statistic', '--mode', 'nth', '--every', String(rest), '--packet', '0'] : [];
+      inR('ip6tables', '-t', 'nat', '-A', 'PREROUTING', '-d', `${VIP6}/128`, '-p', 'tcp', '--dport', '80', ...pick, '-j', 'DNAT', '--to-destination', `[${addr}]:8080`);
+    });
+    for (const b of backends) sh('ip', ['netns', 'exec', b, 'ip6tables', '-A', 'OUTPUT', '-p', 'tcp', '--sport', '8080']);
+  }
 
   return {
-    router, client, backends, clientAddr, backendAddrs,
+    router, client, backends, clientAddr, backendAddrs, clientAddr6, backendAddrs6,
     routerNetns: `/var/run/netns/${router}`,
     run: (ns, cmd, a) => sh('ip', ['netns', 'exec', ns, cmd, ...a]),
-    servedBytes(ns) {
-      const outp = sh('ip', ['netns', 'exec', ns, 'iptables', '-nvxL', 'OUTPUT']);
+    servedBytes(ns, six) {
+      const outp = sh('ip', ['netns', 'exec', ns, six ? 'ip6tables' : 'iptables', '-nvxL', 'OUTPUT']);
       const line = outp.split('\n').find((l) => l.includes('spt:8080'));
       const f = (line ?? '').trim().split(/\s+/);
       return { packets: Number(f[0] ?? 0), bytes: Number(f[1] ?? 0) };
@@ -185,9 +217,9 @@ export interface CtEntry {
   state: string;
 }
 
-/** `conntrack -L` in a namespace, parsed (TCP entries only). */
-export function conntrackList(ns: string): CtEntry[] {
-  const text = sh('ip', ['netns', 'exec', ns, 'conntrack', '-L', '-p', 'tcp']);
+/** `conntrack -L` in a namespace, parsed (TCP entries of one family only). */
+export function conntrackList(ns: string, family: 'ipv4' | 'ipv6' = 'ipv4'): CtEntry[] {
+  const text = sh('ip', ['netns', 'exec', ns, 'conntrack', '-L', '-f', family, '-p', 'tcp']);
   const out: CtEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line.startsWith('tcp')) continue;

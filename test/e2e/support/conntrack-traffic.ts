@@ -1,5 +1,6 @@
 // Traffic for the conntrack end-to-end tests, run inside a namespace:
-//   server NAME PORT SIZE       answers each connection with "NAME\n" + SIZE bytes, then closes;
+//   server NAME PORT SIZE [ADDR]  answers each connection with "NAME\n" + SIZE bytes, then closes
+//                               (listens on ADDR, default 0.0.0.0; "::" for IPv6);
 //                               prints {"listening":true}, then on stdin "stats" prints {"served":n,"bytes":b}
 //   client HOST PORT N CONC     N connections, CONC at a time; prints {"byBackend":{name:count},"failed":n}
 //   storm HOST PORT SECONDS CONC  connect/close as fast as possible; prints {"connections":n,"failed":n}
@@ -26,7 +27,7 @@ if (mode === 'server') {
       s.end(body);
     });
   });
-  server.listen(port, '0.0.0.0', () => out({ listening: true }));
+  server.listen(port, args[3] ?? '0.0.0.0', () => out({ listening: true }));
   createInterface({ input: process.stdin }).on('line', (l) => {
     if (l === 'stats') out({ served, bytes });
   }).on('close', () => process.exit(0));
