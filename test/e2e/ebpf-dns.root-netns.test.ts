@@ -6,6 +6,7 @@
 // added delay; UDP (unconnected and connected sockets) and TCP (several
 // queries on one connection, one response longer than the 512-byte capture),
 // IPv4 and IPv6; an unanswered query becomes TIMEOUT after dns::timeout.
+// Malformed messages on the DNS port are counted by reason and make no row.
 
 import t from 'tap';
 import { defaultsOf } from '../../src/config/schema.ts';
@@ -124,4 +125,31 @@ t.test('self-metrics: nothing lost or unparseable; the cut response and the time
   t.equal(c('podflow_ebpf_dns_unmatched_responses_total'), 0, 'every response matched its query');
   t.equal(c('podflow_ebpf_dns_timeouts_total'), 1, 'the unanswered query');
   t.ok(c('podflow_ebpf_dns_truncated_total') >= 1, 'the 60-record response is longer than the capture');
+});
+
+t.test('malformed messages to the DNS port: counted by reason, no row, nothing breaks', async (t) => {
+  const before = h.flows([net.serverV4]).filter((r) => (r.counters?.dnsRequests ?? 0) > 0).length;
+  const header = (flags: string, qd: string) => `1234${flags}${qd}000000000000`;
+  await runDnsClient(t, net.client, net.serverV4, 53, 'raw-udp', 0, [
+    'abcd', // 2 bytes
+    header('0100', '0001'), // a query announcing a question it does not have
+    `${header('0100', '0001')}03777777`, // its name runs past the end
+    `${header('8180', '0000')}`, // a response, sent by the client
+  ]);
+  const errors = () => h.telemetry.counter('podflow_ebpf_dns_parse_errors_total', '');
+  const want = { short_header: 1, short_question: 1, truncated_name: 1, unexpected_direction: 1 };
+  for (const until = Date.now() + 5000; Date.now() < until;) {
+    await h.settle(1);
+    if (Object.keys(want).every((reason) => errors().get({ reason }) >= 1)) break;
+  }
+  for (const [reason, n] of Object.entries(want)) t.equal(errors().get({ reason }), n, `parse error ${reason}`);
+  t.equal(h.flows([net.serverV4]).filter((r) => (r.counters?.dnsRequests ?? 0) > 0).length, before, 'no lookup row');
+  // The capture still works after them.
+  const r = await lookups(net.serverV4, 'udp', ['after.example.test']);
+  t.equal(r.results[0]!.rcode, RCODE.NOERROR);
+  for (const until = Date.now() + 5000; Date.now() < until;) {
+    await h.settle(1);
+    if (h.flows([net.serverV4]).some((x) => x.sourcePort === r.localPort && x.counters?.dnsRequests)) break;
+  }
+  t.ok(h.flows([net.serverV4]).some((x) => x.sourcePort === r.localPort && x.counters?.dnsRequests === 1), 'a lookup after them is counted');
 });

@@ -58,7 +58,7 @@ export interface DnsClientResult {
 }
 
 /** Sends the queries (NAME or NAME/TYPE) one by one; resolves with what the client saw. */
-export async function runDnsClient(t: Teardown, ns: string, server: string, port: number, mode: 'udp' | 'udp-connected' | 'tcp', waitMs: number, names: string[]): Promise<DnsClientResult> {
+export async function runDnsClient(t: Teardown, ns: string, server: string, port: number, mode: 'udp' | 'udp-connected' | 'tcp' | 'raw-udp', waitMs: number, names: string[]): Promise<DnsClientResult> {
   const proc = spawn('ip', ['netns', 'exec', ns, NODE, CLIENT, server, String(port), mode, String(waitMs), ...names], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => { if (proc.exitCode === null) proc.kill('SIGKILL'); });
   const line = await lines(proc, `dns client ${mode} ${server}`)();

@@ -3,6 +3,8 @@
 // sends one query per name, one after the other (ids 1, 2, ...), each waiting
 // for its response up to WAIT_MS; over TCP all on one connection. Prints one
 // JSON line: {"localPort":n,"results":[{"name","rcode"(null: none),"ms"}]}.
+// Mode raw-udp sends each argument as a hex-encoded datagram instead (no
+// waiting, results empty): malformed messages on the DNS port.
 
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
@@ -40,7 +42,14 @@ async function run(send: Send): Promise<Result[]> {
 
 let localPort = 0;
 let results: Result[];
-if (mode === 'tcp') {
+if (mode === 'raw-udp') {
+  const sock = createSocket(server.includes(':') ? 'udp6' : 'udp4');
+  await new Promise<void>((res) => sock.bind(0, res));
+  localPort = sock.address().port;
+  for (const hex of names) await new Promise<void>((res, rej) => sock.send(Buffer.from(hex, 'hex'), port, server, (e) => (e ? rej(e) : res())));
+  results = [];
+  sock.close();
+} else if (mode === 'tcp') {
   const sock = connect({ host: server, port });
   await new Promise<void>((res, rej) => { sock.once('connect', res); sock.once('error', rej); });
   localPort = sock.localPort ?? 0;
