@@ -42,10 +42,13 @@ export class DnsFeature implements DatapathFeature {
   readonly #parseErrors: Counter;
   readonly #logger: Logger;
   #loggedException = false;
+  readonly #open: typeof openDnsCapture;
   #capture: DnsCapture | undefined;
   #lastStats: number[] = new Array<number>(K.PF_DNS_STAT_MAX).fill(0);
 
-  constructor(settings: CreateSettings, config: EbpfConfig) {
+  /** `open` replaces the addon (tests). */
+  constructor(settings: CreateSettings, config: EbpfConfig, open: typeof openDnsCapture = openDnsCapture) {
+    this.#open = open;
     this.#config = config.dns;
     this.#includeLoopback = config.include_loopback;
     this.#logger = settings.logger;
@@ -75,7 +78,7 @@ export class DnsFeature implements DatapathFeature {
 
   open(ctx: FeatureContext): void {
     if (this.#capture) return;
-    this.#capture = openDnsCapture({
+    this.#capture = this.#open({
       cgroupPath: ctx.cgroupPath,
       ports: this.#config.ports,
       ringBufferSize: RING_BUFFER_SIZE,
