@@ -291,6 +291,18 @@ for (const transport of ['grpc', 'http'] as const) {
     }
     t.same(logPorts(backend), ports(52_000, 1));
     t.same(spanPorts(backend), ports(52_000, 1));
+
+    // A partial success: accepted, not retried, the rejected part counted and logged.
+    backend.mode = { kind: 'partial', rejected: 1, message: 'one record too old' };
+    await logs.consume(connBatch(52_000, 1));
+    await traces.consume(connBatch(52_000, 1));
+    await backend.waitFor(() => backend.acceptedLogs.length === 2 && backend.acceptedSpans.length === 2);
+    for (const [dt, unit] of [['logs', 'log_records'], ['traces', 'spans']] as const) {
+      await backend.waitFor(() => counter(tel, `podflow_exporter_rejected_${unit}_total`, { exporter: transport, data_type: dt }) === 1);
+      t.equal(counter(tel, `podflow_exporter_sent_${unit}_total`, { exporter: transport, data_type: dt }), 4, `${dt}: the accepted requests count as sent`);
+    }
+    await sleep(300);
+    t.equal(backend.attempts.length, 6, 'a partial success is not retried');
     await Promise.all([logs.shutdown(), traces.shutdown()]);
   });
 }

@@ -39,7 +39,7 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
       return {
         send: (rm, signal) => {
           const body = serializer.serializeRequest(rm);
-          return body ? transport.send(body, signal) : Promise.resolve();
+          return body ? transport.send(body, signal).then(() => undefined) : Promise.resolve();
         },
         classify: classifyNetworkError,
         close: async () => transport.close(),

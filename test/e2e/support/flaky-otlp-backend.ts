@@ -18,7 +18,9 @@ import { decodeSignalRequest, loadOtlpTypes, SERVICES, type Kind, type LogRecord
 
 const PROTO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..', '..', 'shared/reference/otlp-proto');
 
-export type Mode = { kind: 'ok' } | { kind: 'throttle'; delayMs: number } | { kind: 'slow'; delayMs: number } | { kind: 'reject'; httpStatus: number };
+export type Mode = { kind: 'ok' } | { kind: 'throttle'; delayMs: number } | { kind: 'slow'; delayMs: number } | { kind: 'reject'; httpStatus: number }
+  /** Accept, and answer that `rejected` units of the request were rejected (OTLP partial success). */
+  | { kind: 'partial'; rejected: number; message: string };
 
 export type SignalName = 'metrics' | Kind;
 
@@ -87,6 +89,14 @@ export class FlakyOtlpBackend {
     }
   }
 
+  /** The response message: empty, or a partial success in the signal's own field. */
+  #responseFor(signal: SignalName, type: protobuf.Type): protobuf.Message {
+    const m = this.mode;
+    if (m.kind !== 'partial') return type.create({});
+    const field = signal === 'logs' ? 'rejectedLogRecords' : signal === 'traces' ? 'rejectedSpans' : 'rejectedDataPoints';
+    return type.fromObject({ partialSuccess: { [field]: m.rejected, errorMessage: m.message } });
+  }
+
   #types(signal: SignalName): { request: protobuf.Type; response: protobuf.Type } {
     return signal === 'metrics' ? { request: this.#request, response: this.#response } : this.#signals[signal];
   }
@@ -114,7 +124,7 @@ export class FlakyOtlpBackend {
         Export: (call: { request: protobuf.Message }, cb: (e: Partial<StatusObject> | null, r?: protobuf.Message) => void) => {
           this.#answer(signal, () => {
             this.#record(signal, call.request);
-            cb(null, res.create({}));
+            cb(null, this.#responseFor(signal, res));
           }, (code, _http, delayMs) => {
             if (delayMs === undefined) return cb({ code, details: 'bad data' });
             const md = new Metadata();
@@ -140,7 +150,7 @@ export class FlakyOtlpBackend {
           if (req.headers['content-encoding'] === 'gzip') body = gunzipSync(body);
           const t = this.#types(signal);
           this.#record(signal, t.request.decode(body));
-          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(t.response.encode(t.response.create({})).finish()));
+          res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(t.response.encode(this.#responseFor(signal, t.response)).finish()));
         }, (_grpc, httpStatus, delayMs) => {
           if (delayMs === undefined) return res.writeHead(httpStatus).end('bad data');
           res.writeHead(httpStatus, { 'retry-after': String(Math.ceil(delayMs / 1000)) }).end('overloaded');

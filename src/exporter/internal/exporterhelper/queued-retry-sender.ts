@@ -27,6 +27,8 @@ export interface SenderStats {
   dropped(n: number, reason: DropReason): void;
   /** One send attempt failed (retried or not). */
   requestFailed?(): void;
+  /** n persisted items could not be read at restart and were removed (their units are unknown). */
+  discardedItems?(n: number): void;
 }
 
 export interface ItemCodec<T> {
@@ -117,6 +119,7 @@ export class QueuedRetrySender<T> {
         item = codec.decode(text);
       } catch (e) {
         this.#o.logger.warn('Persisted queue item is unreadable; removing it.', { file, error: (e as Error).message });
+        this.#o.stats.discardedItems?.(1);
         store.remove(file);
         continue;
       }

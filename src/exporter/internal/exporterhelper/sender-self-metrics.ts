@@ -29,6 +29,8 @@ export class SenderSelfMetrics implements SenderStats {
     this.#enqueueFailed().add(0, this.#labels);
     this.#errors().add(0, this.#labels);
     this.#sent().add(0, this.#labels);
+    this.discardedItems(0);
+    this.#rejected().add(0, this.#labels);
   }
 
   get labels(): Readonly<Record<string, string>> {
@@ -42,6 +44,17 @@ export class SenderSelfMetrics implements SenderStats {
   dropped(n: number, reason: DropReason): void {
     this.#sendFailed().add(n, { ...this.#labels, reason });
     if (reason === 'queue_full') this.#enqueueFailed().add(n, this.#labels);
+  }
+
+  /** Units the backend accepted the request of but rejected (OTLP partial success); also counted as sent. */
+  rejected(n: number): void {
+    this.#rejected().add(n, this.#labels);
+  }
+
+  /** Persisted items a restart could not read (corrupt files), removed; their units are unknown. */
+  discardedItems(n: number): void {
+    this.#telemetry.counter('podflow_exporter_persisted_items_discarded_total', 'Persisted sending-queue items (export requests) that a restart could not read and removed.')
+      .add(n, this.#labels);
   }
 
   requestFailed(): void {
@@ -65,6 +78,11 @@ export class SenderSelfMetrics implements SenderStats {
 
   #enqueueFailed() {
     return this.#telemetry.counter(`podflow_exporter_enqueue_failed_${this.#unit}_total`, `${WHAT[this.#unit]} refused because the sending queue was full.`);
+  }
+
+  #rejected() {
+    return this.#telemetry.counter(`podflow_exporter_rejected_${this.#unit}_total`,
+      `${WHAT[this.#unit]} the backend rejected in an accepted request (OTLP partial success); also in sent.`);
   }
 
   #errors() {

@@ -22,7 +22,7 @@ import type { Verdict } from '../exporterhelper/export-error.ts';
 import { QueuedRetrySender } from '../exporterhelper/queued-retry-sender.ts';
 import { SenderSelfMetrics, type SignalUnit } from '../exporterhelper/sender-self-metrics.ts';
 
-export type SkipReason = 'min_bytes' | 'min_duration' | 'sampling' | 'active';
+export type SkipReason = 'min_bytes' | 'min_duration' | 'sampling' | 'active' | 'no_request_edge';
 
 export interface ItemBuilder<T> {
   /** Items for one batch; calls skip() for each connection left out by configuration. */
@@ -31,7 +31,8 @@ export interface ItemBuilder<T> {
 
 /** One transport's way of sending a serialized request and judging its failures. */
 export interface RequestSender {
-  send(body: Uint8Array, signal: AbortSignal): Promise<void>;
+  /** Resolves with the response message (its bytes, maybe empty) when the backend accepted the request. */
+  send(body: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
   classify(e: unknown): Verdict;
   close(): void;
 }
@@ -44,6 +45,8 @@ export interface SignalExporterOptions<T> {
   builder: ItemBuilder<T>;
   /** The official OTLP serializer of the transport's encoding; undefined when it cannot encode. */
   serialize: (items: T[]) => Uint8Array | undefined;
+  /** What an accepted request's response says the backend rejected (OTLP partial success). */
+  rejected: (response: Uint8Array) => { count: number; message: string } | undefined;
   delivery: DeliveryConfig;
   /** Builds the transport at start (reads certificate files, opens no connection yet). */
   createSender: () => RequestSender;
@@ -64,14 +67,14 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
     this.#opts = opts;
     this.#stats = new SenderSelfMetrics(settings.telemetry, settings.id, opts.item);
     this.#skipped = settings.telemetry.counter('podflow_exporter_connections_skipped_total',
-      'Connections a logs or traces exporter left out as configured (reason: min_bytes, min_duration, sampling, active).');
+      'Connections a logs or traces exporter left out (reason: min_bytes, min_duration, sampling, active as configured; no_request_edge: an ended connection whose batch held only its reply edge, so no span).');
     const { sending_queue: queue, retry_on_failure: retry } = opts.delivery;
     // Built now, started in doStart: a batch offered before start or after
     // shutdown is counted (reason shutdown) instead of vanishing.
     this.#sender = new QueuedRetrySender<EncodedRequest>({
       queue,
       retry,
-      send: (r, signal) => this.#transport!.send(r.body, signal),
+      send: async (r, signal) => this.#partialSuccess(await this.#transport!.send(r.body, signal)),
       classify: (e) => this.#transport!.classify(e),
       size: (r) => r.count,
       stats: this.#stats,
@@ -99,6 +102,25 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
   protected async doShutdown(): Promise<void> {
     await this.#sender.shutdown(this.#opts.delivery.shutdown_timeout);
     this.#transport?.close();
+  }
+
+  /**
+   * The backend accepted the request but may have rejected part of it: those
+   * units are lost at the backend, not retried (the OTLP spec: the client must
+   * not retry a partial success), and counted, as the Collector logs them.
+   */
+  #partialSuccess(response: Uint8Array): void {
+    let r: { count: number; message: string } | undefined;
+    try {
+      r = response.byteLength ? this.#opts.rejected(response) : undefined;
+    } catch {
+      return; // an unreadable response to an accepted request: nothing to learn from it
+    }
+    if (!r || !(r.count > 0)) return;
+    this.#stats.rejected(r.count);
+    this.#settings.logger.warn('Partial success response: the backend rejected part of the data.', {
+      [`rejected_${this.#opts.item}`]: r.count, error_message: r.message,
+    });
   }
 
   async consume(batch: FlowBatch): Promise<void> {

@@ -4,7 +4,7 @@
 // bytes (often just the FIN). Bounded: past `maxEntries` open connections, a
 // new one is not tracked (its span carries its last interval only) and is
 // counted; entries not seen for `idleMs` (their end was never reported) are
-// dropped.
+// dropped and counted.
 
 import type { ConnectionFacts } from './connection-facts.ts';
 
@@ -17,17 +17,29 @@ interface Totals {
   lastSeenMs: number;
 }
 
+/** Where the losses of accuracy are reported (podflow_exporter_span_totals_*). */
+export interface TotalsEvents {
+  /** A connection was not tracked because the table was full. */
+  untracked(): void;
+  /** n entries were dropped after idleMs unseen. */
+  expired(n: number): void;
+}
+
 export class ConnectionTotals {
   readonly #open = new Map<string, Totals>();
   readonly #maxEntries: number;
   readonly #idleMs: number;
   #lastSweepMs = 0;
+  readonly #events: TotalsEvents | undefined;
   /** Connections not tracked because the table was full. */
   untracked = 0;
+  /** Entries dropped after idleMs unseen. */
+  expired = 0;
 
-  constructor(maxEntries = 100_000, idleMs = 15 * 60_000) {
+  constructor(maxEntries = 100_000, idleMs = 15 * 60_000, events?: TotalsEvents) {
     this.#maxEntries = maxEntries;
     this.#idleMs = idleMs;
+    this.#events = events;
   }
 
   get size(): number {
@@ -46,6 +58,7 @@ export class ConnectionTotals {
       if (f.ended) return; // opened and closed within one interval: its counters are already whole
       if (this.#open.size >= this.#maxEntries) {
         this.untracked++;
+        this.#events?.untracked();
         return;
       }
       t = { bytesClientToServer: 0, bytesServerToClient: 0, packetsClientToServer: 0, packetsServerToClient: 0, retransmits: 0, lastSeenMs: nowMs };
@@ -68,6 +81,16 @@ export class ConnectionTotals {
   #sweep(nowMs: number): void {
     if (nowMs - this.#lastSweepMs < this.#idleMs / 4) return;
     this.#lastSweepMs = nowMs;
-    for (const [k, t] of this.#open) if (nowMs - t.lastSeenMs > this.#idleMs) this.#open.delete(k);
+    let n = 0;
+    for (const [k, t] of this.#open) {
+      if (nowMs - t.lastSeenMs > this.#idleMs) {
+        this.#open.delete(k);
+        n++;
+      }
+    }
+    if (n) {
+      this.expired += n;
+      this.#events?.expired(n);
+    }
   }
 }

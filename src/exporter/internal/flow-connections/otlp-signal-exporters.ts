@@ -21,6 +21,7 @@ import { parseGrpcEndpoint } from '../otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../otlp/otlp-env.ts';
 import { FlowLogBuilder, type FlowLogRecord } from '../flow-logs/flow-log-records.ts';
 import { ConnectionSpanBuilder, type ConnectionSpan } from '../flow-spans/connection-spans.ts';
+import { spanTotalsMetrics } from '../flow-spans/span-totals-metrics.ts';
 import { ConnectionSignalExporter, type RequestSender } from './connection-signal-exporter.ts';
 import type { LogsConfig, TracesConfig } from './signal-config.ts';
 import { signalEnv, signalHttpUrl } from './signal-env.ts';
@@ -42,11 +43,19 @@ function component(settings: CreateSettings, c: CommonKeys, endpoint: string, en
     const s = encoding === 'json' ? JsonLogsSerializer : ProtobufLogsSerializer;
     return new ConnectionSignalExporter<FlowLogRecord>(settings, {
       ...common, item: 'log_records', builder: new FlowLogBuilder(c.logs, settings.resource), serialize: (items) => s.serializeRequest(items),
+      rejected: (bytes) => {
+        const p = s.deserializeResponse(bytes).partialSuccess;
+        return p ? { count: Number(p.rejectedLogRecords ?? 0), message: p.errorMessage ?? '' } : undefined;
+      },
     });
   }
-  const s = encoding === 'json' ? JsonTraceSerializer : ProtobufTraceSerializer;
+  const t = encoding === 'json' ? JsonTraceSerializer : ProtobufTraceSerializer;
   return new ConnectionSignalExporter<ConnectionSpan>(settings, {
-    ...common, item: 'spans', builder: new ConnectionSpanBuilder(c.traces, settings.resource), serialize: (items) => s.serializeRequest(items),
+    ...common, item: 'spans', builder: new ConnectionSpanBuilder(c.traces, settings.resource, spanTotalsMetrics(settings.telemetry, settings.id)), serialize: (items) => t.serializeRequest(items),
+    rejected: (bytes) => {
+      const p = t.deserializeResponse(bytes).partialSuccess;
+      return p ? { count: Number(p.rejectedSpans ?? 0), message: p.errorMessage ?? '' } : undefined;
+    },
   });
 }
 

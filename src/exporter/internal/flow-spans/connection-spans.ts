@@ -21,7 +21,7 @@ import { resourceFromAttributes, type Resource } from '@opentelemetry/resources'
 import type { ResourceInfo } from '../../../component/component.ts';
 import { PROTO_TCP, type FlowBatch } from '../../../pdata/flow-batch.ts';
 import { joinConnections } from '../flow-connections/connection-join.ts';
-import { ConnectionTotals } from '../flow-connections/connection-totals.ts';
+import { ConnectionTotals, type TotalsEvents } from '../flow-connections/connection-totals.ts';
 import { namespaceOf, readConnection, workloadName, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
 import { connectionIds, connectionInput, samplingValue } from '../flow-connections/connection-ids.ts';
 import type { ItemBuilder, SkipReason } from '../flow-connections/connection-signal-exporter.ts';
@@ -39,9 +39,10 @@ export class ConnectionSpanBuilder implements ItemBuilder<ConnectionSpan> {
   /** One Resource object per (service.name, namespace): the OTLP encoder groups spans by Resource identity. */
   readonly #resources = new Map<string, Resource>();
   /** Lifetime byte/packet counts of open connections (exposed for tests and self-metrics). */
-  readonly totals = new ConnectionTotals();
+  readonly totals: ConnectionTotals;
 
-  constructor(config: TracesConfig, info: ResourceInfo) {
+  constructor(config: TracesConfig, info: ResourceInfo, events?: TotalsEvents) {
+    this.totals = new ConnectionTotals(undefined, undefined, events);
     this.#config = config;
     this.#info = info;
     this.#scope = { name: SCOPE_NAME, version: info.serviceVersion };
@@ -56,7 +57,9 @@ export class ConnectionSpanBuilder implements ItemBuilder<ConnectionSpan> {
       const f = readConnection(batch, v);
       // Open connections only add to their running totals: a span covers the whole connection.
       this.totals.accumulate(f, now);
-      if (!v.ended || v.c2s === -1) continue;
+      if (!v.ended) continue;
+      // The request edge carries the duration and end reason a span needs.
+      if (v.c2s === -1) { skip('no_request_edge'); continue; }
       if (f.durationMs < c.min_duration) { skip('min_duration'); continue; }
       if (f.bytesClientToServer + f.bytesServerToClient < c.min_bytes) { skip('min_bytes'); continue; }
       if (c.sampling_ratio < 1 && samplingValue(f) >= c.sampling_ratio) { skip('sampling'); continue; }

@@ -29,7 +29,7 @@ export interface GrpcTransportOptions {
 const identity = (b: Buffer) => b;
 
 type ExportClient = Client & {
-  export(body: Buffer, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null) => void): { cancel(): void };
+  export(body: Buffer, md: Metadata, opts: { deadline: number }, cb: (e: ServiceError | null, response?: Buffer) => void): { cancel(): void };
 };
 
 export class OtlpGrpcTransport {
@@ -53,14 +53,14 @@ export class OtlpGrpcTransport {
     for (const [k, v] of Object.entries(o.headers)) this.#metadata.set(k, v);
   }
 
-  /** Resolves when the server answered OK; rejects with the ServiceError otherwise. */
-  send(body: Uint8Array, signal?: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /** Resolves with the response message (bytes) when the server answered OK; rejects with the ServiceError otherwise. */
+  send(body: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
+    return new Promise<Uint8Array>((resolve, reject) => {
       const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      const call = this.#client.export(buf, this.#metadata, { deadline: Date.now() + this.#o.timeoutMs }, (e) => {
+      const call = this.#client.export(buf, this.#metadata, { deadline: Date.now() + this.#o.timeoutMs }, (e, response) => {
         signal?.removeEventListener('abort', cancel);
         if (e) reject(e);
-        else resolve();
+        else resolve(response ?? new Uint8Array());
       });
       function cancel() {
         call.cancel();

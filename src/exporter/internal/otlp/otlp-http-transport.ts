@@ -9,6 +9,8 @@ import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from 
 import { gzipSync } from 'node:zlib';
 import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
 
+const MAX_BODY = 64 * 1024;
+
 export interface HttpTransportOptions {
   url: string;
   headers: Record<string, string>;
@@ -32,8 +34,8 @@ export class OtlpHttpTransport {
       : new HttpAgent({ keepAlive: true });
   }
 
-  /** Resolves on 2xx; rejects with an ExportError that says whether to retry. */
-  async send(body: Uint8Array, signal?: AbortSignal): Promise<void> {
+  /** Resolves with the response body on 2xx (an OTLP partial success is in it); rejects with an ExportError that says whether to retry. */
+  async send(body: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
     try {
       return await this.#post(body, signal);
     } catch (e) {
@@ -45,7 +47,7 @@ export class OtlpHttpTransport {
     }
   }
 
-  #post(body: Uint8Array, signal?: AbortSignal): Promise<void> {
+  #post(body: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
     const gzip = this.#o.compression === 'gzip';
     const payload = gzip ? gzipSync(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     const headers: Record<string, string | number> = {
@@ -56,19 +58,19 @@ export class OtlpHttpTransport {
     };
     if (gzip) headers['content-encoding'] = 'gzip';
     const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<Buffer>((resolve, reject) => {
       const req = send(this.#url, { method: 'POST', headers, agent: this.#agent, timeout: this.#o.timeoutMs, signal }, (res) => {
         const chunks: Buffer[] = [];
         let length = 0;
         res.on('data', (c: Buffer) => {
-          // Only the start of an error body is logged; do not buffer a huge one.
-          if (length < 4096) chunks.push(c);
+          // A success body is a small OTLP response; only the start of an error body is logged.
+          if (length < MAX_BODY) chunks.push(c);
           length += c.length;
         });
         res.on('error', reject);
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) return resolve();
+          if (status >= 200 && status < 300) return resolve(Buffer.concat(chunks));
           const retryAfter = res.headers['retry-after'];
           const v = classifyHttpStatus(status, Array.isArray(retryAfter) ? retryAfter[0] : retryAfter);
           const text = Buffer.concat(chunks).toString('utf8').trim().slice(0, 300);

@@ -3,7 +3,7 @@
 // reason; retries honour the classification; persistence uses a per-signal
 // subdirectory of storage_dir; shutdown drains.
 
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -25,10 +25,10 @@ function delivery(raw: Record<string, unknown>): DeliveryConfig {
 
 /** A transport whose sends complete when the test says so. */
 class Held implements RequestSender {
-  pending: Array<{ body: Uint8Array; ok: () => void; fail: (e: unknown) => void }> = [];
+  pending: Array<{ body: Uint8Array; ok: (response?: Uint8Array) => void; fail: (e: unknown) => void }> = [];
   closed = 0;
-  send(body: Uint8Array): Promise<void> {
-    return new Promise((ok, fail) => this.pending.push({ body, ok, fail }));
+  send(body: Uint8Array): Promise<Uint8Array> {
+    return new Promise((res, fail) => this.pending.push({ body, ok: (r = new Uint8Array()) => res(r), fail }));
   }
   classify(e: unknown) {
     return e instanceof ExportError ? { retryable: e.retryable, retryAfterMs: e.retryAfterMs } : { retryable: false };
@@ -49,6 +49,7 @@ t.test('queue bound, retries, drop reasons and skips are counted per data_type; 
     item: 'spans', endpoint: 'test',
     builder: { build: (_b, skip) => { skip('min_bytes'); return [n++, n++, n++]; } },
     serialize: (items) => Uint8Array.from(items),
+    rejected: (r) => ({ count: r[0]!, message: 'test' }),
     delivery: delivery({ retry_on_failure: { initial_interval: '10ms', max_interval: '10ms' }, sending_queue: { num_consumers: 1, queue_size: 2 } }),
     createSender: () => inner,
   });
@@ -74,8 +75,9 @@ t.test('queue bound, retries, drop reasons and skips are counted per data_type; 
   await until(() => inner.pending.length === 4);
   t.equal(c('podflow_exporter_send_failed_spans_total', { reason: 'non_retryable' }), 3);
   const stopping = e.shutdown();
-  inner.pending[3]!.ok();
+  inner.pending[3]!.ok(Uint8Array.of(2));
   await stopping;
+  t.equal(c('podflow_exporter_rejected_spans_total'), 2, 'a partial success: the rejected units are counted');
   t.equal(inner.closed, 1);
   t.equal(c('podflow_exporter_sent_spans_total'), 6);
   t.equal(c('podflow_exporter_export_errors_total'), 2);
@@ -90,6 +92,7 @@ t.test('a request the serializer cannot encode is dropped as non_retryable', asy
     item: 'log_records', endpoint: 'test',
     builder: { build: () => [1, 2] },
     serialize: () => { throw new Error('bad'); },
+    rejected: () => undefined,
     delivery: delivery({}),
     createSender: () => new Held(),
   });
@@ -106,6 +109,7 @@ t.test('storage_dir: each signal persists in its own subdirectory and the next i
     item: 'log_records', endpoint: 'test',
     builder: { build: () => [7, 8] },
     serialize: (items) => Uint8Array.from(items),
+    rejected: (r) => ({ count: r[0]!, message: 'test' }),
     delivery: delivery({ sending_queue: { storage_dir: dir }, shutdown_timeout: '50ms' }),
     createSender: () => sender,
   });
@@ -118,6 +122,7 @@ t.test('storage_dir: each signal persists in its own subdirectory and the next i
   t.equal(readdirSync(join(dir, 'logs')).length, 2, 'two items on disk under storage_dir/logs');
   await first.shutdown();
   t.equal(readdirSync(join(dir, 'logs')).length, 2, 'kept on disk after a shutdown that could not drain');
+  writeFileSync(join(dir, 'logs', 'item-9000000000000000.json'), '{"v":1,"count":'); // a corrupt file
   const up = new Held();
   const telemetry = new SelfTelemetry();
   const second = make(up, telemetry);
@@ -127,5 +132,6 @@ t.test('storage_dir: each signal persists in its own subdirectory and the next i
   for (const p of up.pending) p.ok();
   await second.shutdown();
   t.equal(telemetry.counter('podflow_exporter_sent_log_records_total', '').get({ exporter: 'otlp', data_type: 'logs' }), 4);
+  t.equal(telemetry.counter('podflow_exporter_persisted_items_discarded_total', '').get({ exporter: 'otlp', data_type: 'logs' }), 1, 'the unreadable item is removed and counted');
   t.same(readdirSync(join(dir, 'logs')), [], 'delivered items are removed');
 });

@@ -38,6 +38,7 @@ t.test('bounded: past the limit a connection is counted as untracked; idle entri
   t.equal(tot.untracked, 1);
   tot.accumulate(facts(9, 1, 1, true), 5000); // a sweep runs past idleMs
   t.equal(tot.size, 0, 'entries idle for longer than idleMs are dropped');
+  t.equal(tot.expired, 2, 'and counted');
 });
 
 t.test('a span carries the whole connection, not its last interval', async (t) => {
@@ -54,4 +55,20 @@ t.test('a span carries the whole connection, not its last interval', async (t) =
   t.equal(spans.length, 1);
   t.equal(spans[0]!.attributes['flow.bytes.client_to_server'], 30001);
   t.equal(spans[0]!.attributes['flow.bytes.server_to_client'], 70001);
+});
+
+t.test('an ended connection with only its reply edge gives no span and is counted; totals losses reach the events', async (t) => {
+  const events = { untracked: 0, expired: 0 };
+  const b = new ConnectionSpanBuilder({ ...defaultsOf(tracesSchema), min_bytes: 0, min_duration: 0 }, { hostName: 'h', nodeName: undefined, serviceVersion: '0' },
+    { untracked: () => { events.untracked++; }, expired: (n) => { events.expired += n; } });
+  const batch = new FlowBatch(1);
+  batch.endTimeMs = 1_000_000;
+  appendFlow(batch, { transport: 'tcp', sourceAddress: '10.0.0.2', sourcePort: 80, destinationAddress: '10.0.0.1', destinationPort: 40001, observer: 'destination', connectionEnded: true, counters: { bytes: 5 } });
+  const skipped: string[] = [];
+  t.same(b.build(batch, (r) => skipped.push(r)), []);
+  t.same(skipped, ['no_request_edge']);
+  const tot = new ConnectionTotals(1, 1000, { untracked: () => { events.untracked++; }, expired: (n) => { events.expired += n; } });
+  for (const p of [1, 2]) tot.accumulate(facts(p, 1, 1, false), 0);
+  tot.accumulate(facts(3, 1, 1, false), 5000);
+  t.same(events, { untracked: 1, expired: 1 });
 });
