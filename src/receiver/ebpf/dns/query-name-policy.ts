@@ -20,9 +20,9 @@ export class QueryNamePolicy {
   }
 
   /**
-   * The names to keep, given how often each was looked up in the interval.
-   * top: the top_n most frequent; ties go to the name that sorts first, so the
-   * same lookups always give the same names.
+   * The names to keep, given how often each was looked up in the interval
+   * (in the order first seen). top: the top_n most frequent; of names tied at
+   * the cut, those seen first, so the same lookups always give the same names.
    */
   select(counts: ReadonlyMap<string, number>): ReadonlySet<string> {
     switch (this.#config.mode) {
@@ -36,8 +36,32 @@ export class QueryNamePolicy {
       case 'top': {
         const n = this.#config.top_n;
         if (counts.size <= n) return new Set(counts.keys());
-        const ranked = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-        return new Set(ranked.slice(0, n).map(([name]) => name));
+        // The cut is found from a histogram of the counts, in time linear in the
+        // names: a random-subdomain flood makes every name distinct, and
+        // sorting a million names per interval would cost seconds.
+        const hist = new Map<number, number>();
+        for (const c of counts.values()) hist.set(c, (hist.get(c) ?? 0) + 1);
+        const distinct = [...hist.keys()].sort((a, b) => b - a); // at most ~√(2·lookups) values
+        let above = 0;
+        let cut = 0;
+        for (const c of distinct) {
+          const h = hist.get(c)!;
+          if (above + h >= n) {
+            cut = c;
+            break;
+          }
+          above += h;
+        }
+        const keep = new Set<string>();
+        let tied = n - above;
+        for (const [name, c] of counts) {
+          if (c > cut) keep.add(name);
+          else if (c === cut && tied > 0) {
+            keep.add(name);
+            tied--;
+          }
+        }
+        return keep;
       }
     }
   }
