@@ -17,7 +17,7 @@ t.test('top', async (t) => {
   t.same([...p3.select(counts({ 'a.x': 4, 'b.x': 3, 'c.x': 2, 'd.x': 1 }))].sort(), ['a.x', 'b.x', 'c.x'], 'no ties at the cut');
   // A flood of distinct names: linear, not a sort (generous bound, shared CI machine).
   const flood = new Map<string, number>();
-  for (let i = 0; i < 300_000; i++) flood.set(`r${i}.victim.example`, 1);
+  for (let i = 0; i < 100_000; i++) flood.set(`r${i}.victim.example`, 1);
   flood.set('hot.example', 7);
   const t0 = performance.now();
   const kept = p.select(flood);
