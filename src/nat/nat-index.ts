@@ -125,6 +125,12 @@ export class NatIndex {
     this.#byReply.set(e.replyKey, e);
   }
 
+  /** Forgets every entry (the join has nobody to answer). */
+  clear(): void {
+    this.#byOrig.clear();
+    this.#byReply.clear();
+  }
+
   /** Marks the start of a full dump: entries the dump does not refresh are gone. */
   dumpBegin(): void {
     this.#dumpStartMs = this.#now();

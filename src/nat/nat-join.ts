@@ -5,7 +5,13 @@
 //   (or, when no conntrack receiver runs, a ConntrackSession the join opens itself)
 //
 // acquireNatJoin() is reference-counted: the first user opens what is needed,
-// the last release() closes it.
+// the last release() closes it. Feeders fill the index only while a consumer
+// (a receiver that looks up) holds the join: a conntrack receiver alone has its
+// own tuples, and at tens of thousands of connections per second the index
+// (entries linger 30 s after DESTROY) would cost CPU and hundreds of MiB for
+// nobody. The first consumer to arrive has the feeders backfill it with a dump
+// before its acquire resolves; when the last consumer leaves, the index is
+// cleared.
 
 import type { Logger } from '../service/logger.ts';
 import type { SelfTelemetry } from '../service/telemetry/self-telemetry.ts';
@@ -17,6 +23,10 @@ interface Shared {
   refs: number;
   /** Receivers that publish records into the index (the conntrack receiver). */
   feeders: number;
+  /** Receivers that look up (the ebpf receiver). */
+  consumers: number;
+  /** Each feeder's way to run a dump into the index (first consumer's arrival). */
+  backfills: Set<() => Promise<void>>;
   session: ConntrackSession | undefined;
 }
 
@@ -49,6 +59,11 @@ export interface NatJoinOptions {
   telemetry: SelfTelemetry;
   /** Component ID, for error messages. */
   where: string;
+  /**
+   * Feeders: runs a table dump through the feeder's listeners (which publish it
+   * while `wanted`) and resolves when it has ended.
+   */
+  backfill?: () => Promise<void>;
 }
 
 export interface NatJoin {
@@ -56,17 +71,27 @@ export interface NatJoin {
   release(): Promise<void>;
 }
 
+/** Whether a receiver looks up in the namespace's join: feeders publish records only then. */
+export function natWanted(netns: string | undefined): boolean {
+  return (shared.get(netns ?? '')?.consumers ?? 0) > 0;
+}
+
 /** Joins the namespace's NAT index; throws PodflowError when a needed session cannot open. */
 export async function acquireNatJoin(opts: NatJoinOptions): Promise<NatJoin> {
   const key = opts.netns ?? '';
   let s = shared.get(key);
   if (!s) {
-    s = { index: new NatIndex(), refs: 0, feeders: 0, session: undefined };
+    s = { index: new NatIndex(), refs: 0, feeders: 0, consumers: 0, backfills: new Set(), session: undefined };
     shared.set(key, s);
   }
   observe(opts.telemetry, key);
   s.refs++;
-  if (opts.feeder) s.feeders++;
+  if (opts.feeder) {
+    s.feeders++;
+    if (opts.backfill) s.backfills.add(opts.backfill);
+  } else {
+    s.consumers++;
+  }
   try {
     if (!opts.feeder && s.feeders === 0 && !s.session) {
       // Nobody publishes conntrack records here: follow the table ourselves.
@@ -82,9 +107,12 @@ export async function acquireNatJoin(opts: NatJoinOptions): Promise<NatJoin> {
         onError: (e) => opts.logger.warn('NAT join conntrack session error', { error: e }),
       });
       await session.ready;
+    } else if (!opts.feeder && s.consumers === 1) {
+      // Feeders were not publishing: what is already in the table comes from a dump.
+      await Promise.all([...s.backfills].map((b) => b()));
     }
   } catch (e) {
-    await release(key, opts.feeder);
+    await release(key, opts);
     throw e;
   }
   let released = false;
@@ -94,16 +122,23 @@ export async function acquireNatJoin(opts: NatJoinOptions): Promise<NatJoin> {
     release: async () => {
       if (released) return;
       released = true;
-      await release(key, opts.feeder);
+      await release(key, opts);
     },
   };
 }
 
-async function release(key: string, feeder: boolean): Promise<void> {
+async function release(key: string, opts: NatJoinOptions): Promise<void> {
   const s = shared.get(key);
   if (!s) return;
   s.refs--;
-  if (feeder) s.feeders--;
+  if (opts.feeder) {
+    s.feeders--;
+    if (opts.backfill) s.backfills.delete(opts.backfill);
+  } else {
+    s.consumers--;
+    // Feeders stop publishing; what is left would go stale.
+    if (s.consumers === 0) s.index.clear();
+  }
   if (s.refs <= 0) {
     shared.delete(key);
     const session = s.session;

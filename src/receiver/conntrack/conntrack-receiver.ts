@@ -12,7 +12,7 @@ import { FLAG_CONNECTION_ENDED, FLAG_SOURCE_IS_CLIENT, FlowBatch, PROTO_TCP } fr
 import { ACCT_ENABLED, ACCT_OFF, ACCT_UNKNOWN, type NativeStats } from '../../native/conntrack-addon.ts';
 import { TCP_STATE_NAMES } from '../../native/conntrack-record.ts';
 import { ConntrackSession } from '../../native/conntrack-session.ts';
-import { acquireNatJoin, type NatJoin } from '../../nat/nat-join.ts';
+import { acquireNatJoin, natWanted, type NatJoin } from '../../nat/nat-join.ts';
 import { A_ORIG_DST, A_REPLY_SRC, isDnat, writeForwardEdge, writeReverseEdge } from '../../nat/conn-tuples.ts';
 import { formatAddress } from '../../pdata/ip-address.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
@@ -87,13 +87,15 @@ export class ConntrackReceiver extends LifecycleComponent {
     }, where);
     this.#session = session;
     const table = this.#table;
+    // The NAT join gets the records only while a receiver looks up in it.
+    const nat = () => (this.#nat && natWanted(c.netns) ? this.#nat.index : undefined);
     session.addListener({
-      onEvents: (v) => { table.applyEvents(v); this.#nat?.index.applyRecords(v); },
-      onDumpBegin: (seq) => { table.dumpBegin(seq); this.#nat?.index.dumpBegin(); },
-      onDumpRecords: (v) => { table.applyDump(v); this.#nat?.index.applyRecords(v); },
+      onEvents: (v) => { table.applyEvents(v); nat()?.applyRecords(v); },
+      onDumpBegin: (seq) => { table.dumpBegin(seq); nat()?.dumpBegin(); },
+      onDumpRecords: (v) => { table.applyDump(v); nat()?.applyRecords(v); },
       onDumpEnd: (seq, _reason, interrupted) => {
         table.dumpEnd(seq, interrupted);
-        if (!interrupted) this.#nat?.index.dumpEnd();
+        if (!interrupted) nat()?.dumpEnd();
       },
       onLost: () => this.#settings.logger.debug('conntrack event socket overflowed; resyncing with a dump'),
       onError: (e) => this.#settings.logger.warn('conntrack session error', { error: e }),
@@ -101,7 +103,7 @@ export class ConntrackReceiver extends LifecycleComponent {
     try {
       this.#nat = await acquireNatJoin({
         ...(c.netns ? { netns: c.netns } : {}), feeder: true, logger: this.#settings.logger,
-        telemetry: this.#settings.telemetry, where,
+        telemetry: this.#settings.telemetry, where, backfill: () => session.dumpNow(),
       });
       await session.ready;
     } catch (e) {
