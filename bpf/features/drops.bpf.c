@@ -34,6 +34,8 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* Set by the loader (skeleton rodata). */
 volatile const __u8 pf_drops_include_loopback = 0;
+/* Whether pf_drop_exclude holds anything: spares every drop a lookup when not. */
+volatile const __u8 pf_drops_have_exclude = 0;
 
 /* key: struct pf_drop_key; value: struct pf_drop_value (cumulative). LRU so a
  * flood of dropped 5-tuples evicts old entries instead of failing; user space
@@ -180,7 +182,7 @@ int pf_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	__u32 reason = PF_DROP_REASON_UNKNOWN;
 	if (bpf_core_field_exists(ctx->reason))
 		reason = ctx->reason;
-	if (bpf_map_lookup_elem(&pf_drop_exclude, &reason))
+	if (pf_drops_have_exclude && bpf_map_lookup_elem(&pf_drop_exclude, &reason))
 		return 0;
 
 	const struct sk_buff *skb = ctx->skbaddr;

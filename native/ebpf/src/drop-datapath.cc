@@ -20,6 +20,7 @@ DropDatapath::DropDatapath(const DropOptions& o) {
     if (o.map_size == 0) Fail("options", EINVAL, "drops map size 0");
     bpf_map__set_max_entries(skel_->maps.pf_drops, o.map_size);
     skel_->rodata->pf_drops_include_loopback = o.include_loopback ? 1 : 0;
+    skel_->rodata->pf_drops_have_exclude = o.exclude.empty() ? 0 : 1;
     {
       // As in Datapath: a pending signal makes the verifier give up with EAGAIN.
       sigset_t block, old;
