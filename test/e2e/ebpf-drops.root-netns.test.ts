@@ -8,13 +8,14 @@
 //    client to that port, as many packets and bytes as the rule's counters;
 //  - UDP datagrams to a closed port: reason no_socket, exactly the number sent
 //    (and the namespace's UdpNoPorts / Udp6NoPorts);
+//  - ICMP echo requests a rule drops: one row without ports, the rule's counters;
 //  - frames no protocol handles: counted per reason without endpoints;
 //  - excluded reasons are filtered in the kernel.
 
 import t from 'tap';
 import { createNetPair, NODE } from './support/ebpf-netns.ts';
 import { startReceiver, sum } from './support/ebpf-flows.ts';
-import type { FlowRecord } from '../../src/pdata/flow-record.ts';
+import { readFlow, type FlowRecord } from '../../src/pdata/flow-record.ts';
 import { kernelDropReasons, openDrops, PF_DROP_ENTRY_SIZE, PF_DROP_KEY } from '../../src/native/ebpf-drops.ts';
 import { DropReasons } from '../../src/receiver/ebpf/drops/drop-reasons.ts';
 
@@ -65,11 +66,29 @@ for _ in range(k):
     s.send(b'\\xff' * 6 + b'\\x02\\x00\\x00\\x00\\x00\\x01' + b'\\x88\\xb5' + bytes(46))
 `;
 
-/** [packets, bytes] of the INPUT rule that matches `dpt:PORT`, from the kernel's counters. */
-function ruleCounters(cmd: 'iptables' | 'ip6tables', port: number): [number, number] {
-  const line = net.run(net.server, cmd, ['-L', 'INPUT', '-vnx']).split('\n').find((l) => l.includes(`dpt:${port}`));
+// K ICMP / ICMPv6 echo requests to HOST from a raw socket (root; no ping here).
+const ECHOES = `
+import socket, struct, sys
+host, k = sys.argv[1], int(sys.argv[2])
+v6 = ':' in host
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+def csum(b):
+    n = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    n = (n >> 16) + (n & 0xffff)
+    return ~(n + (n >> 16)) & 0xffff
+for seq in range(k):
+    body = struct.pack('!HH', 0x7064, seq) + bytes(32)
+    msg = struct.pack('!BBH', 128 if v6 else 8, 0, 0) + body
+    if not v6:  # the kernel fills in the ICMPv6 checksum itself
+        msg = struct.pack('!BBH', 8, 0, csum(msg)) + body
+    s.sendto(msg, (host, 0))
+`;
+
+/** [packets, bytes] of the INPUT rule whose listing contains `marker`, from the kernel's counters. */
+function ruleCounters(cmd: 'iptables' | 'ip6tables', marker: string): [number, number] {
+  const line = net.run(net.server, cmd, ['-L', 'INPUT', '-vnx']).split('\n').find((l) => l.includes(marker));
   const m = /^\s*(\d+)\s+(\d+)/.exec(line ?? '');
-  if (!m) throw new Error(`${cmd}: no INPUT rule for port ${port}`);
+  if (!m) throw new Error(`${cmd}: no INPUT rule with ${marker}`);
   return [Number(m[1]), Number(m[2])];
 }
 
@@ -129,7 +148,7 @@ for (const family of [4, 6] as const) {
     // The namespace goes at teardown with its rules; this keeps the later subtests clean.
     t.teardown(() => { try { net.run(net.server, ipt, ['-D', ...rule]); } catch { /* namespace gone */ } });
     net.run(net.client, NODE, ['-e', ATTEMPTS, serverIp, String(port), '5']);
-    const [pkts, bytes] = ruleCounters(ipt, port);
+    const [pkts, bytes] = ruleCounters(ipt, `dpt:${port}`);
     t.ok(pkts >= 5, `the rule dropped every SYN (${pkts})`);
     const rows = () => drops(h.flows([serverIp])).filter((r) => r.destinationPort === port || r.sourcePort === port);
     await until(() => sum(rows(), 'drops') >= pkts);
@@ -160,6 +179,39 @@ for (const family of [4, 6] as const) {
     });
     t.equal(sum(rows(), 'drops'), N, 'every datagram');
     t.equal(sum(rows(), 'dropBytes'), N * (SIZE + 8), 'the UDP length of each (the IP header was pulled)');
+  });
+
+  t.test(`IPv${family}: ICMP echo requests an iptables rule drops`, async (t) => {
+    const proto = family === 4 ? 1 : 58;
+    const comment = `pf-drops-icmp${family}`;
+    const rule = family === 4
+      ? ['INPUT', '-p', 'icmp', '--icmp-type', 'echo-request', '-m', 'comment', '--comment', comment, '-j', 'DROP']
+      : ['INPUT', '-p', 'ipv6-icmp', '--icmpv6-type', 'echo-request', '-m', 'comment', '--comment', comment, '-j', 'DROP'];
+    net.run(net.server, ipt, ['-A', ...rule]);
+    t.teardown(() => { try { net.run(net.server, ipt, ['-D', ...rule]); } catch { /* namespace gone */ } });
+    net.run(net.client, 'python3', ['-c', ECHOES, serverIp, '4']);
+    const [pkts, bytes] = ruleCounters(ipt, comment);
+    t.equal(pkts, 4, 'the rule dropped every echo request');
+    // FlowRecord has no ICMP transport: read the protocol column itself.
+    const rows = () => {
+      const out: FlowRecord[] = [];
+      for (const b of h.sink.batches) {
+        for (let i = 0; i < b.length; i++) {
+          if (b.protocol[i] !== proto || b.counters.drops[i] === 0) continue;
+          const r = readFlow(b, i);
+          if (r.destinationAddress === serverIp) out.push(r);
+        }
+      }
+      return out;
+    };
+    await until(() => sum(rows(), 'drops') >= pkts);
+    t.equal(rows().length, 1, 'one row: ICMP has no ports');
+    t.match(rows()[0], {
+      sourceAddress: clientIp, sourcePort: 0, destinationAddress: serverIp, destinationPort: 0,
+      observer: 'destination', attributes: { 'drop.reason': 'netfilter_drop' },
+    });
+    t.equal(sum(rows(), 'drops'), pkts, 'dropped echo requests = the rule\'s packet counter');
+    t.equal(sum(rows(), 'dropBytes'), bytes, 'their bytes = the rule\'s byte counter');
   });
 }
 
