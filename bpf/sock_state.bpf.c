@@ -1,19 +1,21 @@
-/* sock:inet_sock_set_state: failed connects that sock_ops never sees.
+/* sock:inet_sock_set_state: connects that fail before ESTABLISHED.
  *
- * sock_ops tracks a socket from BPF_SOCK_OPS_TCP_CONNECT_CB, which tcp_connect()
- * runs when it sends the SYN. A connect() can fail after the socket entered
- * SYN_SENT but before that point: tcp_v4_connect / tcp_v6_connect set SYN_SENT,
- * then inet_hash_connect finds no free local port (EADDRNOTAVAIL, ephemeral port
- * exhaustion) and set CLOSE again. Such a socket also reaches CLOSE untracked
- * when pf_conns was full at connect (already counted as map_full, but the
- * failure itself would be lost). This tracepoint reports those as failed
- * connections through the ring buffer, as sock_ops reports the others.
- *
- * No double counting: sock_ops sets BPF_SOCK_OPS_STATE_CB_FLAG on every socket
- * it tracks, and its state callback (which runs before this tracepoint in
- * tcp_set_state) reports the failure itself; sockets with the flag are skipped.
- * The connect latency (SYN_SENT → ESTABLISHED) needs no hook here: pf_conn
- * already carries start_ns (connect) and established_ns from sock_ops. */
+ * sock_ops asks for state callbacks only once a socket is established (each
+ * callback is a program run on every later transition), so every SYN_SENT →
+ * CLOSE goes through here:
+ * - a socket sock_ops tracks since BPF_SOCK_OPS_TCP_CONNECT_CB (refused,
+ *   reset, SYN timed out): its final counters are read from the socket and
+ *   pushed to the ring buffer as a failed connection, the entry dropped;
+ * - a socket sock_ops never saw: tcp_v4_connect / tcp_v6_connect set
+ *   SYN_SENT, then inet_hash_connect finds no free local port (EADDRNOTAVAIL,
+ *   ephemeral port exhaustion) and set CLOSE again before tcp_connect() runs
+ *   the sock_ops callback; or pf_conns was full at connect (already counted as
+ *   map_full, but the failure itself would be lost). Reported as a failed
+ *   connection from the event's own fields, if the socket is below the
+ *   attached cgroup.
+ * Every other transition leaves at the first comparison. The connect latency
+ * (SYN_SENT → ESTABLISHED) needs no hook here: pf_conn carries start_ns
+ * (connect) and established_ns from sock_ops. */
 #include "pf_common.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -21,7 +23,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PF_IPPROTO_TCP 6
 #define PF_TCP_SYN_SENT 2
 #define PF_TCP_CLOSE 7
-#define PF_STATE_CB_FLAG 4 /* BPF_SOCK_OPS_STATE_CB_FLAG */
 
 /* kernfs id of the cgroup sock_ops is attached to (set by the loader); only
  * sockets of that cgroup or below are reported, as sock_ops would. 0 = no check. */
@@ -49,15 +50,24 @@ int pf_inet_sock_set_state(struct trace_event_raw_inet_sock_set_state *ctx)
 {
 	if (ctx->protocol != PF_IPPROTO_TCP || ctx->oldstate != PF_TCP_SYN_SENT || ctx->newstate != PF_TCP_CLOSE)
 		return 0;
-	/* One copy of the event: field loads at computed ctx offsets (the address
-	 * arrays) are rejected by the verifier. */
+	const struct sock *sk = ctx->skaddr;
+	__u64 cookie = pf_sk_cookie(sk);
+	if (cookie) {
+		/* Tracked since connect(): sock_ops asks for state callbacks only
+		 * once established, so this failure is reported here. */
+		struct pf_conn *tracked = bpf_map_lookup_elem(&pf_conns, &cookie);
+		if (tracked) {
+			pf_refresh_from_sk(tracked, sk);
+			pf_submit_final(tracked, cookie);
+			return 0;
+		}
+	}
+	/* Not tracked. One copy of the event: field loads at computed ctx
+	 * offsets (the address arrays) are rejected by the verifier. */
 	struct trace_event_raw_inet_sock_set_state ev;
 	if (bpf_probe_read_kernel(&ev, sizeof(ev), ctx))
 		return 0;
-	const struct sock *sk = ev.skaddr;
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	if (BPF_CORE_READ(tp, bpf_sock_ops_cb_flags) & PF_STATE_CB_FLAG)
-		return 0; /* tracked by sock_ops, which reported it */
 	if (!pf_sk_in_scope(sk))
 		return 0;
 

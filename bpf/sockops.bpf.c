@@ -1,16 +1,23 @@
 /* sock_ops on the cgroup2 root: the life of every TCP socket.
  *
- * connect() / accept create a pf_conn keyed by the socket cookie and ask the
- * kernel for state and RTT callbacks on that socket only. RTT callbacks (about
- * once per round trip: the kernel calls them when snd_una passes rtt_seq) keep
- * the sender-side counters fresh for the periodic map reads, together with the
- * tracepoints of tcp_events.bpf.c; the transition to CLOSE pushes the final counters to
- * the ring buffer, so a connection shorter than the polling interval is still
- * reported, then drops the entry. A socket that closes without ever reaching
- * ESTABLISHED (SYN_SENT → CLOSE: refused, reset, timed out) is a failed
- * connection. The same transitions are visible in sock:inet_sock_set_state,
- * but only sock_ops has the tcp_sock counters in its context without probe
- * reads, so this one hook does both. */
+ * connect() / accept create a pf_conn keyed by the socket cookie. Once
+ * established, the socket asks the kernel for state and RTT callbacks (that
+ * socket only). RTT callbacks (about once per round trip: the kernel calls
+ * them when snd_una passes rtt_seq) keep the sender-side counters fresh for
+ * the periodic map reads, together with the tracepoints of tcp_events.bpf.c;
+ * the transition to CLOSE pushes the final counters to the ring buffer, so a
+ * connection shorter than the polling interval is still reported, then drops
+ * the entry. Only sock_ops has the tcp_sock counters in its context without
+ * probe reads, so it does the close of every established socket.
+ *
+ * Cost per connection (both ends on the node, bench/datapath.bench.ts): the
+ * kernel runs this program ~18 times; six of them (TIMEOUT_INIT, RWND_INIT,
+ * NEEDS_ECN) cannot be avoided and do nothing here, the state callbacks are
+ * asked for only once established (the SYN_SENT → ESTABLISHED one would be
+ * wasted), and each socket costs one map insert: an accepted socket is
+ * inserted complete instead of looked up, inserted and looked up again. A
+ * connect() that fails before ESTABLISHED (SYN_SENT → CLOSE: refused, reset,
+ * timed out) is a failed connection, reported by sock_state.bpf.c. */
 #include "pf_common.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -49,38 +56,23 @@ static __always_inline void pf_refresh_from_ops(struct pf_conn *c, struct bpf_so
 	c->rtt_min_us = skops->rtt_min;
 }
 
-/* Starts tracking this socket; returns the map entry or NULL (filtered or map full). */
-static __always_inline struct pf_conn *pf_track(struct bpf_sock_ops *skops, __u64 cookie, __u8 flags)
+/* Asked for at ESTABLISHED, not at connect(): the state callback runs on
+ * every later transition of the socket (each one a program run), and the
+ * SYN_SENT → ESTABLISHED one would be wasted; a connect that fails before
+ * ESTABLISHED is reported by the sock:inet_sock_set_state tracepoint. */
+#define PF_ESTABLISHED_CB_FLAGS (BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG)
+
+/* Starts tracking a socket; 0 when it is in the map (or already was). */
+static __always_inline long pf_insert(struct pf_conn *c)
 {
-	struct pf_conn c = {};
-	c.cookie = cookie;
-	c.start_ns = bpf_ktime_get_ns();
-	c.flags = flags;
-	pf_fill_ends(&c, skops);
-	if (!pf_include_loopback && pf_is_loopback(c.remote_addr))
-		return NULL;
-	long err = bpf_map_update_elem(&pf_conns, &cookie, &c, BPF_NOEXIST);
+	if (!pf_include_loopback && pf_is_loopback(c->remote_addr))
+		return -1;
+	long err = bpf_map_update_elem(&pf_conns, &c->cookie, c, BPF_NOEXIST);
 	if (err && err != -17 /* EEXIST */) {
 		pf_stat_inc(PF_STAT_CONN_MAP_FULL);
-		return NULL;
+		return err;
 	}
-	return bpf_map_lookup_elem(&pf_conns, &cookie);
-}
-
-static __always_inline void pf_established(struct bpf_sock_ops *skops, __u8 client)
-{
-	__u64 cookie = bpf_get_socket_cookie(skops);
-	struct pf_conn *c = bpf_map_lookup_elem(&pf_conns, &cookie);
-	/* An active socket missing here was filtered or not tracked at connect()
-	 * (and counted then): trying again would count it twice. */
-	if (!c && !client)
-		c = pf_track(skops, cookie, client);
-	if (!c)
-		return;
-	c->flags |= PF_CONN_ESTABLISHED;
-	c->established_ns = bpf_ktime_get_ns();
-	pf_refresh_from_ops(c, skops);
-	bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG);
+	return 0;
 }
 
 static __always_inline void pf_closed(struct bpf_sock_ops *skops)
@@ -90,21 +82,7 @@ static __always_inline void pf_closed(struct bpf_sock_ops *skops)
 	if (!c)
 		return;
 	pf_refresh_from_ops(c, skops);
-	c->end_ns = bpf_ktime_get_ns();
-	c->flags |= PF_CONN_CLOSED;
-	if (!(c->flags & PF_CONN_ESTABLISHED))
-		c->flags |= PF_CONN_FAILED;
-	struct pf_conn *ev = bpf_ringbuf_reserve(&pf_events, sizeof(*ev), 0);
-	if (!ev) {
-		/* Keep the final counters in the map; user space reports and deletes it. */
-		c->flags |= PF_CONN_ORPHANED;
-		pf_stat_inc(PF_STAT_RINGBUF_LOST);
-		return;
-	}
-	__builtin_memcpy(ev, c, sizeof(*ev));
-	__u64 pending = bpf_ringbuf_query(&pf_events, BPF_RB_AVAIL_DATA);
-	bpf_ringbuf_submit(ev, pending >= pf_ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
-	bpf_map_delete_elem(&pf_conns, &cookie);
+	pf_submit_final(c, cookie);
 }
 
 SEC("sockops")
@@ -112,16 +90,43 @@ int pf_sockops(struct bpf_sock_ops *skops)
 {
 	switch (skops->op) {
 	case BPF_SOCK_OPS_TCP_CONNECT_CB: {
-		__u64 cookie = bpf_get_socket_cookie(skops);
-		if (pf_track(skops, cookie, PF_CONN_CLIENT))
-			bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
+		struct pf_conn c = {};
+		c.cookie = bpf_get_socket_cookie(skops);
+		c.start_ns = bpf_ktime_get_ns();
+		c.flags = PF_CONN_CLIENT;
+		pf_fill_ends(&c, skops);
+		pf_insert(&c);
 		break;
 	}
-	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
-		pf_established(skops, PF_CONN_CLIENT);
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB: {
+		/* Missing here: filtered or not tracked at connect() (and counted
+		 * then); tracking it now would count it twice. */
+		__u64 cookie = bpf_get_socket_cookie(skops);
+		struct pf_conn *c = bpf_map_lookup_elem(&pf_conns, &cookie);
+		if (!c)
+			break;
+		c->flags |= PF_CONN_ESTABLISHED;
+		c->established_ns = bpf_ktime_get_ns();
+		pf_refresh_from_ops(c, skops);
+		bpf_sock_ops_cb_flags_set(skops, PF_ESTABLISHED_CB_FLAGS);
 		break;
-	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
-		pf_established(skops, 0);
+	}
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
+		/* An accepted socket is new to the map: one insert, no look-up. */
+		struct pf_conn c = {};
+		c.cookie = bpf_get_socket_cookie(skops);
+		c.start_ns = bpf_ktime_get_ns();
+		c.established_ns = c.start_ns;
+		c.flags = PF_CONN_ESTABLISHED;
+		pf_fill_ends(&c, skops);
+		pf_refresh_from_ops(&c, skops);
+		if (pf_insert(&c) == 0)
+			bpf_sock_ops_cb_flags_set(skops, PF_ESTABLISHED_CB_FLAGS);
+		break;
+	}
+	case BPF_SOCK_OPS_STATE_CB:
+		if (skops->args[1] == BPF_TCP_CLOSE)
+			pf_closed(skops);
 		break;
 	case BPF_SOCK_OPS_RTT_CB: {
 		__u64 cookie = bpf_get_socket_cookie(skops);
@@ -130,10 +135,6 @@ int pf_sockops(struct bpf_sock_ops *skops)
 			pf_refresh_from_ops(c, skops);
 		break;
 	}
-	case BPF_SOCK_OPS_STATE_CB:
-		if (skops->args[1] == BPF_TCP_CLOSE)
-			pf_closed(skops);
-		break;
 	}
 	return 1;
 }

@@ -40,4 +40,25 @@ static __always_inline __u64 pf_sk_cookie(const struct sock *sk)
 	return BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 }
 
+/* Marks a tracked socket closed and pushes its final record to the ring
+ * buffer, then drops the entry. When the ring buffer is full the entry stays,
+ * flagged ORPHANED, and user space reports and deletes it. */
+static __always_inline void pf_submit_final(struct pf_conn *c, __u64 cookie)
+{
+	c->end_ns = bpf_ktime_get_ns();
+	c->flags |= PF_CONN_CLOSED;
+	if (!(c->flags & PF_CONN_ESTABLISHED))
+		c->flags |= PF_CONN_FAILED;
+	struct pf_conn *ev = bpf_ringbuf_reserve(&pf_events, sizeof(*ev), 0);
+	if (!ev) {
+		c->flags |= PF_CONN_ORPHANED;
+		pf_stat_inc(PF_STAT_RINGBUF_LOST);
+		return;
+	}
+	__builtin_memcpy(ev, c, sizeof(*ev));
+	__u64 pending = bpf_ringbuf_query(&pf_events, BPF_RB_AVAIL_DATA);
+	bpf_ringbuf_submit(ev, pending >= pf_ringbuf_wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+	bpf_map_delete_elem(&pf_conns, &cookie);
+}
+
 #endif
