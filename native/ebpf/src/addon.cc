@@ -16,7 +16,6 @@
 #include "datapath.h"
 #include "dns-addon.h"
 #include "drop-addon.h"
-#include "dns-addon.h"
 #include "feature-probe.h"
 
 namespace {
@@ -266,7 +265,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeFentry", Napi::Function::New(env, ProbeFentryJs));
   InitDns(env, exports);
   InitDrops(env, exports);
-  InitDns(env, exports);
   return exports;
 }
 
