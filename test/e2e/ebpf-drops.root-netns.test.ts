@@ -10,9 +10,10 @@
 //    (and the namespace's UdpNoPorts / Udp6NoPorts);
 //  - ICMP echo requests a rule drops: one row without ports, the rule's counters;
 //  - frames no protocol handles: counted per reason without endpoints;
-//  - excluded reasons are filtered in the kernel.
+//  - excluded reasons are filtered in the kernel; close() leaves nothing loaded.
 
 import t from 'tap';
+import { bpfObjects, heldBy, objectKey } from './support/bpf-objects.ts';
 import { createNetPair, NODE } from './support/ebpf-netns.ts';
 import { startReceiver, sum } from './support/ebpf-flows.ts';
 import { readFlow, type FlowRecord } from '../../src/pdata/flow-record.ts';
@@ -232,8 +233,11 @@ t.test('excluded reasons are not counted in the kernel', async (t) => {
   const reasons = new DropReasons(kernelDropReasons());
   const noSocket = reasons.value('no_socket');
   t.ok(noSocket !== undefined, 'this kernel names no_socket');
+  const before = heldBy(process.pid);
   const excl = openDrops({ mapSize: 1024, includeLoopback: false, exclude: [noSocket!] });
   t.teardown(() => excl.close());
+  const own = [...heldBy(process.pid)].filter((k) => !before.has(k));
+  t.ok(['prog', 'link', 'map'].every((kind) => own.some((k) => k.startsWith(`${kind} `))), `it holds its program, link and maps (${own.join(', ')})`);
   const port = 7330;
   net.run(net.client, NODE, ['-e', DATAGRAMS, net.serverV4, String(port), '5', '100']);
   net.run(net.client, 'python3', ['-c', RAW_FRAMES, clientDev(), '3']);
@@ -247,4 +251,7 @@ t.test('excluded reasons are not counted in the kernel', async (t) => {
   t.notOk(ports.includes(port), 'the instance excluding no_socket did not');
   const unhandled = excl.readUnattributed().find((u) => reasons.name(u.reason) === 'unhandled_proto');
   t.ok((unhandled?.packets ?? 0) >= 3, 'while it counted the other drops');
+  excl.close();
+  const loaded = new Set(bpfObjects().map(objectKey));
+  t.same(own.filter((k) => loaded.has(k)), [], 'close() detached and unloaded all of it');
 });
