@@ -140,6 +140,14 @@ for (const transport of ['grpc', 'http'] as const) {
     await backend.waitFor(() => counter(tel, 'podflow_exporter_send_failed_metric_points_total', { exporter: id, reason: 'non_retryable' }) > 0);
     await sleep(300);
     t.equal(backend.attempts.length - before, 1, 'a permanent error (INVALID_ARGUMENT / 400) is tried once');
+
+    backend.mode = { kind: 'partial', rejected: 3, message: 'three points too old' };
+    const beforePartial = backend.attempts.length;
+    await e.consume(sampleBatch());
+    await e.flush();
+    await backend.waitFor(() => counter(tel, 'podflow_exporter_rejected_metric_points_total', { exporter: id }) === 3);
+    await sleep(300);
+    t.equal(backend.attempts.length - beforePartial, 1, 'a partial success is counted (3 rejected points) and not retried');
     await e.shutdown();
   });
 

@@ -1,17 +1,16 @@
 // Factory of the otlp_grpc exporter (alias "otlp", the Collector's former name).
 
-import { credentials, Metadata, type ChannelCredentials } from '@grpc/grpc-js';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-grpc';
-import { ExportResultCode } from '@opentelemetry/core';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
 import { classifyGrpcError } from '../internal/exporterhelper/export-error.ts';
+import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
+import { OtlpGrpcTransport } from '../internal/otlp/otlp-grpc-transport.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
 import { otlpGrpcConfigSchema, resolveGrpcTarget, validateOtlpGrpcConfig, type OtlpGrpcConfig } from './config.ts';
-
-type GrpcOptions = NonNullable<ConstructorParameters<typeof OTLPMetricExporter>[0]>;
 
 function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent {
   if (settings.signal !== 'metrics') return createGrpcSignalExporter(settings, c);
@@ -26,25 +25,24 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
     endpoint: target.url,
     delivery: c,
     createSender: () => {
-      const metadata = new Metadata();
-      for (const [k, v] of Object.entries(common.headers)) metadata.set(k, v);
-      const exporter = new OTLPMetricExporter({
-        url: target.url,
+      // The official serializer, sent by podflow's transport: grpc-js's error
+      // (code, trailers with RetryInfo) reaches the sender's classifier, a
+      // shutdown that gives up cancels the call, and a partial success is seen.
+      const transport = new OtlpGrpcTransport('metrics', {
+        address: target.url.replace(/^https?:\/\//, ''),
         credentials: channelCredentials(target.insecure, c),
-        metadata,
-        // The SDK's CompressionAlgorithm enum has exactly these string values.
-        compression: common.compression as GrpcOptions['compression'],
-        timeoutMillis: common.timeoutMs,
+        headers: common.headers,
+        compression: common.compression,
+        timeoutMs: common.timeoutMs,
       });
-      // The SDK's gRPC exporter does not retry and hands back grpc-js's error
-      // (code, trailers with RetryInfo), which the sender classifies.
+      const partial = metricsPartialSuccess(settings, 'proto');
       return {
-        send: (rm) => new Promise<void>((resolve, reject) => exporter.export(rm, (r) => {
-          if (r.code === ExportResultCode.SUCCESS) resolve();
-          else reject(r.error ?? new Error('export failed'));
-        })),
+        send: async (rm, signal) => {
+          const body = ProtobufMetricsSerializer.serializeRequest(rm);
+          if (body) partial(await transport.send(body, signal));
+        },
         classify: classifyGrpcError,
-        close: () => exporter.shutdown(),
+        close: async () => transport.close(),
       };
     },
   });
@@ -62,7 +60,7 @@ export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcConfig> = {
   type: 'otlp_grpc',
   aliases: ['otlp'],
   stability: 'beta',
-  description: 'Pushes flow metrics over OTLP/gRPC (the official @opentelemetry/exporter-metrics-otlp-grpc).',
+  description: 'Pushes flow metrics, flow logs and connection spans over OTLP/gRPC (the official @opentelemetry/otlp-transformer serializers), with retries and a sending queue.',
   signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpGrpcConfigSchema,
   validate: (c) => validateOtlpGrpcConfig(c),

@@ -4,6 +4,7 @@
 import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createHttpSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
+import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { classifyNetworkError } from '../internal/exporterhelper/export-error.ts';
 import { OtlpHttpTransport } from '../internal/otlp/otlp-http-transport.ts';
@@ -36,10 +37,11 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
         timeoutMs: common.timeoutMs,
         tls: { ...files, rejectUnauthorized: !c.tls.insecure_skip_verify },
       });
+      const partial = metricsPartialSuccess(settings, json ? 'json' : 'proto');
       return {
-        send: (rm, signal) => {
+        send: async (rm, signal) => {
           const body = serializer.serializeRequest(rm);
-          return body ? transport.send(body, signal).then(() => undefined) : Promise.resolve();
+          if (body) partial(await transport.send(body, signal));
         },
         classify: classifyNetworkError,
         close: async () => transport.close(),
@@ -53,7 +55,7 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
   type: 'otlp_http',
   aliases: ['otlphttp'],
   stability: 'beta',
-  description: 'Pushes flow metrics over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/otlp-transformer serializers), with retries and a sending queue.',
+  description: 'Pushes flow metrics, flow logs and connection spans over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/otlp-transformer serializers), with retries and a sending queue.',
   signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpHttpConfigSchema,
   validate: (c) => validateOtlpHttpConfig(c),

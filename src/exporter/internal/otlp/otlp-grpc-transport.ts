@@ -7,9 +7,10 @@
 
 import { makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
 
-export type OtlpGrpcService = 'logs' | 'traces';
+export type OtlpGrpcService = 'metrics' | 'logs' | 'traces';
 
 const PATHS: Record<OtlpGrpcService, string> = {
+  metrics: '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
   logs: '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
   traces: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
 };
