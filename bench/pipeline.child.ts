@@ -2,7 +2,8 @@
 // RSS and heap belong to one variant only.
 //
 // Usage: node --expose-gc bench/pipeline.child.ts podflow|sdk <workers> <intervals> <sinkUrl>
-// Prints one JSON line: flows, wallMs, cpuMs (all threads), maxRssMiB, heapMiB, ...
+// Prints one JSON line: flows, wallMs, cpuMs (all threads), per-thread and
+// per-stage CPU (mainCpuMs, workerCpuMs, annotateCpuMs, ...), maxRssMiB, heapMiB, ...
 //
 // Both variants see the same flows: synthetic intervals of ~50k active flows
 // (25k long-lived connections, both edges, plus churn), stripped of their
@@ -12,10 +13,18 @@
 //   sdk:     one Counter.add / Histogram.record per flow and metric on the main
 //            thread, with the same attributes flow_aggregate groups by, through
 //            the SDK's PeriodicExportingMetricReader + OTLP protobuf exporter → sink.
-// Both export every second and once more at shutdown.
+// Each input interval stands for one second of a node's flows (the synthetic
+// receiver's default interval). Both variants export as podflow does by
+// default: every 10 s of flows (flow_aggregate's interval and the exporter's
+// export_interval both default to 10 s), i.e. after every EXPORT_EVERY input
+// intervals, and once more at shutdown. Exports follow the input, not the wall
+// clock: on a loaded machine a 1 s timer fired more exports per flow, so CPU
+// per flow depended on the load. The export's own CPU is reported apart.
+//
+// CPU is taken per thread as well as for the process: the main thread
+// (process.threadCpuUsage) and each worker (Worker.cpuUsage), so a figure does
+// not depend on how many cores were free while it ran.
 
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import type { Attributes } from '@opentelemetry/api';
 import type { Problem } from '../src/config/schema.ts';
 import { otlpHttpExporterFactory } from '../src/exporter/otlp_http/factory.ts';
@@ -23,6 +32,8 @@ import { FLAG_OBSERVER_DESTINATION, NO_STRING, PROTO_TCP, type FlowBatch } from 
 import { selectRows } from '../src/pdata/flow-batch-select.ts';
 import { DEFAULT_GROUP_BY } from '../src/processor/flow_aggregate/config.ts';
 import { flowAggregateFactory } from '../src/processor/flow_aggregate/factory.ts';
+import type { FlowAggregateProcessor } from '../src/processor/flow_aggregate/flow-aggregate-processor.ts';
+import type { PeriodicFlowExporter } from '../src/exporter/internal/otlp/periodic-flow-exporter.ts';
 import { syntheticConfigSchema } from '../src/receiver/synthetic/config.ts';
 import { generateInterval } from '../src/receiver/synthetic/generate.ts';
 import { silentLogger } from '../src/service/logger.ts';
@@ -33,6 +44,9 @@ const [mode, workersArg, intervalsArg, sinkUrl] = process.argv.slice(2) as [stri
 const workers = Number(workersArg);
 const intervals = Number(intervalsArg);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/** Input intervals (seconds of flows) per export: podflow's default 10 s. */
+const EXPORT_EVERY = 10;
 
 const SYNTHETIC = { flows_per_interval: 25_000, connections_per_second: 400, namespaces: 20, workloads_per_namespace: 10, pods_per_workload: 3 };
 
@@ -135,34 +149,84 @@ function decode<C>(schema: { decodeOrDefault(v: unknown, p: string[], pr: Proble
   return c;
 }
 
+/** CPU milliseconds of the calling thread. */
+function threadCpuMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+function cpuMsSince(c0: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000;
+}
+
 async function runPodflow(): Promise<Record<string, number>> {
   const telemetry = new SelfTelemetry();
+  // Exports are triggered per input interval (flush below); the timers never fire within the run.
   const exporter = otlpHttpExporterFactory.create(settings('otlp_http', telemetry),
-    decode(otlpHttpExporterFactory.configSchema, { metrics_endpoint: sinkUrl, export_interval: '1s', temporality: 'cumulative' }));
+    decode(otlpHttpExporterFactory.configSchema, { metrics_endpoint: sinkUrl, export_interval: '1h', temporality: 'cumulative' })) as PeriodicFlowExporter;
   const agg = flowAggregateFactory.create(settings('flow_aggregate', telemetry),
-    decode(flowAggregateFactory.configSchema, { interval: '1s', workers }), exporter);
+    decode(flowAggregateFactory.configSchema, { interval: '1h', workers }), exporter) as FlowAggregateProcessor;
   await exporter.start();
   await agg.start();
+  const threads = agg.workerThreads();
+  // Idle piscina workers are unref'd, and a pending Worker.cpuUsage() does not
+  // keep the process alive: without a ref'd handle it would just exit.
+  const keepAlive = setInterval(() => undefined, 1000);
+  const w0 = await Promise.all(threads.map((t) => t.cpuUsage()));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const m0 = threadCpuMs();
+  let annotateMs = 0;
+  let consumeMs = 0;
+  let exportMs = 0;
+  let exports = 0;
   for (let i = 0; i < intervals; i++) {
     const b = ring[i % ring.length]!;
+    let t = threadCpuMs();
     cache.annotate(b);
+    annotateMs += threadCpuMs() - t;
+    t = threadCpuMs();
     await agg.consume(b);
+    consumeMs += threadCpuMs() - t;
+    if ((i + 1) % EXPORT_EVERY === 0) {
+      // The interval ends: flow_aggregate emits its groups (waiting for the
+      // workers costs this thread no CPU), the exporter encodes and sends them.
+      t = threadCpuMs();
+      await agg.flush();
+      await exporter.flush();
+      exportMs += threadCpuMs() - t;
+      exports++;
+    }
   }
+  await agg.settled();
+  // Before shutdown, while the workers still exist (shutdown's last flush is counted with the process CPU only).
+  const workerCpuMs = (await Promise.all(threads.map((t, k) => t.cpuUsage(w0[k])))).map((c) => (c.user + c.system) / 1000);
+  const mainBeforeShutdown = threadCpuMs() - m0;
+  clearInterval(keepAlive);
   await agg.shutdown();
   await exporter.shutdown();
   const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
+  const cpuMs = cpuMsSince(c0);
+  const mainCpuMs = threadCpuMs() - m0;
   const sent = telemetry.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: 'otlp_http' });
   const failed = telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http' });
   const dropped = telemetry.counter('podflow_processor_dropped_flows_total', '').series().reduce((n, s) => n + s.value, 0);
   const groups = telemetry.counter('podflow_processor_outgoing_flows_total', '').get({ processor: 'flow_aggregate' });
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000, points: sent, failedPoints: failed, dropped, groups };
+  return {
+    wallMs, cpuMs, mainCpuMs, mainCpuBeforeShutdownMs: mainBeforeShutdown, workerCpuMs: Math.max(0, ...workerCpuMs),
+    workerCpuTotalMs: workerCpuMs.reduce((a, b) => a + b, 0), annotateCpuMs: annotateMs, consumeCpuMs: consumeMs,
+    exportCpuMs: exportMs, exports,
+    points: sent, failedPoints: failed, dropped, groups,
+  };
 }
 
 async function runSdk(): Promise<Record<string, number>> {
-  const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: sinkUrl }), exportIntervalMillis: 1000 });
+  // Imported here, so the podflow variant's RSS holds only podflow's own modules.
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  // Exports are triggered per input interval (forceFlush below); the timer never fires within the run.
+  const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: sinkUrl }), exportIntervalMillis: 3_600_000 });
   const provider = new MeterProvider({ readers: [reader] });
   const meter = provider.getMeter('podflow-baseline');
   const sums = (['bytes', 'packets', 'retransmits', 'resets', 'opened', 'failed', 'closed'] as const)
@@ -172,9 +236,15 @@ async function runSdk(): Promise<Record<string, number>> {
   const attrNames = DEFAULT_GROUP_BY.filter((k) => k.includes('.k8s.'));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  const m0 = threadCpuMs();
+  let annotateMs = 0;
+  let exportMs = 0;
+  let exports = 0;
   for (let i = 0; i < intervals; i++) {
     const b = ring[i % ring.length]!;
+    const t = threadCpuMs();
     cache.annotate(b);
+    annotateMs += threadCpuMs() - t;
     const cols = attrNames.map((k) => b.attributes.get(k));
     for (let r = 0; r < b.length; r++) {
       // What recording one flow through the SDK takes: its attribute set, then one call per metric.
@@ -195,13 +265,20 @@ async function runSdk(): Promise<Record<string, number>> {
       if (b.counters.rttUs[r]! > 0) rtt.record(b.counters.rttUs[r]! / 1e6, attrs);
       if (b.counters.durationMs[r]! > 0) duration.record(b.counters.durationMs[r]! / 1e3, attrs);
     }
-    // Yield like a receiver between batches, so the periodic export can run.
+    if ((i + 1) % EXPORT_EVERY === 0) {
+      const t = threadCpuMs();
+      await reader.forceFlush();
+      exportMs += threadCpuMs() - t;
+      exports++;
+    }
+    // Yield like a receiver between batches.
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   await provider.shutdown();
   const wallMs = performance.now() - t0;
-  const cpu = process.cpuUsage(c0);
-  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+  const cpuMs = cpuMsSince(c0);
+  const mainCpuMs = threadCpuMs() - m0;
+  return { wallMs, cpuMs, mainCpuMs, annotateCpuMs: annotateMs, exportCpuMs: exportMs, exports };
 }
 
 const result = mode === 'sdk' ? await runSdk() : await runPodflow();

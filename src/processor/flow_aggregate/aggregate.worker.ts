@@ -4,13 +4,16 @@
 //
 //   main thread (FlowAggregateProcessor)              worker k (this file)
 //   ────────────────────────────────────              ────────────────────
+//   start()
+//     run(null, {name:'ready'})                 ──▶   ready(): modules loaded
+//                                               ◀──   true
 //   consume(batch)
 //     rows split by key hash → partition k
-//     selectRows(...) copy, own buffers
-//     run(transfer, {name:'add',                ──▶   add(transfer)
-//         transferList: batch buffers})               fromTransfer (no copy)
-//                                                     GroupTable.add: rows → groups
-//                                               ◀──   (undefined)
+//     WorkerRows chunks (≤ 8192 rows): the key's
+//     columns and the non-zero counters, in pooled buffers
+//     run(rows, {name:'add',                    ──▶   add(rows)
+//         transferList: its buffers})                 GroupTable.addRows: rows → groups
+//     buffers back into the BufferPool          ◀──   move(buffers): the same ArrayBuffers
 //   every interval / shutdown
 //     run(null, {name:'flush'})                 ──▶   flush()
 //                                                     GroupTable.toBatch(); reset()
@@ -24,10 +27,11 @@
 
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { FlowBatch, type FlowBatchTransfer } from '../../pdata/flow-batch.ts';
+import type { FlowBatchTransfer } from '../../pdata/flow-batch.ts';
 import type { HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import { compileKeySpec } from './group-key.ts';
 import { GroupTable } from './group-table.ts';
+import { rowsTransferList, type WorkerRows } from './worker-rows.ts';
 
 export interface AggregateWorkerData {
   groupBy: string[];
@@ -43,8 +47,16 @@ export interface FlushResult {
 const config = workerData as AggregateWorkerData;
 const table = new GroupTable(compileKeySpec(config.groupBy), config.groupBy, config.boundaries);
 
-export function add(t: FlowBatchTransfer): void {
-  table.add(FlowBatch.fromTransfer(t));
+/** Answered once this module has loaded: start() waits for it, so start-up is not paid by the first batches. */
+export function ready(): boolean {
+  return true;
+}
+
+/** Folds the rows in, then hands their buffers back (only them) for the main thread to reuse. */
+export function add(rows: WorkerRows): unknown {
+  table.addRows(rows);
+  const buffers = rowsTransferList(rows);
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: buffers });
 }
 
 export function flush(): unknown {

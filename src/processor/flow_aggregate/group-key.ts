@@ -35,69 +35,170 @@ export function compileKeySpec(groupBy: readonly string[]): KeySpec {
   return { parts, words: offset, attributeNames: parts.filter((p) => p.kind === 'attribute').map((p) => p.name) };
 }
 
-/** Resolves a batch's string indexes to ids of a table that outlives the batch. */
-export type StringIdOf = (localIndex: number) => number;
+/**
+ * The columns a group key is read from. A FlowBatch is one; so are the rows a
+ * worker receives (worker-rows.ts), which carry only the columns their key
+ * needs (see `keyColumnsOf`).
+ */
+export interface KeyColumns {
+  length: number;
+  family?: Uint8Array;
+  protocol?: Uint8Array;
+  flags?: Uint8Array;
+  srcAddr?: Uint8Array;
+  dstAddr?: Uint8Array;
+  srcPort?: Uint16Array;
+  dstPort?: Uint16Array;
+  attributes: ReadonlyMap<string, Int32Array>;
+}
+
+export type KeyColumnName = 'family' | 'protocol' | 'flags' | 'srcAddr' | 'dstAddr' | 'srcPort' | 'dstPort';
+
+/** The fixed columns `spec` reads (attribute columns are `spec.attributeNames`). */
+export function keyColumnsOf(spec: KeySpec): KeyColumnName[] {
+  const cols = new Set<KeyColumnName>();
+  for (const p of spec.parts) {
+    switch (p.kind) {
+      case 'source.address': cols.add('srcAddr'); break;
+      case 'destination.address': cols.add('dstAddr'); break;
+      case 'source.port': cols.add('srcPort').add('flags'); break;
+      case 'destination.port': cols.add('dstPort').add('flags'); break;
+      case 'network.transport': cols.add('protocol'); break;
+      case 'network.type': cols.add('family'); break;
+      case 'flow.observer': cols.add('flags'); break;
+      case 'attribute': break;
+    }
+  }
+  return [...cols];
+}
+
+/** In a string id map: this batch-local string has no id yet. */
+export const UNRESOLVED = -2;
 
 /**
- * Writes the key of every row of `batch` into `out` (row-major, spec.words per
- * row), column by column: each column is read in one tight loop.
+ * Writes the key of rows [from, to) of `batch` into `out` (row-major,
+ * spec.words per row, row `from` at 0), column by column: each column is read
+ * in one tight loop. Callers pass a few thousand rows at a time, so the keys
+ * written stay in the CPU cache while the next column is added to them.
+ *
+ * String attributes become `ids[localIndex]`, a table-wide id (≥ 0) that the
+ * caller keeps per batch; where it is still UNRESOLVED, `resolve(localIndex)`
+ * is called once and must store the id in `ids` and return it. So a string
+ * costs one Map lookup per batch, not one per row.
  */
-export function writeKeys(spec: KeySpec, batch: FlowBatch, out: Int32Array, idOf: StringIdOf): void {
-  const n = batch.length;
+export function writeKeys(
+  spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, resolve: (localIndex: number) => number,
+  from = 0, to = batch.length,
+): void {
   const W = spec.words;
+  // One small function per kind of column, each a single loop: V8 optimises
+  // them as wholes (a loop nested in the loop over parts would be entered by
+  // on-stack replacement and deoptimised on every exit).
   for (const p of spec.parts) {
     const o = p.offset;
     switch (p.kind) {
-      case 'source.address':
-      case 'destination.address': {
-        const a = p.kind === 'source.address' ? batch.srcAddr : batch.dstAddr;
-        const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
-        for (let i = 0, k = o; i < n; i++, k += W) {
-          const s = i << 2;
-          out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
-        }
-        break;
-      }
-      case 'source.port':
-      case 'destination.port': {
-        // The client's (ephemeral) port is never part of a key: it is 0 for the end
-        // that opened the connection — the source when FLAG_SOURCE_IS_CLIENT is
-        // set, else the destination (the reply edge) — so one connection's two
-        // edges group by the server port only and groups stay bounded.
-        const src = p.kind === 'source.port';
-        const ports = src ? batch.srcPort : batch.dstPort;
-        const f = batch.flags;
-        for (let i = 0, k = o; i < n; i++, k += W) {
-          const sourceIsClient = (f[i]! & FLAG_SOURCE_IS_CLIENT) !== 0;
-          out[k] = sourceIsClient === src ? 0 : ports[i]!;
-        }
-        break;
-      }
-      case 'network.transport': copyColumn(batch.protocol, out, n, o, W); break;
-      case 'network.type': copyColumn(batch.family, out, n, o, W); break;
-      case 'flow.observer': {
-        const f = batch.flags;
-        for (let i = 0, k = o; i < n; i++, k += W) out[k] = f[i]! & FLAG_OBSERVER_DESTINATION;
-        break;
-      }
+      case 'source.address': keyAddress(batch.srcAddr!, out, from, to, o, W); break;
+      case 'destination.address': keyAddress(batch.dstAddr!, out, from, to, o, W); break;
+      // The client's (ephemeral) port is never part of a key: it is 0 for the end
+      // that opened the connection — the source when FLAG_SOURCE_IS_CLIENT is
+      // set, else the destination (the reply edge) — so one connection's two
+      // edges group by the server port only and groups stay bounded.
+      case 'source.port': keyPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, from, to, o, W); break;
+      case 'destination.port': keyPort(batch.dstPort!, batch.flags!, 0, out, from, to, o, W); break;
+      case 'network.transport': keyByte(batch.protocol!, 0xff, out, from, to, o, W); break;
+      case 'network.type': keyByte(batch.family!, 0xff, out, from, to, o, W); break;
+      case 'flow.observer': keyByte(batch.flags!, FLAG_OBSERVER_DESTINATION, out, from, to, o, W); break;
       case 'attribute': {
         const col = batch.attributes.get(p.name);
-        if (!col) {
-          for (let i = 0, k = o; i < n; i++, k += W) out[k] = -1;
-          break;
-        }
-        for (let i = 0, k = o; i < n; i++, k += W) {
-          const idx = col[i]!;
-          out[k] = idx === NO_STRING ? -1 : idOf(idx);
-        }
+        if (col) keyString(col, ids, resolve, out, from, to, o, W);
+        else for (let i = from, k = o; i < to; i++, k += W) out[k] = -1;
         break;
       }
     }
   }
 }
 
-function copyColumn(src: Uint8Array | Uint16Array, out: Int32Array, n: number, o: number, W: number): void {
-  for (let i = 0, k = o; i < n; i++, k += W) out[k] = src[i]!;
+function keyAddress(a: Uint8Array, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+  for (let i = from, k = o; i < to; i++, k += W) {
+    const s = i << 2;
+    out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
+  }
+}
+
+/** The port, or 0 where this end is the client: (flags & FLAG_SOURCE_IS_CLIENT) === clientWhen. */
+function keyPort(ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = (flags[i]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[i]!;
+}
+
+function keyByte(col: Uint8Array, mask: number, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = col[i]! & mask;
+}
+
+function keyString(
+  col: Int32Array, ids: Int32Array, resolve: (localIndex: number) => number,
+  out: Int32Array, from: number, to: number, o: number, W: number,
+): void {
+  for (let i = from, k = o; i < to; i++, k += W) {
+    const idx = col[i]!;
+    if (idx === NO_STRING) {
+      out[k] = -1;
+    } else {
+      const id = ids[idx]!;
+      out[k] = id === UNRESOLVED ? resolve(idx) : id;
+    }
+  }
+}
+
+/**
+ * Mixes the key of rows [from, to) into h[from, to) (one 32-bit hash per row, from `seed`),
+ * column by column, without writing the key out: what the partitioner needs.
+ * `textHash[localIndex]` is a hash of the string's text, so the result does not
+ * depend on the batch's string indexes. Equal keys give equal hashes.
+ */
+export function hashKeys(spec: KeySpec, batch: KeyColumns, h: Int32Array, textHash: Int32Array, seed: number, from = 0, to = batch.length): void {
+  h.fill(seed, from, to);
+  for (const p of spec.parts) {
+    switch (p.kind) {
+      case 'source.address': hashAddress(batch.srcAddr!, h, from, to); break;
+      case 'destination.address': hashAddress(batch.dstAddr!, h, from, to); break;
+      case 'source.port': hashPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, h, from, to); break;
+      case 'destination.port': hashPort(batch.dstPort!, batch.flags!, 0, h, from, to); break;
+      case 'network.transport': hashByte(batch.protocol!, 0xff, h, from, to); break;
+      case 'network.type': hashByte(batch.family!, 0xff, h, from, to); break;
+      case 'flow.observer': hashByte(batch.flags!, FLAG_OBSERVER_DESTINATION, h, from, to); break;
+      case 'attribute': {
+        const col = batch.attributes.get(p.name);
+        if (col) hashString(col, textHash, h, from, to);
+        else for (let i = from; i < to; i++) h[i] = mix(h[i]!, -1);
+        break;
+      }
+    }
+  }
+  for (let i = from; i < to; i++) h[i] = finish(h[i]!);
+}
+
+function hashAddress(a: Uint8Array, h: Int32Array, from: number, to: number): void {
+  const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+  for (let i = from; i < to; i++) {
+    const s = i << 2;
+    h[i] = mix(mix(mix(mix(h[i]!, w[s]!), w[s + 1]!), w[s + 2]!), w[s + 3]!);
+  }
+}
+
+function hashPort(ports: Uint16Array, flags: Uint8Array, clientWhen: number, h: Int32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) h[i] = mix(h[i]!, (flags[i]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[i]!);
+}
+
+function hashByte(col: Uint8Array, mask: number, h: Int32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) h[i] = mix(h[i]!, col[i]! & mask);
+}
+
+function hashString(col: Int32Array, textHash: Int32Array, h: Int32Array, from: number, to: number): void {
+  for (let i = from; i < to; i++) {
+    const idx = col[i]!;
+    h[i] = mix(h[i]!, idx === NO_STRING ? -1 : textHash[idx]!);
+  }
 }
 
 /**
@@ -129,10 +230,16 @@ export function writeRowFromKey(spec: KeySpec, keys: Int32Array, g: number, out:
 /** A 32-bit hash of `words` words at `at` (multiply-xorshift; good spread for table and partition). */
 export function hashWords(keys: Int32Array, at: number, words: number, seed: number): number {
   let h = seed | 0;
-  for (let j = 0; j < words; j++) {
-    h = Math.imul(h ^ keys[at + j]!, 0x9e3779b1);
-    h ^= h >>> 15;
-  }
+  for (let j = 0; j < words; j++) h = mix(h, keys[at + j]!);
+  return finish(h) >>> 0;
+}
+
+function mix(h: number, word: number): number {
+  h = Math.imul(h ^ word, 0x9e3779b1);
+  return h ^ (h >>> 15);
+}
+
+function finish(h: number): number {
   h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-  return (h ^ (h >>> 16)) >>> 0;
+  return h ^ (h >>> 16);
 }

@@ -10,12 +10,12 @@ import {
   type HistogramColumn, type HistogramColumns,
 } from '../../pdata/flow-aggregation.ts';
 import { StringTable } from '../../pdata/string-table.ts';
-import { hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
+import { UNRESOLVED, hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
+import { rowsOfBatch, type WorkerRows } from './worker-rows.ts';
 
 const TABLE_SEED = 0x2545f491;
-/** The additive columns after the seven unrolled in the hot loop (ADDITIVE_COLUMNS order). */
-const RARE_FIRST = 7;
-const RARE_ADDITIVE: readonly CounterColumn[] = ADDITIVE_COLUMNS.slice(RARE_FIRST);
+/** Rows whose keys are built at a time: 2048 × words × 4 bytes stays in the CPU cache. */
+const KEY_CHUNK = 2048;
 
 export class GroupTable {
   readonly #spec: KeySpec;
@@ -33,10 +33,15 @@ export class GroupTable {
   // Interval-wide string ids, so one group's key is the same in every batch.
   #strings: string[] = [];
   #stringIds = new Map<string, number>();
-  #scratch = new Int32Array(0);
+  #scratch: Int32Array;
+  #groupOf = new Int32Array(0);
+  /** The string table of the batch being added and its ids here (UNRESOLVED until first seen). */
+  #batchStrings: readonly string[] | undefined;
+  #batchIds = new Int32Array(0);
 
   constructor(spec: KeySpec, groupBy: readonly string[], boundaries: Record<HistogramColumn, readonly number[]>) {
     this.#spec = spec;
+    this.#scratch = new Int32Array(KEY_CHUNK * spec.words);
     this.#groupBy = [...groupBy];
     this.#boundaries = Object.fromEntries(
       HISTOGRAM_COLUMNS.map((c) => [c, Float64Array.from(boundaries[c])]),
@@ -53,6 +58,8 @@ export class GroupTable {
     this.size = 0;
     this.#strings = [];
     this.#stringIds = new Map();
+    // Ids of the last batch's strings were for the old interval's table.
+    this.#batchIds.fill(UNRESOLVED);
     this.#allocate(groups);
   }
 
@@ -87,76 +94,63 @@ export class GroupTable {
 
   /** Folds every row of `batch` into its group. */
   add(batch: FlowBatch): void {
-    const n = batch.length;
+    this.addRows(rowsOfBatch(batch));
+  }
+
+  /**
+   * Folds every row into its group, in passes: keys, then each row's group,
+   * then one tight loop per counter column present. No loop nests inside
+   * another over the rows, so V8 optimises each as a whole instead of
+   * entering (and deoptimising out of) an inner loop on every row.
+   */
+  addRows(rows: WorkerRows): void {
+    const n = rows.length;
     const W = this.#spec.words;
-    if (this.#scratch.length < n * W) this.#scratch = new Int32Array(Math.max(n * W, this.#scratch.length * 2));
+    if (this.#groupOf.length < n) this.#groupOf = new Int32Array(Math.max(n, this.#groupOf.length * 2));
     const keys = this.#scratch;
-    const local = batch.strings.values();
-    const ids = new Int32Array(local.length).fill(-1);
-    writeKeys(this.#spec, batch, keys, (idx) => {
-      let id = ids[idx]!;
-      if (id < 0) {
-        const s = local[idx]!;
-        id = this.#stringIds.get(s) ?? -1;
-        if (id < 0) {
-          id = this.#strings.length;
-          this.#strings.push(s);
-          this.#stringIds.set(s, id);
-        }
-        ids[idx] = id;
-      }
-      return id;
+    if (rows.strings) {
+      this.#batchStrings = rows.strings;
+      this.#batchIds = new Int32Array(rows.strings.length).fill(UNRESOLVED);
+    } else if (!this.#batchStrings) {
+      // A chunk whose batch's first chunk went to a worker that has since been replaced.
+      throw new Error('rows without a string table and none before them');
+    }
+    const strings = this.#batchStrings;
+    const ids = this.#batchIds;
+    const resolve = (idx: number) => (ids[idx] = this.#intern(strings[idx]!));
+    const groupOf = this.#groupOf;
+    for (let from = 0; from < n; from += KEY_CHUNK) {
+      const to = Math.min(n, from + KEY_CHUNK);
+      writeKeys(this.#spec, rows, keys, ids, resolve, from, to);
+      this.#findAll(keys, groupOf, from, to);
+    }
+    // Groups are all inserted (and the table grown) by now: the accumulators stay put.
+    const c = rows.counters;
+    ADDITIVE_COLUMNS.forEach((name, j) => {
+      const col = c[name];
+      if (col) sumInto(this.#sums[j]!, col, groupOf, n);
     });
-    // The hot loop: columns and accumulators in locals, the seven sums unrolled
-    // (V8 keeps each access monomorphic), re-read only after the table grows.
-    const c = batch.counters;
-    const [bytes, packets, retransmits, resets, opened, failed, closed] =
-      [c.bytes, c.packets, c.retransmits, c.resets, c.opened, c.failed, c.closed];
-    const rtt = c.rttUs;
-    const dur = c.durationMs;
-    const connect = c.connectUs;
-    const dns = c.dnsDurationUs;
-    // Drops and DNS are zero on nearly every row: one cheap test each, no unrolling.
-    const rare = RARE_ADDITIVE.map((name) => c[name]);
-    let [sBytes, sPackets, sRetransmits, sResets, sOpened, sFailed, sClosed] = this.#sums as
-      [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-    let cap = this.#cap;
-    for (let i = 0; i < n; i++) {
-      const g = this.#find(keys, i * W);
-      if (this.#cap !== cap) {
-        cap = this.#cap;
-        [sBytes, sPackets, sRetransmits, sResets, sOpened, sFailed, sClosed] = this.#sums as
-          [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-      }
-      sBytes[g] += bytes[i]!;
-      sPackets[g] += packets[i]!;
-      sRetransmits[g] += retransmits[i]!;
-      sResets[g] += resets[i]!;
-      sOpened[g] += opened[i]!;
-      sFailed[g] += failed[i]!;
-      sClosed[g] += closed[i]!;
-      const r = rtt[i]!;
-      if (r > 0) this.#record(this.#hist.rttUs, g, r);
-      const d = dur[i]!;
-      if (d > 0) this.#record(this.#hist.durationMs, g, d);
-      const cu = connect[i]!;
-      if (cu > 0) this.#record(this.#hist.connectUs, g, cu);
-      const du = dns[i]!;
-      if (du > 0) this.#record(this.#hist.dnsDurationUs, g, du);
-      for (let j = 0; j < rare.length; j++) {
-        const v = rare[j]![i]!;
-        if (v !== 0) this.#sums[RARE_FIRST + j]![g] += v;
-      }
+    for (const h of HISTOGRAM_COLUMNS) {
+      const col = c[h];
+      if (col) recordInto(this.#hist[h], col, groupOf, n);
     }
     this.flowsIn += n;
   }
 
-  #record(h: HistogramColumns, g: number, v: number): void {
-    h.count[g] += 1;
-    h.sum[g] += v;
-    if (v < h.min[g]!) h.min[g] = v;
-    if (v > h.max[g]!) h.max[g] = v;
-    h.buckets[g * (h.boundaries.length + 1) + bucketIndex(h.boundaries, v)] += 1;
+  #intern(s: string): number {
+    let id = this.#stringIds.get(s);
+    if (id === undefined) {
+      id = this.#strings.length;
+      this.#strings.push(s);
+      this.#stringIds.set(s, id);
+    }
+    return id;
+  }
+
+  /** Groups of rows [from, to), whose keys start at keys[0]. */
+  #findAll(keys: Int32Array, groupOf: Int32Array, from: number, to: number): void {
+    const W = this.#spec.words;
+    for (let i = from, k = 0; i < to; i++, k += W) groupOf[i] = this.#find(keys, k);
   }
 
   /** The group index of the key at keys[at], inserted when new. */
@@ -202,5 +196,26 @@ export class GroupTable {
     }
     out.aggregation = { groupBy: [...this.#groupBy], histograms };
     return out;
+  }
+}
+
+function sumInto(sum: Float64Array, col: Float64Array, groupOf: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) sum[groupOf[i]!] += col[i]!;
+}
+
+/** Samples are the column's positive values; 0 means the row has none. */
+function recordInto(h: HistogramColumns, col: Float64Array, groupOf: Int32Array, n: number): void {
+  const { count, sum, min, max, buckets, boundaries } = h;
+  const B = boundaries.length + 1;
+  for (let i = 0; i < n; i++) {
+    const v = col[i]!;
+    if (v > 0) {
+      const g = groupOf[i]!;
+      count[g] += 1;
+      sum[g] += v;
+      if (v < min[g]!) min[g] = v;
+      if (v > max[g]!) max[g] = v;
+      buckets[g * B + bucketIndex(boundaries, v)] += 1;
+    }
   }
 }

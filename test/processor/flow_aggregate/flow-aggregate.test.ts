@@ -6,6 +6,9 @@
 import t from 'tap';
 import type { Problem } from '../../../src/config/schema.ts';
 import { FlowBatch } from '../../../src/pdata/flow-batch.ts';
+import { selectRows } from '../../../src/pdata/flow-batch-select.ts';
+import { appendRows } from '../../../src/processor/batch/append-rows.ts';
+import { CHUNK_ROWS } from '../../../src/processor/flow_aggregate/worker-rows.ts';
 import { flowAggregateFactory } from '../../../src/processor/flow_aggregate/factory.ts';
 import type { FlowAggregateConfig } from '../../../src/processor/flow_aggregate/config.ts';
 import { FlowAggregateProcessor } from '../../../src/processor/flow_aggregate/flow-aggregate-processor.ts';
@@ -82,6 +85,32 @@ for (const workers of [1, 3]) {
   }
 }
 
+t.test('batches of several chunks per worker, with an interval ending between chunks of a batch', async (t) => {
+  // CHUNK_ROWS rows go to a worker per message, the string table with a batch's
+  // first chunk only; a flush queued while consume() waits for room lands
+  // between two chunks of one batch, and the next chunk must still resolve its strings.
+  for (const workers of [1, 2]) {
+    const { p, sink } = make({ workers });
+    const keys = decode({}).group_by;
+    await p.start();
+    t.teardown(() => p.shutdown());
+    const batches = randomBatches(4242 + workers, 120, 1000);
+    const big = new FlowBatch(8);
+    for (const b of batches) appendRows(big, b);
+    t.ok(big.length > CHUNK_ROWS * workers * 3, `${big.length} rows: more chunks per worker than may be in flight`);
+    const consumed = p.consume(big);
+    const midway = p.flush();
+    await consumed;
+    await midway;
+    await p.flush();
+    t.equal(sink.batches.length, 2, 'the first interval ended while the batch was still being sent');
+    const got: RefResult = new Map();
+    for (const out of sink.batches) fromReduced(out, got);
+    t.equal(difference(got, referenceAggregate([big], keys)), undefined, `${workers} worker(s): the intervals sum to the reference`);
+    await p.shutdown();
+  }
+});
+
 t.test('an empty interval emits nothing; shutdown flushes and is idempotent', async (t) => {
   const { p, sink } = make({});
   await p.start();
@@ -124,12 +153,10 @@ t.test('a killed worker is replaced and exactly its rows are counted as lost', a
   const survivors: FlowBatch[] = [];
   let lost = 0;
   for (const b of before) {
-    const parts = splitter.split(b);
-    parts.forEach((part, k) => {
-      if (!part) return;
-      if (k === victim) lost += part.length;
-      else survivors.push(part);
-    });
+    const part = splitter.partitionOf(b);
+    const kept = Int32Array.from({ length: b.length }, (_, i) => i).filter((i) => part[i] !== victim);
+    lost += b.length - kept.length;
+    survivors.push(selectRows(b, kept, kept.length));
   }
   t.ok(lost > 0, 'the victim partition held rows');
 

@@ -106,6 +106,9 @@ export function randomBatches(seed: number, count: number, rows: number): FlowBa
   for (let b = 0; b < count; b++) {
     const batch = new FlowBatch(8);
     const n = 1 + Math.floor(r() * rows);
+    // Drop, DNS and handshake columns are zero on most rows and absent from
+    // half the batches, as in real traffic (flow_aggregate skips all-zero columns).
+    const rare = r() < 0.5;
     for (let i = 0; i < n; i++) {
       const v6 = r() < 0.2;
       const attrs: Record<string, string> = {};
@@ -118,6 +121,19 @@ export function randomBatches(seed: number, count: number, rows: number): FlowBa
       if (r() < 0.3) attrs['destination.k8s.service.name'] = pick(WORKLOADS) + '-svc';
       // A column that no group_by uses, in a random position among the others.
       if (r() < 0.5) attrs['source.k8s.pod.name'] = `pod-${Math.floor(r() * 50)}`;
+      const extra: Record<string, number> = {};
+      if (rare && r() < 0.1) {
+        extra['drops'] = 1 + Math.floor(r() * 5);
+        extra['dropBytes'] = 60 + Math.floor(r() * 3000);
+        attrs['drop.reason'] = pick(['NO_SOCKET', 'NETFILTER_DROP']);
+      }
+      if (rare && r() < 0.1) {
+        extra['dnsRequests'] = 1;
+        if (r() < 0.8) extra['dnsDurationUs'] = r() < 0.2 ? pick(DEFAULT_HISTOGRAM_BOUNDARIES.dnsDurationUs) : 1 + Math.floor(r() * 6_000_000);
+        attrs['dns.question.name'] = pick(['db.shop.svc.cluster.local', 'example.com']);
+        attrs['dns.response_code'] = pick(['NOERROR', 'NXDOMAIN']);
+      }
+      if (rare && r() < 0.1) extra['connectUs'] = r() < 0.2 ? pick(DEFAULT_HISTOGRAM_BOUNDARIES.connectUs) : 1 + Math.floor(r() * 6_000_000);
       const rtt = r() < 0.5 ? 0 : r() < 0.2 ? pick(DEFAULT_HISTOGRAM_BOUNDARIES.rttUs) : 1 + Math.floor(r() * 2_000_000);
       const dur = r() < 0.7 ? 0 : r() < 0.2 ? pick(DEFAULT_HISTOGRAM_BOUNDARIES.durationMs) : 1 + Math.floor(r() * 5_000_000);
       appendFlow(batch, {
@@ -131,7 +147,7 @@ export function randomBatches(seed: number, count: number, rows: number): FlowBa
         counters: {
           bytes: Math.floor(r() * 1e9), packets: Math.floor(r() * 1000), retransmits: Math.floor(r() * 3),
           resets: r() < 0.1 ? 1 : 0, opened: r() < 0.2 ? 1 : 0, failed: r() < 0.05 ? 1 : 0, closed: r() < 0.2 ? 1 : 0,
-          rttUs: rtt, durationMs: dur,
+          rttUs: rtt, durationMs: dur, ...extra,
         },
         attributes: attrs,
       });
