@@ -3,6 +3,8 @@
 import { bool, duration, int, list, object, string, type Infer } from '../../../config/schema.ts';
 import { REASON_NAME } from './drop-reasons.ts';
 
+const MAX_EXCLUDED = 256;
+
 export const dropsConfigSchema = object({
   enabled: bool({ default: true, description: 'Count the packets the kernel drops (skb:kfree_skb) per 5-tuple and drop reason.' }),
   map_size: int({ default: 16_384, min: 64, max: 16_777_216, description: 'Entries of pf_drops (5-tuple × reason, LRU); evictions are counted in podflow_ebpf_map_full_total{map="pf_drops"}.' }),
@@ -10,7 +12,12 @@ export const dropsConfigSchema = object({
   exclude_reasons: list(string({
     check: (v) => (REASON_NAME.test(v) ? undefined
       : `invalid value "${v}": a drop reason is written in lower case without SKB_DROP_REASON_ (e.g. not_specified, netfilter_drop, reason_7)`),
-  }), { default: [], description: 'Drop reasons not to count (e.g. not_specified). Names the running kernel does not know are reported in a warning at start.' }),
+  }), {
+    default: [],
+    // pf_drop_exclude's max_entries in bpf/features/drops.bpf.c.
+    check: (v) => (v.length > MAX_EXCLUDED ? `${v.length} reasons: at most ${MAX_EXCLUDED}` : undefined),
+    description: 'Drop reasons not to count (e.g. not_specified). Names the running kernel does not know are reported in a warning at start.',
+  }),
 });
 
 export type DropsConfig = Infer<typeof dropsConfigSchema>;

@@ -32,3 +32,9 @@ t.test('every problem at once, with its path', async (t) => {
   t.match(p.join('\n'), /receivers::ebpf::drops::exclude_reasons::2: invalid value "tcp csum"/);
   t.equal(p.length, 4);
 });
+
+t.test('at most 256 excluded reasons (the kernel map\'s size)', async (t) => {
+  const many = Array.from({ length: 257 }, (_, i) => `reason_${i}`);
+  t.match(decode({ drops: { exclude_reasons: many } }), [/receivers::ebpf::drops::exclude_reasons: 257 reasons: at most 256/]);
+  t.same(decode({ drops: { exclude_reasons: many.slice(1) } }), []);
+});
