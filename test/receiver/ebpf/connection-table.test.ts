@@ -112,3 +112,29 @@ t.test('handshake time: once, on the client → server edge of a client socket',
   table.append(b, records({ cookie: 3, flags: K.PF_CONN_CLIENT | K.PF_CONN_FAILED | K.PF_CONN_CLOSED, acked: 0, received: 0, startNs: 5_000_000, endNs: 9_000_000 }), true);
   t.equal(b.counters.connectUs[0], 0, 'a failed connect has no handshake time');
 });
+
+t.test('rows after other rows of the batch start empty (rows are claimed without addRow)', async (t) => {
+  const table = new ConnectionTable();
+  // A small batch that must grow, whose first row another component filled
+  // completely (an attribute column, every counter, NAT addresses).
+  const b = new FlowBatch(1);
+  const r = b.addRow();
+  b.setAttribute(r, 'drop.reason', 'NETFILTER_DROP');
+  for (const col of Object.values(b.counters)) col[r] = 9;
+  b.origDstAddr.fill(7, 0, 16);
+  b.origDstPort[r] = 7;
+  table.append(b, records(
+    { cookie: 1, flags: CLIENT, acked: 10, received: 20, segsOut: 1, segsIn: 2 },
+    { cookie: 2, flags: K.PF_CONN_ESTABLISHED, acked: 30, received: 40, segsOut: 3, segsIn: 4 },
+  ), false);
+  t.equal(b.length, 5);
+  for (let i = 1; i < 5; i++) {
+    const f = readFlow(b, i);
+    t.same(f.attributes ?? {}, {}, `row ${i}: no attribute`);
+    t.equal(f.originalDestinationAddress, undefined, `row ${i}: no NAT address`);
+    const set = Object.entries(f.counters ?? {}).filter(([, v]) => v !== 0).map(([k]) => k).sort();
+    t.ok(set.every((k) => ['bytes', 'opened', 'packets'].includes(k)), `row ${i}: only its own counters (${set.join(', ')})`);
+  }
+  t.match(readFlow(b, 1), { sourcePort: 40000, counters: { bytes: 10, packets: 1, opened: 1 } });
+  t.match(readFlow(b, 4), { destinationPort: 40000, counters: { bytes: 40, packets: 4 } });
+});
