@@ -61,6 +61,38 @@ static __always_inline void pf_dns_stat_inc(__u32 idx)
 		*v += 1;
 }
 
+/* 0 when the packet is surely not DNS, read straight from the packet's
+ * linear part (no helper call); 1 when it may be, or when the headers are not
+ * in the linear part: pf_dns_capture then reads them the careful way. */
+static __always_inline int pf_dns_maybe(struct __sk_buff *skb, int egress)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 l4;
+	__u8 proto;
+	if (skb->protocol == bpf_htons(PF_ETH_P_IP)) {
+		struct iphdr *ip = data;
+		if ((void *)(ip + 1) > end)
+			return 1;
+		proto = ip->protocol;
+		l4 = ip->ihl * 4;
+	} else if (skb->protocol == bpf_htons(PF_ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = data;
+		if ((void *)(ip6 + 1) > end)
+			return 1;
+		proto = ip6->nexthdr;
+		l4 = sizeof(*ip6);
+	} else {
+		return 0;
+	}
+	if (proto != PF_IPPROTO_UDP && proto != PF_IPPROTO_TCP)
+		return 0;
+	__be16 *ports = data + l4;
+	if ((void *)(ports + 2) > end)
+		return 1;
+	return pf_dns_port(bpf_ntohs(egress ? ports[1] : ports[0]));
+}
+
 static __always_inline void pf_dns_capture(struct __sk_buff *skb, int egress)
 {
 	/* The peer's port from the socket, when it has one: for the client side
@@ -77,6 +109,8 @@ static __always_inline void pf_dns_capture(struct __sk_buff *skb, int egress)
 		    !pf_dns_port(peer_port))
 			return;
 	}
+	if (!pf_dns_maybe(skb, egress))
+		return;
 
 	struct pf_dns_event hdr = {};
 	__u32 l4, proto;

@@ -48,8 +48,11 @@ export interface DnsCapture {
   /** pf_dns_stats summed over CPUs, indexed by PF_DNS_STAT_*. */
   readStats(): number[];
   readProgStats(): Array<{ name: string; runTimeNs: number; runCount: number }>;
-  /** Only when loaded with attach: false. `records`: n × PF_DNS_EVENT.size bytes. */
-  testRun(egress: boolean, packet: Uint8Array): { retval: number; records: ArrayBuffer };
+  /**
+   * BPF_PROG_TEST_RUN, only when loaded with attach: false. `records`: n ×
+   * PF_DNS_EVENT.size bytes; `durationNs`: the kernel's mean run time over `repeat` runs (default 1).
+   */
+  testRun(egress: boolean, packet: Uint8Array, repeat?: number): { retval: number; records: ArrayBuffer; durationNs: number };
   /** Detaches; returns records not yet delivered. Idempotent. */
   close(): ArrayBuffer;
 }

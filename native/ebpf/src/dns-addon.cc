@@ -141,17 +141,22 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
     return out;
   }
 
-  // testRun(egress, Uint8Array) → { retval, records: ArrayBuffer }
+  // testRun(egress, Uint8Array, repeat?) → { retval, records: ArrayBuffer, durationNs }
   Napi::Value TestRun(const Napi::CallbackInfo& info) {
     if (info.Length() < 2 || !info[1].IsTypedArray())
       throw Napi::TypeError::New(info.Env(), "testRun(egress, Uint8Array)");
     bool egress = info[0].ToBoolean().Value();
     auto pkt = info[1].As<Napi::Uint8Array>();
+    uint32_t repeat = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Uint32Value() : 1;
     std::vector<uint8_t> records;
-    uint32_t rv = Guard(info.Env(), [&] { return cap_->TestRun(egress, pkt.Data(), pkt.ByteLength(), &records); });
+    uint32_t duration = 0;
+    uint32_t rv = Guard(info.Env(), [&] {
+      return cap_->TestRun(egress, pkt.Data(), pkt.ByteLength(), repeat, &records, &duration);
+    });
     Napi::Object out = Napi::Object::New(info.Env());
     out.Set("retval", Napi::Number::New(info.Env(), rv));
     out.Set("records", ToArrayBuffer(info.Env(), records));
+    out.Set("durationNs", Napi::Number::New(info.Env(), duration));
     return out;
   }
 

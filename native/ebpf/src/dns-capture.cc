@@ -191,17 +191,19 @@ std::vector<Datapath::ProgStats> DnsCapture::ReadProgStats() {
   return out;
 }
 
-uint32_t DnsCapture::TestRun(bool egress, const uint8_t* packet, size_t len, std::vector<uint8_t>* records) {
+uint32_t DnsCapture::TestRun(bool egress, const uint8_t* packet, size_t len, uint32_t repeat,
+                             std::vector<uint8_t>* records, uint32_t* duration_ns) {
   if (closed_) Fail("test_run", EBADF, "DNS capture is closed");
   // With a poll thread, consuming here would race it.
   if (poller_.joinable()) Fail("test_run", EBUSY, "DNS capture is attached");
   bpf_program* prog = egress ? skel_->progs.pf_dns_egress : skel_->progs.pf_dns_ingress;
   std::vector<uint8_t> in(packet, packet + len);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_size_in = static_cast<uint32_t>(in.size()),
-              .repeat = 1);
+              .repeat = static_cast<int>(repeat ? repeat : 1));
   if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts)) Fail("test_run", errno, "BPF_PROG_TEST_RUN");
   ring_buffer__consume(rb_);
   records->swap(pending_);
   pending_.clear();
+  *duration_ns = opts.duration;
   return opts.retval;
 }

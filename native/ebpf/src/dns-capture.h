@@ -47,8 +47,10 @@ class DnsCapture {
   // Stops polling, detaches and returns the records still in the ring buffer. Idempotent.
   std::vector<uint8_t> Close();
   // BPF_PROG_TEST_RUN of one program on one packet (behind an Ethernet
-  // header); returns its return value, and in `records` what it captured.
-  uint32_t TestRun(bool egress, const uint8_t* packet, size_t len, std::vector<uint8_t>* records);
+  // header), `repeat` times; returns its return value, in `records` what it
+  // captured and in `duration_ns` the kernel's mean run time (benchmarks).
+  uint32_t TestRun(bool egress, const uint8_t* packet, size_t len, uint32_t repeat, std::vector<uint8_t>* records,
+                   uint32_t* duration_ns);
 
  private:
   void PollLoop();
