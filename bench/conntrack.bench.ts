@@ -55,8 +55,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /**
  * What the JS side alone sustains: synthetic 4096-record batches (NEW, UPDATE,
  * DESTROY of DNAT-ed connections) through the connection table and the NAT
- * index, records per second. Tells how far the kernel-driven figures are from
- * podflow's own ceiling.
+ * index (fed when another receiver looks up in it; the phases below run the
+ * conntrack receiver alone, so without it), records per second. Tells how far
+ * the kernel-driven figures are from podflow's own ceiling.
  */
 export function jsCapacity(conns: number): number {
   const batches: RecordView[] = [];
@@ -237,6 +238,8 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
           // All threads of the process (JS and the native session), user + system, per event received.
           podflow_cpu_us_per_event: Math.round((cpu.user + cpu.system) / pf * 100) / 100,
           podflow_rcvbuf_bytes: p1.rcvbuf,
+          // The whole bench process (receiver, harness, the JS-capacity batches): an upper bound.
+          process_rss_mib: Math.round(process.memoryUsage().rss / (1 << 20)),
           conntrack_E_events: ceRes.events,
           conntrack_E_enobufs: ceRes.enobufs,
           kernel_entries_after: kernelEntries(),
@@ -248,7 +251,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     const results: BenchResult[] = [];
     results.push(await phase('conntrack events, TCP connection storm via VIP', ['client', VIP, '80', opts.quick ? '2' : '5', '256'], net.client));
     results.push(await phase('conntrack events, UDP new-flow flood', ['udp', net.backendAddrs[0]!, opts.quick ? '1' : '2', opts.quick ? '60000' : '150000'], net.client));
-    results.push(await inject('conntrack events, injected storm at 60k events/s', 60_000, opts.quick ? 2 : 5));
+    results.push(await inject('conntrack events, injected storm, 60k events/s target', 60_000, opts.quick ? 2 : 5));
     results.push(await inject('conntrack events, injected storm, injector flat out', 0, opts.quick ? 2 : 5));
     for (const r of results) r.extra!.js_side_capacity_records_per_s = jsRecordsPerS;
     return results;
