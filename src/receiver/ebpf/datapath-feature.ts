@@ -13,6 +13,13 @@ export interface FeatureContext {
   logger: Logger;
 }
 
+/** Run time and count of one BPF program (kernel.bpf_stats_enabled=1, else zero). */
+export interface ProgramStat {
+  name: string;
+  runTimeNs: number;
+  runCount: number;
+}
+
 export interface DatapathFeature {
   /** Config key, e.g. "dns"; also names the feature in logs and errors. */
   readonly name: string;
@@ -22,4 +29,6 @@ export interface DatapathFeature {
   collect(batch: FlowBatch, nowMs: number): void;
   /** Detaches, then appends whatever it still held. Idempotent. */
   close(batch: FlowBatch, nowMs: number): void;
+  /** Its programs' run time, for the datapath benchmark's cost figures. */
+  programStats?(): ProgramStat[];
 }

@@ -18,7 +18,7 @@ import type { Logger } from '../../service/logger.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
 import type { EbpfConfig } from './config.ts';
 import { ConnectionTable } from './connection-table.ts';
-import type { DatapathFeature } from './datapath-feature.ts';
+import type { DatapathFeature, ProgramStat } from './datapath-feature.ts';
 import { createFeatures } from './features.ts';
 import { checkEnvironment } from './environment.ts';
 import { explainDatapathError } from './explain-error.ts';
@@ -87,8 +87,9 @@ export class EbpfReceiver extends LifecycleComponent {
   }
 
   /** Run time of each BPF program (for benchmarks; zero unless kernel.bpf_stats_enabled=1). */
-  programStats(): Array<{ name: string; runTimeNs: number; runCount: number }> {
-    return this.#dp?.readProgStats() ?? [];
+  programStats(): ProgramStat[] {
+    const base = this.#dp?.readProgStats() ?? [];
+    return base.concat(...this.#openParts.map((p) => p.programStats?.() ?? []));
   }
 
   protected async doStart(): Promise<void> {
