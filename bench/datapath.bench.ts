@@ -4,19 +4,20 @@
 // CPU podflow uses at 1k and 10k new connections per second.
 //
 // What counts as podflow's CPU: the user + system time of this process (the
-// receiver and its ring-buffer poll thread; the harness adds a /proc read
-// every 100 ms) plus the run time of the pf_* BPF programs from
-// kernel.bpf_stats_enabled. Stats add two clock reads to every program run,
-// part of which lands in the recorded run time: on this VM ~57 ns per run, as
-// much as a small program costs. The bench measures that floor in the same run
-// (`conn-rate bpf-stats-floor`: the ns/run recorded for a program that does
-// nothing) and subtracts it per run; the raw figures are kept in extra. The
-// load generator's own CPU is the baseline. The workload runs in a cgroup of its own and the receiver attaches
-// there, so connections that other processes of this shared machine make do
-// not run the cgroup programs (sock_ops, cgroup_skb) and the per-connection
-// figures are the workload's; the tracepoints are global and run for every
-// socket, as on a node. Connection-rate rounds alternate between the two rates
-// and medians are reported.
+// receiver and its ring-buffer poll thread) plus the run time of every BPF
+// program it holds (the base datapath and the enabled features' objects, read
+// from /proc/self/fdinfo) from kernel.bpf_stats_enabled. Stats add two clock
+// reads to every program run, part of which lands in the recorded run time:
+// on this VM ~56 ns per run, as much as a small program costs. The bench
+// measures that floor in the same run (`conn-rate bpf-stats-floor`: the ns/run
+// recorded for a program that does nothing) and subtracts it per run; the raw
+// figures are kept in extra. The load generator's own CPU is the baseline.
+// The workload runs in a cgroup of its own and the receiver attaches there, so
+// connections that other processes of this shared machine make do not run the
+// cgroup programs (sock_ops, cgroup_skb) and the per-connection figures are
+// the workload's; the tracepoints are global and run for every socket, as on a
+// node. Connection-rate rounds alternate between the two rates and medians are
+// reported.
 //
 // Variants (environment; recorded in each result's extra):
 //   PODFLOW_BENCH_NAT=auto|off        the receiver's `nat` (default auto)
@@ -26,7 +27,7 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultsOf } from '../src/config/schema.ts';
@@ -134,8 +135,43 @@ function cgroupCpu(cgroup: string): number {
 
 type ProgStats = Map<string, { runTimeNs: number; runCount: number }>;
 
-function progStats(r: EbpfReceiver): ProgStats {
-  return new Map(r.programStats().map((p) => [p.name, { runTimeNs: p.runTimeNs, runCount: p.runCount }]));
+const progNames = new Map<number, string>();
+
+/**
+ * Run time and count of every BPF program this process holds, by name: the
+ * base datapath and any optional feature's objects (the receiver's
+ * programStats() covers the base datapath only). Read from /proc/self/fdinfo;
+ * names come once per program from `conn-rate bpf-prog-names` (call
+ * nameHeldPrograms() outside a measured window: it forks).
+ */
+function heldPrograms(): ProgStats {
+  const out: ProgStats = new Map();
+  const seen = new Set<number>();
+  for (const fd of readdirSync('/proc/self/fdinfo')) {
+    let t: string;
+    try { t = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'); } catch { continue; /* closed meanwhile */ }
+    const id = /^prog_id:\s+(\d+)$/m.exec(t);
+    const ns = /^run_time_ns:\s+(\d+)$/m.exec(t);
+    const cnt = /^run_cnt:\s+(\d+)$/m.exec(t);
+    if (!id || !ns || !cnt || seen.has(Number(id[1]))) continue; // links carry prog_id without stats
+    seen.add(Number(id[1]));
+    const name = progNames.get(Number(id[1])) ?? `id ${id[1]}`;
+    const p = out.get(name) ?? { runTimeNs: 0, runCount: 0 };
+    p.runTimeNs += Number(ns[1]);
+    p.runCount += Number(cnt[1]);
+    out.set(name, p);
+  }
+  return out;
+}
+
+async function nameHeldPrograms(): Promise<void> {
+  const ids = [...heldPrograms().keys()].filter((n) => n.startsWith('id ')).map((n) => n.slice(3));
+  if (!ids.length) return;
+  const out = (await run$(CONN_RATE, ['bpf-prog-names', ...ids], { encoding: 'utf8' })).stdout;
+  for (const line of out.trim().split('\n')) {
+    const [id, name] = line.split(' ');
+    progNames.set(Number(id), name || `id ${id}`);
+  }
 }
 
 function progDelta(after: ProgStats, before: ProgStats): ProgStats {
@@ -179,7 +215,8 @@ async function connRate(net: NetPair, v: Variant, cgroup: string, floorNs: numbe
   const server = bg(procs, net.server, CONN_RATE, ['server', '9000'], kill);
   try {
     await new Promise((r) => server.stdout!.once('data', r));
-    const { result } = await withReceiver(v, async (rcv) => {
+    const { result } = await withReceiver(v, async () => {
+      await nameHeldPrograms();
       // Forking the client costs this (large) process some milliseconds:
       // the client waits a moment, and the window starts after the fork.
       const client = bg(procs, net.client, 'sh', ['-c', 'sleep 0.4; exec "$@"', 'sh',
@@ -188,9 +225,9 @@ async function connRate(net: NetPair, v: Variant, cgroup: string, floorNs: numbe
       client.stdout!.on('data', (d: Buffer) => { line += d.toString(); });
       const exited = new Promise((res) => client.on('exit', res));
       await sleep(200);
+      const progs0 = heldPrograms();
       const cpu0 = process.cpuUsage();
       const gen0 = cgroupCpu(cgroup);
-      const progs0 = progStats(rcv);
       const t0 = process.hrtime.bigint();
       await exited;
       // Let the receiver collect what the last interval saw.
@@ -198,7 +235,7 @@ async function connRate(net: NetPair, v: Variant, cgroup: string, floorNs: numbe
       const wall = Number(process.hrtime.bigint() - t0) / 1e9;
       const cpu = process.cpuUsage(cpu0);
       const genCpu = cgroupCpu(cgroup) - gen0;
-      const progs = progDelta(progStats(rcv), progs0);
+      const progs = progDelta(heldPrograms(), progs0);
       const bpfNs = [...progs.values()].reduce((n, p) => n + p.runTimeNs, 0);
       const [, done, failed, took] = line.trim().split(' ');
       return {
@@ -269,18 +306,18 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
 
     const base = { bps: [] as number[], p99: [] as number[] };
     const withPf = { bps: [] as number[], p99: [] as number[], rows: 0, bpfNsPerMB: [] as number[], bpfPct: [] as number[] };
-    const bpfNs = (r: EbpfReceiver) => r.programStats().reduce((n, p) => n + Math.max(0, p.runTimeNs - p.runCount * floorNs), 0);
+    const bpfNs = () => bpfNsCorrected(heldPrograms(), floorNs);
     for (let i = 0; i < rounds; i++) {
       base.bps.push(await iperf(procs, net, seconds));
       base.p99.push(await wrkP99(procs, net, seconds));
-      const r = await withReceiver(v, async (rcv) => {
+      const r = await withReceiver(v, async () => {
         // The datapath's own cost, independent of what else loads the machine:
         // the run time of its programs per byte moved.
-        const ns0 = bpfNs(rcv);
+        const ns0 = bpfNs();
         const t0 = process.hrtime.bigint();
         const b = await iperf(procs, net, seconds);
         const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-        const ns = bpfNs(rcv) - ns0;
+        const ns = bpfNs() - ns0;
         withPf.bpfNsPerMB.push(ns / ((b / 8) * seconds / 1e6));
         withPf.bpfPct.push((ns / 1e9 / wall) * 100);
         return { bps: b, p99: await wrkP99(procs, net, seconds) };

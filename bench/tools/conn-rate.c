@@ -6,6 +6,9 @@
  *   conn-rate client ADDR PORT RATE SECONDS
  *                                     RATE connect()+close() per second, paced
  *                                     in 1 ms slots; prints "done N FAILED"
+ *   conn-rate bpf-prog-names ID...    "ID NAME" of each BPF program ID (the
+ *                                     bench reads run times from its own fds'
+ *                                     fdinfo, which carries no names)
  *   conn-rate bpf-stats-floor         what kernel.bpf_stats_enabled itself adds
  *                                     to each program run's run_time_ns: the
  *                                     ns/run it records for a program that
@@ -149,11 +152,32 @@ static int bpf_stats_floor(void) {
 	return 0;
 }
 
+static int bpf_prog_names(int n, char **ids) {
+	for (int i = 0; i < n; i++) {
+		union bpf_attr byid = {.prog_id = (unsigned)atoi(ids[i])};
+		int fd = bpf(BPF_PROG_GET_FD_BY_ID, &byid);
+		if (fd < 0) {
+			perror(ids[i]);
+			return 1;
+		}
+		struct bpf_prog_info info = {0};
+		union bpf_attr get = {.info = {.bpf_fd = fd, .info_len = sizeof info, .info = (unsigned long)&info}};
+		if (bpf(BPF_OBJ_GET_INFO_BY_FD, &get)) {
+			perror("BPF_OBJ_GET_INFO_BY_FD");
+			return 1;
+		}
+		printf("%s %s\n", ids[i], info.name);
+		close(fd);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	if (argc >= 3 && !strcmp(argv[1], "server")) return server(atoi(argv[2]));
 	if (argc >= 3 && !strcmp(argv[1], "http")) return http(atoi(argv[2]));
 	if (argc >= 6 && !strcmp(argv[1], "client")) return client(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	if (argc >= 2 && !strcmp(argv[1], "bpf-stats-floor")) return bpf_stats_floor();
-	fprintf(stderr, "usage: conn-rate server PORT | http PORT | client ADDR PORT RATE SECONDS | bpf-stats-floor\n");
+	if (argc >= 2 && !strcmp(argv[1], "bpf-prog-names")) return bpf_prog_names(argc - 2, argv + 2);
+	fprintf(stderr, "usage: conn-rate server PORT | http PORT | client ADDR PORT RATE SECONDS | bpf-stats-floor | bpf-prog-names ID...\n");
 	return 2;
 }
