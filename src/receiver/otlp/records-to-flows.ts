@@ -28,7 +28,9 @@ const DERIVED = new Set([
   'flow.observer', 'flow.state', 'flow.end_reason', 'flow.bytes.client_to_server', 'flow.bytes.server_to_client',
   'flow.packets.client_to_server', 'flow.packets.server_to_client', 'flow.retransmits', 'flow.rtt_us',
   'flow.duration_ms', 'flow.interval.start_ms', 'flow.interval.end_ms', 'destination.original.address',
-  'destination.original.port', 'peer.service',
+  'destination.original.port', 'peer.service', 'flow.connect_us', 'flow.dns.requests', 'flow.dns.duration_us',
+  'flow.drops.client_to_server', 'flow.drops.server_to_client', 'flow.drop_bytes.client_to_server',
+  'flow.drop_bytes.server_to_client',
 ]);
 
 export interface RecordsResult {
@@ -112,6 +114,13 @@ export function recordsToFlows(items: Array<{ attributes?: KeyValueObj[]; timeMs
       k.packets[s2c] = num(a, 'flow.packets.server_to_client');
       k.retransmits[c2s] = num(a, 'flow.retransmits');
       k.rttUs[c2s] = num(a, 'flow.rtt_us');
+      k.connectUs[c2s] = num(a, 'flow.connect_us');
+      k.dnsRequests[c2s] = num(a, 'flow.dns.requests');
+      k.dnsDurationUs[c2s] = num(a, 'flow.dns.duration_us');
+      k.drops[c2s] = num(a, 'flow.drops.client_to_server');
+      k.drops[s2c] = num(a, 'flow.drops.server_to_client');
+      k.dropBytes[c2s] = num(a, 'flow.drop_bytes.client_to_server');
+      k.dropBytes[s2c] = num(a, 'flow.drop_bytes.server_to_client');
       if (ended) {
         k.durationMs[c2s] = num(a, 'flow.duration_ms');
         k.failed[c2s] = reason === 'failed_connect' ? 1 : 0;
@@ -123,6 +132,11 @@ export function recordsToFlows(items: Array<{ attributes?: KeyValueObj[]; timeMs
         b.setAttribute(c2s, name, String(v));
         if (name !== 'destination.k8s.service.name') b.setAttribute(s2c, swap(name), String(v));
       }
+      // An event record (DNS lookups, drops) stands for the one row the agent
+      // had: a reply row with nothing in it would join the connection's own
+      // request and make a second record downstream.
+      const event = k.dnsRequests[c2s]! > 0 || k.drops[c2s]! > 0 || k.drops[s2c]! > 0;
+      if (event && k.bytes[s2c] === 0 && k.packets[s2c] === 0 && k.drops[s2c] === 0) b.length = s2c;
     } catch {
       // An address that is no IP address: forget the rows.
       b.length = before;

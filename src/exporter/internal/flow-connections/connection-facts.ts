@@ -36,6 +36,16 @@ export interface ConnectionFacts {
   resets: number;
   rttUs: number;
   durationMs: number;
+  /** TCP handshake time the client saw, µs (0: none in this interval). */
+  connectUs: number;
+  /** DNS lookups on this client → server pair in the row, and the response time of the one it describes (µs, 0: unanswered). */
+  dnsRequests: number;
+  dnsDurationUs: number;
+  /** Packets and bytes the kernel dropped, per direction (the row's drop.reason says why). */
+  dropsClientToServer: number;
+  dropsServerToClient: number;
+  dropBytesClientToServer: number;
+  dropBytesServerToClient: number;
   /** Attribute columns of the client → server row as is (source.* = client, destination.* = server). */
   attributes: Record<string, string>;
 }
@@ -65,6 +75,13 @@ export function readConnection(b: FlowBatch, v: ConnectionView): ConnectionFacts
     resets: at(k.resets, c2s),
     rttUs: at(k.rttUs, c2s),
     durationMs: at(k.durationMs, c2s),
+    connectUs: at(k.connectUs, c2s),
+    dnsRequests: at(k.dnsRequests, c2s),
+    dnsDurationUs: at(k.dnsDurationUs, c2s),
+    dropsClientToServer: at(k.drops, c2s),
+    dropsServerToClient: at(k.drops, s2c),
+    dropBytesClientToServer: at(k.dropBytes, c2s),
+    dropBytesServerToClient: at(k.dropBytes, s2c),
     attributes: {},
   };
   if (fromC2s && b.flags[c2s]! & FLAG_HAS_ORIGINAL_DST) {

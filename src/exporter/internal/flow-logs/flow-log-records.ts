@@ -87,6 +87,16 @@ export function flowLogAttributes(f: ConnectionFacts, batch: FlowBatch): AnyValu
     'flow.interval.end_ms': batch.endTimeMs,
   };
   if (f.rttUs > 0) a['flow.rtt_us'] = f.rttUs;
+  // Only where there is something to say: most records are plain traffic.
+  for (const [key, v] of [
+    ['flow.connect_us', f.connectUs],
+    ['flow.dns.requests', f.dnsRequests],
+    ['flow.dns.duration_us', f.dnsDurationUs],
+    ['flow.drops.client_to_server', f.dropsClientToServer],
+    ['flow.drops.server_to_client', f.dropsServerToClient],
+    ['flow.drop_bytes.client_to_server', f.dropBytesClientToServer],
+    ['flow.drop_bytes.server_to_client', f.dropBytesServerToClient],
+  ] as const) if (v > 0) a[key] = v;
   if (f.ended) {
     a['flow.end_reason'] = f.endReason!;
     a['flow.duration_ms'] = f.durationMs;

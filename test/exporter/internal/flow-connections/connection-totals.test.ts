@@ -11,7 +11,9 @@ function facts(clientPort: number, c2s: number, s2c: number, ended: boolean): Co
   return {
     transport: 'tcp', family: 4, clientAddress: '10.0.0.1', clientPort, serverAddress: '10.0.0.2', serverPort: 80,
     serverSide: false, ended, bytesClientToServer: c2s, bytesServerToClient: s2c, packetsClientToServer: 1,
-    packetsServerToClient: 1, retransmits: 0, resets: 0, rttUs: 0, durationMs: 0, attributes: {},
+    packetsServerToClient: 1, retransmits: 0, resets: 0, rttUs: 0, durationMs: 0, connectUs: 0, dnsRequests: 0,
+    dnsDurationUs: 0, dropsClientToServer: 0, dropsServerToClient: 0, dropBytesClientToServer: 0, dropBytesServerToClient: 0,
+    attributes: {},
   };
 }
 
