@@ -132,6 +132,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     // Chunks are copied only when their partition has room, round-robin over
     // the partitions, so at most MAX_IN_FLIGHT chunks per worker exist at once
     // (memory stays bounded whatever the batch size) and every worker gets work early.
+    let sent = 0;
     for (let from = 0, more = true; more; from += CHUNK_ROWS) {
       more = false;
       for (let k = 0; k < plan.length; k++) {
@@ -140,8 +141,14 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
         more ||= from + CHUNK_ROWS < count;
         const p = this.#partitions[k]!;
         while (p.inFlight.length >= MAX_IN_FLIGHT) await p.inFlight[0];
+        if (!this.#accepting) {
+          // Shut down while this batch waited for room: its last interval is already out.
+          this.#metrics.dropped(batch.length - sent, 'not_running');
+          return;
+        }
         const chunk = this.#copier.copy(batch, rows, from, Math.min(CHUNK_ROWS, count - from), counters, from === 0);
         this.#send(k, p, chunk);
+        sent += chunk.length;
       }
     }
   }

@@ -111,6 +111,22 @@ t.test('batches of several chunks per worker, with an interval ending between ch
   }
 });
 
+t.test('shutdown while a batch waits for room: the rows not yet sent are counted, the rest emitted', async (t) => {
+  const { p, sink, telemetry } = make({ workers: 1 });
+  await p.start();
+  const big = new FlowBatch(8);
+  for (const b of randomBatches(777, 120, 1000)) appendRows(big, b);
+  big.counters.packets.fill(1); // so the output's packet sum counts the rows that made it
+  t.ok(big.length > CHUNK_ROWS * 4, 'more chunks than may be in flight');
+  const consumed = p.consume(big);
+  await p.shutdown();
+  await consumed;
+  const out = sink.batches.reduce((n, b) => n + b.counters.packets.subarray(0, b.length).reduce((a, v) => a + v, 0), 0);
+  const dropped = telemetry.counter('podflow_processor_dropped_flows_total', '').get({ processor: 'flow_aggregate/t', reason: 'not_running' });
+  t.ok(dropped > 0 && out > 0, `${out} rows emitted, ${dropped} counted as not_running`);
+  t.equal(out + dropped, big.length, 'every row is either emitted or counted');
+});
+
 t.test('an empty interval emits nothing; shutdown flushes and is idempotent', async (t) => {
   const { p, sink } = make({});
   await p.start();
