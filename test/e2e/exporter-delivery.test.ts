@@ -58,7 +58,7 @@ for (const transport of ['grpc', 'http'] as const) {
       await backend.waitFor(() => backend.accepted.length > 0);
       await backend.stop();
       await feed(4000);
-      t.ok(counter(tel, 'podflow_exporter_export_errors_total', { exporter: id }) > 0, `${temporality}: exports failed while down`);
+      t.ok(counter(tel, 'podflow_exporter_export_errors_total', { exporter: id, data_type: 'metrics' }) > 0, `${temporality}: exports failed while down`);
       await backend.start();
       await feed(400);
       await e.shutdown();

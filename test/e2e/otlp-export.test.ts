@@ -123,7 +123,7 @@ t.test('a failing or absent backend is counted and logged, nothing crashes', asy
   await e.consume(sampleBatch());
   await e.shutdown();
   t.ok(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http/bad', reason: 'non_retryable' }) > 0, 'a 400 is not retried');
-  t.equal(telemetry.counter('podflow_exporter_export_errors_total', '').get({ exporter: 'otlp_http/bad' }), 1);
+  t.equal(telemetry.counter('podflow_exporter_export_errors_total', '').get({ exporter: 'otlp_http/bad', data_type: 'metrics' }), 1);
   const warn = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
   t.match(warn, { msg: 'Exporting failed. Dropping data.', error: /backend says no/ }, 'the backend message is logged');
   t.notMatch(String(warn?.error), /\n\s+at /, 'no stack trace');

@@ -1,5 +1,8 @@
 // The podflow_exporter_* self-metrics of one metrics exporter instance, all
-// labelled with the exporter's ID so two exporters of a type stay apart.
+// labelled with the exporter's ID so two exporters of a type stay apart. The
+// families logs and traces exporters share (export_errors, queue_size and
+// _capacity, persisted_items_discarded) also carry data_type="metrics", as
+// theirs carry "logs" / "traces", so each family has one label set.
 
 import type { SelfTelemetry } from '../../../service/telemetry/self-telemetry.ts';
 import type { DropReason, SenderStats } from '../exporterhelper/queued-retry-sender.ts';
@@ -9,11 +12,13 @@ export const DROP_REASONS: readonly DropReason[] = ['queue_full', 'retries_exhau
 
 export class ExporterSelfMetrics implements AccumulatorEvents, SenderStats {
   readonly #labels: { exporter: string };
+  readonly #shared: { exporter: string; data_type: 'metrics' };
   readonly #telemetry: SelfTelemetry;
 
   constructor(telemetry: SelfTelemetry, exporterId: string) {
     this.#telemetry = telemetry;
     this.#labels = { exporter: exporterId };
+    this.#shared = { exporter: exporterId, data_type: 'metrics' };
   }
 
   sent(points: number): void {
@@ -25,7 +30,14 @@ export class ExporterSelfMetrics implements AccumulatorEvents, SenderStats {
   initDrops(): void {
     for (const reason of DROP_REASONS) this.#sendFailed().add(0, { ...this.#labels, reason });
     this.#enqueueFailed().add(0, this.#labels);
-    this.#errors().add(0, this.#labels);
+    this.#errors().add(0, this.#shared);
+    this.discardedItems(0);
+  }
+
+  /** Persisted items a restart could not read (corrupt files), removed; their points are unknown. */
+  discardedItems(n: number): void {
+    this.#telemetry.counter('podflow_exporter_persisted_items_discarded_total', 'Persisted sending-queue items (export requests) that a restart could not read and removed.')
+      .add(n, this.#shared);
   }
 
   dropped(points: number, reason: DropReason): void {
@@ -34,7 +46,7 @@ export class ExporterSelfMetrics implements AccumulatorEvents, SenderStats {
   }
 
   requestFailed(): void {
-    this.#errors().add(1, this.#labels);
+    this.#errors().add(1, this.#shared);
   }
 
   #sendFailed() {
@@ -72,7 +84,7 @@ export class ExporterSelfMetrics implements AccumulatorEvents, SenderStats {
 
   /** Queue occupancy and capacity, in items (export requests), read at scrape time. */
   observeQueue(size: () => number, capacity: number): void {
-    this.#telemetry.gauge('podflow_exporter_queue_size', 'Items (export requests) waiting in the sending queue.').observe(this.#labels, size);
-    this.#telemetry.gauge('podflow_exporter_queue_capacity', 'Capacity of the sending queue, in items.').observe(this.#labels, () => capacity);
+    this.#telemetry.gauge('podflow_exporter_queue_size', 'Items (export requests) waiting in the sending queue.').observe(this.#shared, size);
+    this.#telemetry.gauge('podflow_exporter_queue_capacity', 'Capacity of the sending queue, in items.').observe(this.#shared, () => capacity);
   }
 }
