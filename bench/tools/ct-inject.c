@@ -8,10 +8,12 @@
 // Run it inside a test network namespace (ip netns exec NS ct-inject ...): the
 // entries live in that namespace's table only, and all are deleted before exit.
 //
-//   ct-inject RATE SECONDS [LIFETIME_CHUNKS]
+//   ct-inject RATE SECONDS [LIFETIME_CHUNKS [KEEP]]
 //     RATE     events per second to aim for (NEW + DESTROY), 0 = as fast as possible
 //     SECONDS  how long to keep injecting
 //     LIFETIME_CHUNKS  how many chunks of 64 entries later an entry is deleted (default 8)
+//     KEEP     1 = leave the entries still alive at the end in the table (tests
+//              compare them with a reader's view), 0 = delete them (default)
 //   prints {"created":n,"deleted":n,"errors":n,"seconds":s}
 //
 // The entries look like kube-proxy DNAT of TCP connections: original tuple
@@ -155,11 +157,12 @@ static int send_all(int fd, struct buf* b) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: ct-inject RATE SECONDS [LIFETIME_CHUNKS]\n");
+    fprintf(stderr, "usage: ct-inject RATE SECONDS [LIFETIME_CHUNKS [KEEP]]\n");
     return 2;
   }
   double rate = atof(argv[1]), seconds = atof(argv[2]);
   int lifetime = argc > 3 ? atoi(argv[3]) : 8;
+  int keep = argc > 4 ? atoi(argv[4]) : 0;
   if (lifetime < 1 || lifetime > MAX_LIFETIME || seconds <= 0 || rate < 0) {
     fprintf(stderr, "ct-inject: RATE ≥ 0, SECONDS > 0, LIFETIME_CHUNKS in 1..%d\n", MAX_LIFETIME);
     return 2;
@@ -200,7 +203,7 @@ int main(int argc, char** argv) {
   }
   double elapsed = now() - start;
   // The entries still alive go too, so the namespace's table ends empty.
-  for (long old = chunk > lifetime ? chunk - lifetime : 0; old < chunk; old++) {
+  for (long old = chunk > lifetime ? chunk - lifetime : 0; !keep && old < chunk; old++) {
     for (int k = 0; k < CHUNK; k++) message(&b, IPCTNL_MSG_CT_DELETE, (uint16_t)(1024 + (old * CHUNK + k) % PORTS));
     deleted += CHUNK;
     if (send_all(fd, &b) < 0) return 1;
