@@ -62,6 +62,14 @@ static __always_inline void pf_refresh_from_ops(struct pf_conn *c, struct bpf_so
  * ESTABLISHED is reported by the sock:inet_sock_set_state tracepoint. */
 #define PF_ESTABLISHED_CB_FLAGS (BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTT_CB_FLAG)
 
+/* The helper SETS the socket's callback flags: OR in what the socket already
+ * asks for, or another sock_ops user on the node (a CNI, a second podflow, a
+ * test's agent) loses its callbacks, and its close records with them. */
+static __always_inline void pf_want_callbacks(struct bpf_sock_ops *skops)
+{
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | PF_ESTABLISHED_CB_FLAGS);
+}
+
 /* Starts tracking a socket; 0 when it is in the map (or already was). */
 static __always_inline long pf_insert(struct pf_conn *c)
 {
@@ -108,7 +116,7 @@ int pf_sockops(struct bpf_sock_ops *skops)
 		c->flags |= PF_CONN_ESTABLISHED;
 		c->established_ns = bpf_ktime_get_ns();
 		pf_refresh_from_ops(c, skops);
-		bpf_sock_ops_cb_flags_set(skops, PF_ESTABLISHED_CB_FLAGS);
+		pf_want_callbacks(skops);
 		break;
 	}
 	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB: {
@@ -121,7 +129,7 @@ int pf_sockops(struct bpf_sock_ops *skops)
 		pf_fill_ends(&c, skops);
 		pf_refresh_from_ops(&c, skops);
 		if (pf_insert(&c) == 0)
-			bpf_sock_ops_cb_flags_set(skops, PF_ESTABLISHED_CB_FLAGS);
+			pf_want_callbacks(skops);
 		break;
 	}
 	case BPF_SOCK_OPS_STATE_CB:
