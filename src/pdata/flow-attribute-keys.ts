@@ -37,6 +37,27 @@ export function builtinValue(batch: FlowBatch, i: number, key: BuiltinKey): stri
   }
 }
 
+/** ICMP (1) and ICMPv6 (58): drop rows of echo requests and errors; network.type tells them apart. */
+export const PROTO_ICMP = 1;
+export const PROTO_ICMPV6 = 58;
+
+/** The network.transport value of an IP protocol number; other protocols as their number. */
 export function transportValue(protocol: number): string {
-  return protocol === PROTO_TCP ? 'tcp' : protocol === PROTO_UDP ? 'udp' : String(protocol);
+  switch (protocol) {
+    case PROTO_TCP: return 'tcp';
+    case PROTO_UDP: return 'udp';
+    case PROTO_ICMP:
+    case PROTO_ICMPV6: return 'icmp';
+    default: return String(protocol);
+  }
+}
+
+/** The IP protocol number of a network.transport value (the inverse of transportValue); -1 if unknown. */
+export function protocolOf(transport: unknown, family: 4 | 6): number {
+  switch (transport) {
+    case 'tcp': return PROTO_TCP;
+    case 'udp': return PROTO_UDP;
+    case 'icmp': return family === 6 ? PROTO_ICMPV6 : PROTO_ICMP;
+    default: return -1;
+  }
 }

@@ -3,13 +3,14 @@
 
 import {
   COUNTER_COLUMNS, FLAG_CONNECTION_ENDED, FLAG_HAS_ORIGINAL_DST, FLAG_HAS_ORIGINAL_SRC,
-  FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, NO_STRING, PROTO_TCP, PROTO_UDP,
+  FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, NO_STRING, PROTO_TCP,
   type CounterColumn, type FlowBatch,
 } from './flow-batch.ts';
+import { protocolOf, transportValue } from './flow-attribute-keys.ts';
 import { formatAddress, writeAddress } from './ip-address.ts';
 
 export interface FlowRecord {
-  transport: 'tcp' | 'udp';
+  transport: 'tcp' | 'udp' | 'icmp';
   sourceAddress: string;
   sourcePort: number;
   destinationAddress: string;
@@ -26,17 +27,18 @@ export interface FlowRecord {
   attributes?: Record<string, string>;
 }
 
-export function transportName(protocol: number): 'tcp' | 'udp' | 'unknown' {
-  return protocol === PROTO_TCP ? 'tcp' : protocol === PROTO_UDP ? 'udp' : 'unknown';
+export function transportName(protocol: number): 'tcp' | 'udp' | 'icmp' | 'unknown' {
+  const t = transportValue(protocol);
+  return t === 'tcp' || t === 'udp' || t === 'icmp' ? t : 'unknown';
 }
 
 /** Appends `r` as a new row and returns its index. */
 export function appendFlow(batch: FlowBatch, r: FlowRecord): number {
   const i = batch.addRow();
-  batch.protocol[i] = r.transport === 'tcp' ? PROTO_TCP : PROTO_UDP;
   const fs = writeAddress(batch.srcAddr, i * 16, r.sourceAddress);
   const fd = writeAddress(batch.dstAddr, i * 16, r.destinationAddress);
   batch.family[i] = fs === 6 || fd === 6 ? 6 : 4;
+  batch.protocol[i] = protocolOf(r.transport, batch.family[i] as 4 | 6);
   batch.srcPort[i] = r.sourcePort;
   batch.dstPort[i] = r.destinationPort;
   let flags = 0;
@@ -72,7 +74,7 @@ export function readFlow(batch: FlowBatch, i: number): FlowRecord {
     if (col[i] !== NO_STRING) attributes[k] = batch.strings.get(col[i]!);
   }
   const r: FlowRecord = {
-    transport: batch.protocol[i] === PROTO_TCP ? 'tcp' : 'udp',
+    transport: transportName(batch.protocol[i]!) === 'icmp' ? 'icmp' : batch.protocol[i] === PROTO_TCP ? 'tcp' : 'udp',
     sourceAddress: formatAddress(batch.srcAddr, i * 16),
     sourcePort: batch.srcPort[i]!,
     destinationAddress: formatAddress(batch.dstAddr, i * 16),

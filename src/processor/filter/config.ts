@@ -76,7 +76,7 @@ function checkBuiltinValue(key: string, value: string): string | undefined {
     case 'destination.port':
       return /^\d{1,5}$/.test(value) && Number(value) <= 65535 ? undefined : `invalid port "${value}" (0..65535)`;
     case 'network.transport':
-      return ['tcp', 'udp'].includes(value) ? undefined : `invalid value "${value}" (valid values: [tcp, udp])`;
+      return ['tcp', 'udp', 'icmp'].includes(value) ? undefined : `invalid value "${value}" (valid values: [tcp, udp, icmp])`;
     case 'network.type':
       return ['ipv4', 'ipv6'].includes(value) ? undefined : `invalid value "${value}" (valid values: [ipv4, ipv6])`;
     case 'flow.observer':

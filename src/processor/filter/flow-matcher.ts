@@ -3,8 +3,8 @@
 // and rows then look their column's string index up; ports, protocol, family,
 // observer and addresses compare typed-array values directly.
 
-import { FLAG_OBSERVER_DESTINATION, NO_STRING, PROTO_TCP, PROTO_UDP, type FlowBatch } from '../../pdata/flow-batch.ts';
-import { isBuiltinKey } from '../../pdata/flow-attribute-keys.ts';
+import { FLAG_OBSERVER_DESTINATION, NO_STRING, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { isBuiltinKey, transportValue } from '../../pdata/flow-attribute-keys.ts';
 import { writeAddress } from '../../pdata/ip-address.ts';
 import { markInCidrs, parseCidr, type Cidr } from './cidr.ts';
 import type { MatchProperties } from './config.ts';
@@ -114,7 +114,7 @@ function attributeCondition(key: string, value: string | undefined, strict: bool
     case 'source.port': return numberCondition((b) => b.srcPort, pred, String);
     case 'destination.port': return numberCondition((b) => b.dstPort, pred, String);
     case 'network.transport':
-      return numberCondition((b) => b.protocol, pred, (p) => (p === PROTO_TCP ? 'tcp' : p === PROTO_UDP ? 'udp' : String(p)));
+      return numberCondition((b) => b.protocol, pred, transportValue);
     case 'network.type': return numberCondition((b) => b.family, pred, (f) => (f === 6 ? 'ipv6' : 'ipv4'));
     case 'flow.observer':
       return (batch, out) => {

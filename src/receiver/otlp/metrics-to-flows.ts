@@ -29,8 +29,9 @@
 
 import {
   COUNTER_COLUMNS, FLAG_HAS_ORIGINAL_DST, FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, FlowBatch,
-  PROTO_TCP, PROTO_UDP, type CounterColumn,
+  PROTO_UDP, type CounterColumn,
 } from '../../pdata/flow-batch.ts';
+import { protocolOf } from '../../pdata/flow-attribute-keys.ts';
 import { writeAddress } from '../../pdata/ip-address.ts';
 import type { KeyValueObj, MetricsRequestObj, NumberPointObj } from './otlp-schema.ts';
 
@@ -169,7 +170,7 @@ const BUILTIN = new Set([
 /** Appends the row an attribute set describes; -1 when it cannot be a flow. */
 function addRow(b: FlowBatch, a: Map<string, Attr>): number {
   const transport = a.get('network.transport');
-  const protocol = transport === 'tcp' ? PROTO_TCP : transport === 'udp' ? PROTO_UDP : -1;
+  const protocol = protocolOf(transport, a.get('network.type') === 'ipv6' ? 6 : 4);
   if (protocol < 0) return -1;
   const i = b.addRow();
   try {

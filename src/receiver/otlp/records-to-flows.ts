@@ -15,8 +15,9 @@
 
 import {
   FLAG_CONNECTION_ENDED, FLAG_HAS_ORIGINAL_DST, FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, FlowBatch,
-  PROTO_TCP, PROTO_UDP,
+  PROTO_UDP,
 } from '../../pdata/flow-batch.ts';
+import { protocolOf } from '../../pdata/flow-attribute-keys.ts';
 import { writeAddress } from '../../pdata/ip-address.ts';
 import type { KeyValueObj } from './otlp-schema.ts';
 
@@ -66,7 +67,7 @@ export function recordsToFlows(items: Array<{ attributes?: KeyValueObj[]; timeMs
   for (const item of items) {
     const a = toMap(item.attributes);
     const transport = a.get('network.transport');
-    const protocol = transport === 'tcp' ? PROTO_TCP : transport === 'udp' ? PROTO_UDP : -1;
+    const protocol = protocolOf(transport, a.get('network.type') === 'ipv6' ? 6 : 4);
     const client = a.get('client.address');
     const server = a.get('server.address');
     if (protocol < 0 || typeof client !== 'string' || typeof server !== 'string') { invalid++; continue; }

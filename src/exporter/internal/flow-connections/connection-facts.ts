@@ -9,14 +9,16 @@
 // apart from an orderly close with these counters, so "timeout" is not
 // reported. Still-open connections have no end reason.
 
-import { FLAG_HAS_ORIGINAL_DST, NO_STRING, PROTO_TCP, type FlowBatch } from '../../../pdata/flow-batch.ts';
+import { FLAG_HAS_ORIGINAL_DST, NO_STRING, type FlowBatch } from '../../../pdata/flow-batch.ts';
+import { transportValue } from '../../../pdata/flow-attribute-keys.ts';
 import { formatAddress } from '../../../pdata/ip-address.ts';
 import type { ConnectionView } from './connection-join.ts';
 
 export type EndReason = 'fin' | 'reset' | 'failed_connect';
 
 export interface ConnectionFacts {
-  transport: 'tcp' | 'udp';
+  /** network.transport: tcp, udp, icmp (a drop row of an echo or error). */
+  transport: string;
   family: 4 | 6;
   clientAddress: string;
   clientPort: number;
@@ -59,7 +61,7 @@ export function readConnection(b: FlowBatch, v: ConnectionView): ConnectionFacts
   const k = b.counters;
   const at = (col: Float64Array, row: number) => (row === -1 ? 0 : col[row]!);
   const f: ConnectionFacts = {
-    transport: b.protocol[r] === PROTO_TCP ? 'tcp' : 'udp',
+    transport: transportValue(b.protocol[r]!),
     family: b.family[r] === 6 ? 6 : 4,
     clientAddress: formatAddress(fromC2s ? b.srcAddr : b.dstAddr, r * 16),
     clientPort: fromC2s ? b.srcPort[r]! : b.dstPort[r]!,

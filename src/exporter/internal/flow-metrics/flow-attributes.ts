@@ -13,9 +13,9 @@
 
 import type { Attributes } from '@opentelemetry/api';
 import {
-  FLAG_HAS_ORIGINAL_DST, FLAG_OBSERVER_DESTINATION, NO_STRING, PROTO_TCP, type FlowBatch,
+  FLAG_HAS_ORIGINAL_DST, FLAG_OBSERVER_DESTINATION, NO_STRING, type FlowBatch,
 } from '../../../pdata/flow-batch.ts';
-import { builtinValue, isBuiltinKey, type BuiltinKey } from '../../../pdata/flow-attribute-keys.ts';
+import { builtinValue, isBuiltinKey, transportValue, type BuiltinKey } from '../../../pdata/flow-attribute-keys.ts';
 import { formatAddress } from '../../../pdata/ip-address.ts';
 import { serverPortIsDestination } from '../../../pdata/server-port.ts';
 
@@ -82,7 +82,7 @@ export class FlowAttributeReader {
     const b = this.#batch!;
     const flags = b.flags[row]!;
     const a: Attributes = this.#builtins ? this.#groupedBuiltins(row) : {
-      'network.transport': b.protocol[row] === PROTO_TCP ? 'tcp' : 'udp',
+      'network.transport': transportValue(b.protocol[row]!),
       'network.type': b.family[row] === 6 ? 'ipv6' : 'ipv4',
       'source.address': formatAddress(b.srcAddr, row * 16),
       'destination.address': formatAddress(b.dstAddr, row * 16),

@@ -58,3 +58,17 @@ t.test('a handshake time goes on the connection\'s own record', async (t) => {
   const [log] = logsOf(b);
   t.match(log, { 'flow.connect_us': 120, 'flow.rtt_us': 90 });
 });
+
+t.test('an ICMP drop row is icmp, not udp, on both IP versions and through a gateway', async (t) => {
+  const b = new FlowBatch();
+  appendFlow(b, { transport: 'icmp', sourceAddress: '10.0.0.1', sourcePort: 0, destinationAddress: '10.0.0.2', destinationPort: 0,
+    counters: { drops: 2, dropBytes: 168 }, attributes: { 'drop.reason': 'netfilter_drop' } });
+  appendFlow(b, { transport: 'icmp', sourceAddress: 'fd00::1', sourcePort: 0, destinationAddress: 'fd00::2', destinationPort: 0,
+    counters: { drops: 1, dropBytes: 104 }, attributes: { 'drop.reason': 'netfilter_drop' } });
+  t.same([b.protocol[0], b.protocol[1]], [1, 58], 'ICMP and ICMPv6');
+  const logs = logsOf(b);
+  t.same(logs.map((l) => [l['network.transport'], l['network.type']]), [['icmp', 'ipv4'], ['icmp', 'ipv6']]);
+  const rebuilt = recordsToFlows(logs.map((a) => ({ attributes: toKeyValues(a), timeMs: 1 })));
+  t.equal(rebuilt.invalid, 0, 'a gateway takes them');
+  t.same([...rebuilt.batches[0]!.protocol.subarray(0, 2)], [1, 58]);
+});
