@@ -56,12 +56,15 @@ class CountingConsumer implements FlowConsumer {
 
 interface Variant { config: EbpfConfig; nat: string; features: string }
 
-/** The receiver's configuration, from PODFLOW_BENCH_NAT and PODFLOW_BENCH_FEATURES. */
-function variant(cgroupPath: string): Variant {
+/**
+ * The receiver's configuration, from PODFLOW_BENCH_NAT and PODFLOW_BENCH_FEATURES;
+ * `all`: every optional feature on (the receiver's default), whatever the latter says.
+ */
+function variant(cgroupPath: string, all = false): Variant {
   const defaults = defaultsOf(ebpfConfigSchema);
   const nat = process.env.PODFLOW_BENCH_NAT ?? 'auto';
   if (nat !== 'auto' && nat !== 'off') throw new Error(`PODFLOW_BENCH_NAT: "${nat}" is neither auto nor off`);
-  const wanted = (process.env.PODFLOW_BENCH_FEATURES ?? '').split(',').map((f) => f.trim()).filter(Boolean);
+  let wanted = (process.env.PODFLOW_BENCH_FEATURES ?? '').split(',').map((f) => f.trim()).filter(Boolean);
   const config: Record<string, unknown> = { ...defaults, collection_interval: 1000, nat, cgroup_path: cgroupPath };
   // An optional feature is a config section with an `enabled` key; each is off unless asked for.
   const isFeature = (v: unknown): v is { enabled: boolean } => typeof v === 'object' && v !== null && 'enabled' in v;
@@ -70,6 +73,7 @@ function variant(cgroupPath: string): Variant {
   if (unknown.length) {
     throw new Error(`PODFLOW_BENCH_FEATURES: the ebpf receiver has no ${unknown.map((f) => `${f}: {enabled}`).join(', ')} setting (it has: ${known.join(', ') || 'none'})`);
   }
+  if (all) wanted = known;
   for (const k of known) config[k] = { ...(config[k] as object), enabled: wanted.includes(k) };
   return { config: config as EbpfConfig, nat, features: wanted.join(',') || 'none' };
 }
@@ -279,6 +283,9 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
   const cgroup = join(resolveCgroupPath(''), `podflow-bench-${process.pid}`);
   const procs = join(cgroup, 'cgroup.procs');
   const v = variant(cgroup);
+  // The receiver as configured by default (DNS capture and drop tracking on),
+  // measured in the same rounds so its overhead over `v` is a ratio.
+  const vAll = variant(cgroup, true);
   const variantExtra = { nat: v.nat, features: v.features, collection_interval_ms: 1000 };
   const results: BenchResult[] = [];
   try {
@@ -343,11 +350,16 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     const rates = [1000, 10_000];
     const rateRounds = opts.quick ? 1 : 3;
     const byRate = new Map<number, RateRound[]>(rates.map((r) => [r, []]));
+    const byRateAll = new Map<number, RateRound[]>(rates.map((r) => [r, []]));
+    const withFeatures = vAll.features !== v.features;
     // A running agent has its record path compiled: one discarded round first,
     // so the measured ones are not the JIT's warm-up.
     await connRate(net, v, cgroup, floorNs, 1000, 1, kill);
     for (let i = 0; i < rateRounds; i++) {
-      for (const rate of rates) byRate.get(rate)!.push(await connRate(net, v, cgroup, floorNs, rate, opts.quick ? 2 : 4, kill));
+      for (const rate of rates) {
+        byRate.get(rate)!.push(await connRate(net, v, cgroup, floorNs, rate, opts.quick ? 2 : 4, kill));
+        if (withFeatures) byRateAll.get(rate)!.push(await connRate(net, vAll, cgroup, floorNs, rate, opts.quick ? 2 : 4, kill));
+      }
     }
     for (const rate of rates) {
       const rr = byRate.get(rate)!;
@@ -370,6 +382,29 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
           achieved_conn_per_s: Math.round(median(rr.map((r) => r.achieved))), failed: rr.reduce((n, r) => n + r.failed, 0),
           baseline_is: 'CPU of the load generator (the workload cgroup: client and server)',
           ...variantExtra,
+        },
+      });
+    }
+    for (const rate of withFeatures ? rates : []) {
+      const off = byRate.get(rate)!;
+      const on = byRateAll.get(rate)!;
+      const totalOff = median(off.map((r) => r.processPct + r.bpfPct));
+      const totalOn = median(on.map((r) => r.processPct + r.bpfPct));
+      const conns = on.reduce((n, r) => n + r.done, 0);
+      results.push({
+        name: `datapath.cpu_at_${rate}_conn_per_s_with_${vAll.features.replace(',', '_')}`, value: totalOn,
+        unit: '% of a core (podflow process + BPF programs)', baseline: totalOff, ratio: totalOn / totalOff,
+        extra: {
+          baseline_is: `the same rounds with features: ${v.features}`,
+          process_pct_of_core: Number(median(on.map((r) => r.processPct)).toFixed(3)),
+          bpf_programs_pct_of_core: Number(median(on.map((r) => r.bpfPct)).toFixed(3)),
+          bpf_ns_per_connection: Math.round(on.reduce((n, r) => n + bpfNsCorrected(r.progs, floorNs), 0) / conns),
+          bpf_runs_per_connection: perConnection(on),
+          all_totals: on.map((r) => (r.processPct + r.bpfPct).toFixed(2)).join(' '),
+          all_totals_without: off.map((r) => (r.processPct + r.bpfPct).toFixed(2)).join(' '),
+          rounds: rateRounds, statistic: 'median',
+          achieved_conn_per_s: Math.round(median(on.map((r) => r.achieved))),
+          nat: vAll.nat, features: vAll.features, collection_interval_ms: 1000,
         },
       });
     }
