@@ -37,15 +37,32 @@ volatile const __u8 pf_drops_include_loopback = 0;
 /* Whether pf_drop_exclude holds anything: spares every drop a lookup when not. */
 volatile const __u8 pf_drops_have_exclude = 0;
 
-/* key: struct pf_drop_key; value: struct pf_drop_value (cumulative). LRU so a
- * flood of dropped 5-tuples evicts old entries instead of failing; user space
- * computes deltas and counts evictions (PF_DROP_STAT_INSERTS). */
-struct {
+/* The drops of one collection interval. key: struct pf_drop_key; value:
+ * struct pf_drop_value (since the map became the active one). LRU so a flood
+ * of dropped 5-tuples evicts old entries instead of failing; user space counts
+ * evictions (PF_DROP_STAT_INSERTS against the entries it read).
+ *
+ * Two of them, swapped through pf_drops by user space at every collection:
+ * the update of an array-of-maps slot returns only once no program still
+ * uses the old map, which is then drained whole. So every drop is read
+ * exactly once, and a collection reads the interval's drops only, however
+ * many distinct 5-tuples (a new client port per connection) came before. */
+struct pf_drops_map {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, struct pf_drop_key);
 	__type(value, struct pf_drop_value);
-} pf_drops SEC(".maps");
+} pf_drops_a SEC(".maps"), pf_drops_b SEC(".maps");
+
+/* Slot 0: the map the program counts into (pf_drops_a at load). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct pf_drops_map);
+} pf_drops SEC(".maps") = {
+	.values = { [0] = &pf_drops_a },
+};
 
 /* Drops without endpoints. key: reason (__u32); value: packets (__u64,
  * cumulative). Bounded by the number of distinct reasons. */
@@ -205,14 +222,20 @@ int pf_kfree_skb(struct trace_event_raw_kfree_skb *ctx)
 	k.rx = BPF_CORE_READ(skb, skb_iif) != 0;
 
 	__u64 len = BPF_CORE_READ(skb, len);
-	struct pf_drop_value *v = bpf_map_lookup_elem(&pf_drops, &k);
+	__u32 slot = 0;
+	void *drops = bpf_map_lookup_elem(&pf_drops, &slot);
+	if (!drops) {
+		pf_drop_stat_inc(PF_DROP_STAT_UPDATE_FAILED);
+		return 0;
+	}
+	struct pf_drop_value *v = bpf_map_lookup_elem(drops, &k);
 	if (!v) {
 		struct pf_drop_value init = { .packets = 1, .bytes = len, .tcp_flags = tcp_flags };
-		if (!bpf_map_update_elem(&pf_drops, &k, &init, BPF_NOEXIST)) {
+		if (!bpf_map_update_elem(drops, &k, &init, BPF_NOEXIST)) {
 			pf_drop_stat_inc(PF_DROP_STAT_INSERTS);
 			return 0;
 		}
-		v = bpf_map_lookup_elem(&pf_drops, &k); /* another CPU created it */
+		v = bpf_map_lookup_elem(drops, &k); /* another CPU created it */
 		if (!v) {
 			pf_drop_stat_inc(PF_DROP_STAT_UPDATE_FAILED);
 			return 0;

@@ -39,7 +39,7 @@ struct pf_drop_value {
 };
 
 /* Indexes of the `pf_drop_stats` per-CPU counter array. */
-#define PF_DROP_STAT_INSERTS 0            /* entries created in pf_drops (evictions = inserts - deletes - present) */
+#define PF_DROP_STAT_INSERTS 0            /* entries created in pf_drops (evictions = inserts - entries read) */
 #define PF_DROP_STAT_UPDATE_FAILED 1      /* pf_drops insert failed: the drop was not counted */
 #define PF_DROP_STAT_UNATTRIBUTED_FULL 2  /* pf_drops_unattributed full: the drop was not counted */
 #define PF_DROP_STAT_MAX 3

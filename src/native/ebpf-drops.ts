@@ -49,10 +49,8 @@ export interface DropsOptions {
 }
 
 export interface Drops {
-  /** pf_drops: n × PF_DROP_ENTRY_SIZE bytes (key, value), cumulative. */
+  /** The drops since the previous call (pf_drops swapped and drained): n × PF_DROP_ENTRY_SIZE bytes (key, value). */
   readDrops(): ArrayBuffer;
-  /** Keys: n × PF_DROP_KEY.size bytes; returns how many existed. */
-  deleteDrops(keys: ArrayBuffer): number;
   /** Drops without endpoints, cumulative packets per reason. */
   readUnattributed(): Array<{ reason: number; packets: number }>;
   /** pf_drop_stats summed over CPUs, indexed by PF_DROP_STAT_*. */

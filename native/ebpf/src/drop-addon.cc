@@ -38,7 +38,6 @@ class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
     return DefineClass(env, "Drops",
                        {
                            InstanceMethod("readDrops", &DropsWrap::ReadDrops),
-                           InstanceMethod("deleteDrops", &DropsWrap::DeleteDrops),
                            InstanceMethod("readUnattributed", &DropsWrap::ReadUnattributed),
                            InstanceMethod("readStats", &DropsWrap::ReadStats),
                            InstanceMethod("readProgStats", &DropsWrap::ReadProgStats),
@@ -95,15 +94,6 @@ class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), v.size());
     if (!v.empty()) memcpy(ab.Data(), v.data(), v.size());
     return ab;
-  }
-
-  Napi::Value DeleteDrops(const Napi::CallbackInfo& info) {
-    if (!info[0].IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), "deleteDrops(ArrayBuffer of pf_drop_key)");
-    Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
-    size_t n = ab.ByteLength() / sizeof(pf_drop_key);
-    std::vector<pf_drop_key> keys(n);
-    if (n) memcpy(keys.data(), ab.Data(), n * sizeof(pf_drop_key));
-    return Napi::Number::New(info.Env(), dp_->DeleteDrops(keys.data(), n));
   }
 
   Napi::Value ReadUnattributed(const Napi::CallbackInfo& info) {

@@ -18,7 +18,11 @@ DropDatapath::DropDatapath(const DropOptions& o) {
     skel_ = podflow_drops_bpf__open();
     if (!skel_) Fail("open", errno, "open the drops BPF object");
     if (o.map_size == 0) Fail("options", EINVAL, "drops map size 0");
-    bpf_map__set_max_entries(skel_->maps.pf_drops, o.map_size);
+    // Both halves of the double buffer. The outer map's inner-map template
+    // need not follow: for hash maps the kernel compares type, key, value and
+    // flags, not the size.
+    bpf_map__set_max_entries(skel_->maps.pf_drops_a, o.map_size);
+    bpf_map__set_max_entries(skel_->maps.pf_drops_b, o.map_size);
     skel_->rodata->pf_drops_include_loopback = o.include_loopback ? 1 : 0;
     skel_->rodata->pf_drops_have_exclude = o.exclude.empty() ? 0 : 1;
     {
@@ -65,21 +69,22 @@ void DropDatapath::Close() {
 std::vector<uint8_t> DropDatapath::ReadDrops() {
   std::vector<uint8_t> out;
   if (closed_) return out;
-  LookupAll(bpf_map__fd(skel_->maps.pf_drops), sizeof(pf_drop_key), sizeof(pf_drop_value),
+  bpf_map* old = active_ == 0 ? skel_->maps.pf_drops_a : skel_->maps.pf_drops_b;
+  bpf_map* next = active_ == 0 ? skel_->maps.pf_drops_b : skel_->maps.pf_drops_a;
+  uint32_t slot = 0;
+  int next_fd = bpf_map__fd(next);
+  // The kernel returns from an array-of-maps update only after every program
+  // that may still hold the old map has finished (synchronize_rcu), so once
+  // this returns nothing writes to `old` any more: draining it loses nothing.
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.pf_drops), &slot, &next_fd, BPF_ANY))
+    Fail("read_map", errno, "swap pf_drops");
+  active_ = 1 - active_;
+  LookupAll(bpf_map__fd(old), sizeof(pf_drop_key), sizeof(pf_drop_value),
             [&](const uint8_t* k, const uint8_t* v) {
               out.insert(out.end(), k, k + sizeof(pf_drop_key));
               out.insert(out.end(), v, v + sizeof(pf_drop_value));
-            });
+            }, true);
   return out;
-}
-
-uint32_t DropDatapath::DeleteDrops(const pf_drop_key* keys, size_t n) {
-  uint32_t deleted = 0;
-  if (closed_) return 0;
-  int fd = bpf_map__fd(skel_->maps.pf_drops);
-  for (size_t i = 0; i < n; i++)
-    if (bpf_map_delete_elem(fd, &keys[i]) == 0) deleted++;
-  return deleted;
 }
 
 std::vector<std::pair<uint32_t, uint64_t>> DropDatapath::ReadUnattributed() {

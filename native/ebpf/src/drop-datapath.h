@@ -31,10 +31,9 @@ class DropDatapath {
   DropDatapath(const DropDatapath&) = delete;
   DropDatapath& operator=(const DropDatapath&) = delete;
 
-  // All entries of pf_drops, as (pf_drop_key, pf_drop_value) pairs.
+  // The drops since the previous call, as (pf_drop_key, pf_drop_value)
+  // pairs: swaps the active half of pf_drops and drains the other.
   std::vector<uint8_t> ReadDrops();
-  // Deletes entries; returns how many existed.
-  uint32_t DeleteDrops(const pf_drop_key* keys, size_t n);
   // pf_drops_unattributed: (reason, cumulative packets).
   std::vector<std::pair<uint32_t, uint64_t>> ReadUnattributed();
   // pf_drop_stats summed over CPUs, indexed by PF_DROP_STAT_*.
@@ -49,6 +48,8 @@ class DropDatapath {
 
  private:
   podflow_drops_bpf* skel_ = nullptr;
+  // Which half of pf_drops (a = 0, b = 1) the program counts into.
+  int active_ = 0;
   std::mutex close_mu_;
   bool closed_ = false;
 };

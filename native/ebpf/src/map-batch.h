@@ -21,9 +21,10 @@
   throw DatapathError(step, err, msg);
 }
 
-// Reads every entry of a hash map with BPF_MAP_LOOKUP_BATCH, `chunk` at a time.
+// Reads every entry of a hash map with BPF_MAP_LOOKUP_BATCH (or, `drain`,
+// BPF_MAP_LOOKUP_AND_DELETE_BATCH: read and removed), `chunk` at a time.
 template <typename Emit>
-void LookupAll(int fd, size_t key_size, size_t value_size, Emit emit) {
+void LookupAll(int fd, size_t key_size, size_t value_size, Emit emit, bool drain = false) {
   const uint32_t chunk = 4096;
   std::vector<uint8_t> keys(chunk * key_size), values(chunk * value_size);
   uint64_t in_batch = 0, out_batch = 0;
@@ -31,8 +32,11 @@ void LookupAll(int fd, size_t key_size, size_t value_size, Emit emit) {
   LIBBPF_OPTS(bpf_map_batch_opts, opts);
   for (;;) {
     uint32_t count = chunk;
-    int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(), values.data(),
-                                   &count, &opts);
+    int err = drain
+        ? bpf_map_lookup_and_delete_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(), values.data(),
+                                          &count, &opts)
+        : bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(), values.data(), &count,
+                               &opts);
     int e = err ? errno : 0;
     for (uint32_t i = 0; i < count; i++) emit(&keys[i * key_size], &values[i * value_size]);
     if (err) {

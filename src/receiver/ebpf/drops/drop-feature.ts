@@ -33,7 +33,8 @@ export class DropFeature implements DatapathFeature {
   #table: DropTable | undefined;
   #reasons = new DropReasons([]);
   #lastStats = [0, 0, 0];
-  #deleted = 0;
+  /** Entries read (each drained, so read once) since open. */
+  #read = 0;
   #evicted = 0;
   readonly #lastUnattributed = new Map<number, number>();
 
@@ -60,7 +61,7 @@ export class DropFeature implements DatapathFeature {
       ctx.logger.warn(`${this.#where}::exclude_reasons: this kernel has no drop reason ${unknown.map((n) => `"${n}"`).join(', ')}; they are ignored`
         + ` (valid: ${this.#reasons.known ? this.#reasons.names().join(', ') : 'none: the kernel has no drop reasons, everything is "unknown"'})`);
     }
-    this.#table = new DropTable(this.#reasons, this.#config.idle_timeout);
+    this.#table = new DropTable(this.#reasons);
     this.#drops = (this.#opts.open ?? openDrops)({
       mapSize: this.#config.map_size,
       includeLoopback: this.#opts.includeLoopback,
@@ -76,9 +77,8 @@ export class DropFeature implements DatapathFeature {
     const d = this.#drops;
     if (!d || !this.#table) return;
     const stats = d.readStats();
-    const res = this.#table.append(batch, d.readDrops(), nowMs);
-    if (res.idleCount) this.#deleted += d.deleteDrops(res.idleKeys);
-    this.#countLosses(stats, res.present);
+    this.#read += this.#table.append(batch, d.readDrops());
+    this.#countLosses(stats);
     for (const { reason, packets } of d.readUnattributed()) {
       const last = this.#lastUnattributed.get(reason) ?? 0;
       if (packets > last) this.#unattributed.add(packets - last, { reason: this.#reasons.name(reason) });
@@ -98,14 +98,17 @@ export class DropFeature implements DatapathFeature {
     }
   }
 
-  #countLosses(stats: number[], present: number): void {
+  #countLosses(stats: number[]): void {
     const delta = (i: number) => {
       const v = Math.max(0, stats[i]! - this.#lastStats[i]!);
       this.#lastStats[i] = stats[i]!;
       return v;
     };
-    // An LRU map never fails an insert: it evicts. Evicted = created - deleted - present.
-    const evicted = Math.max(this.#evicted, stats[K.PF_DROP_STAT_INSERTS]! - this.#deleted - present);
+    // An LRU map never fails an insert: it evicts. Every entry created is read
+    // once or evicted, so evicted = created - read. The stats are read before
+    // the swap: entries created in between are read but not yet counted as
+    // created, which makes this a lower bound for one interval, never more.
+    const evicted = Math.max(this.#evicted, stats[K.PF_DROP_STAT_INSERTS]! - this.#read);
     this.#mapFull.add(evicted - this.#evicted + delta(K.PF_DROP_STAT_UPDATE_FAILED), { map: 'pf_drops' });
     this.#evicted = evicted;
     this.#mapFull.add(delta(K.PF_DROP_STAT_UNATTRIBUTED_FULL), { map: 'pf_drops_unattributed' });

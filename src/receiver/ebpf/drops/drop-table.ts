@@ -1,6 +1,6 @@
-// Turns the cumulative pf_drops entries into FlowBatch rows with the deltas
-// since the previous read (counters drops and dropBytes, attribute
-// drop.reason), and decides which idle entries to delete.
+// Turns one collection's pf_drops entries (the drops of that interval: the
+// datapath swaps and drains the map, see bpf/features/drops.bpf.c) into
+// FlowBatch rows: counters drops and dropBytes, attribute drop.reason.
 //
 // A row is the dropped packets' own direction: source and destination as in
 // their IP header. Which end is the client decides which port exporters keep
@@ -16,65 +16,23 @@ import type { DropReasons } from './drop-reasons.ts';
 
 export const DROP_REASON_ATTRIBUTE = 'drop.reason';
 
-interface Seen {
-  packets: number;
-  bytes: number;
-  /** nowMs of the last read that saw it grow. */
-  activeMs: number;
-}
-
-export interface DropReadResult {
-  /** Keys (n × PF_DROP_KEY.size bytes) idle past the timeout, to delete from the map. */
-  idleKeys: ArrayBuffer;
-  idleCount: number;
-  /** Entries present in the map at this read. */
-  present: number;
-}
-
 export class DropTable {
-  readonly #seen = new Map<string, Seen>();
-  readonly #idleTimeoutMs: number;
   readonly #reasons: DropReasons;
 
-  constructor(reasons: DropReasons, idleTimeoutMs: number) {
+  constructor(reasons: DropReasons) {
     this.#reasons = reasons;
-    this.#idleTimeoutMs = idleTimeoutMs;
   }
 
-  /** Entries remembered from the previous read. */
-  get size(): number {
-    return this.#seen.size;
-  }
-
-  append(batch: FlowBatch, buf: ArrayBuffer, nowMs: number): DropReadResult {
+  /** Appends a row per entry of `buf` (n × PF_DROP_ENTRY_SIZE bytes); returns n. */
+  append(batch: FlowBatch, buf: ArrayBuffer): number {
     const view = new DataView(buf);
     const u8 = new Uint8Array(buf);
     const n = Math.floor(buf.byteLength / PF_DROP_ENTRY_SIZE);
-    const present = new Set<string>();
-    const idle: number[] = [];
     for (let e = 0; e < n; e++) {
       const off = e * PF_DROP_ENTRY_SIZE;
-      const key = Buffer.from(buf, off, PF_DROP_KEY.size).toString('latin1');
-      present.add(key);
       const v = off + PF_DROP_KEY.size;
       const packets = u64(view, v + PF_DROP_VALUE.packets);
-      const bytes = u64(view, v + PF_DROP_VALUE.bytes);
-      let s = this.#seen.get(key);
-      if (!s) {
-        s = { packets: 0, bytes: 0, activeMs: nowMs };
-        this.#seen.set(key, s);
-      }
-      // Smaller than before: evicted and created again since the last read.
-      const renewed = packets < s.packets;
-      const dp = renewed ? packets : packets - s.packets;
-      const db = renewed ? bytes : bytes - s.bytes;
-      s.packets = packets;
-      s.bytes = bytes;
-      if (dp === 0) {
-        if (nowMs - s.activeMs >= this.#idleTimeoutMs) idle.push(off);
-        continue;
-      }
-      s.activeMs = nowMs;
+      if (packets === 0) continue;
       const proto = u8[off + PF_DROP_KEY.protocol]!;
       const sport = view.getUint16(off + PF_DROP_KEY.src_port, true);
       const dport = view.getUint16(off + PF_DROP_KEY.dst_port, true);
@@ -88,18 +46,11 @@ export class DropTable {
       batch.dstPort[r] = dport;
       batch.flags[r] = (sourceIsClient(proto, tcpFlags, sport, dport) ? FLAG_SOURCE_IS_CLIENT : 0)
         | (u8[off + PF_DROP_KEY.rx] ? FLAG_OBSERVER_DESTINATION : 0);
-      batch.counters.drops[r] = dp;
-      batch.counters.dropBytes[r] = db;
+      batch.counters.drops[r] = packets;
+      batch.counters.dropBytes[r] = u64(view, v + PF_DROP_VALUE.bytes);
       batch.setAttribute(r, DROP_REASON_ATTRIBUTE, this.#reasons.name(view.getUint32(off + PF_DROP_KEY.reason, true)));
     }
-    // Entries gone from the map (evicted or deleted) are forgotten.
-    for (const k of this.#seen.keys()) if (!present.has(k)) this.#seen.delete(k);
-    const keys = new Uint8Array(idle.length * PF_DROP_KEY.size);
-    idle.forEach((off, j) => {
-      keys.set(u8.subarray(off, off + PF_DROP_KEY.size), j * PF_DROP_KEY.size);
-      this.#seen.delete(Buffer.from(buf, off, PF_DROP_KEY.size).toString('latin1'));
-    });
-    return { idleKeys: keys.buffer, idleCount: idle.length, present: n };
+    return n;
   }
 }
 

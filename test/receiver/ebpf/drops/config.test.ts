@@ -14,14 +14,14 @@ function decode(v: unknown): string[] {
 
 t.test('on by default', async (t) => {
   const d = defaultsOf(ebpfConfigSchema).drops;
-  t.same(d, { enabled: true, map_size: 16_384, idle_timeout: 60_000, exclude_reasons: [] });
+  t.same(d, { enabled: true, map_size: 16_384, exclude_reasons: [] });
 });
 
 t.test('settings decode', async (t) => {
   const problems: Problem[] = [];
-  const c = ebpfConfigSchema.decodeOrDefault({ drops: { enabled: false, map_size: 1024, idle_timeout: '5m', exclude_reasons: ['not_specified', 'reason_7'] } }, ['receivers', 'ebpf'], problems);
+  const c = ebpfConfigSchema.decodeOrDefault({ drops: { enabled: false, map_size: 1024, exclude_reasons: ['not_specified', 'reason_7'] } }, ['receivers', 'ebpf'], problems);
   t.same(problems, []);
-  t.same(c?.drops, { enabled: false, map_size: 1024, idle_timeout: 300_000, exclude_reasons: ['not_specified', 'reason_7'] });
+  t.same(c?.drops, { enabled: false, map_size: 1024, exclude_reasons: ['not_specified', 'reason_7'] });
 });
 
 t.test('every problem at once, with its path', async (t) => {

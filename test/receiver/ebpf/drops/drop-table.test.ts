@@ -1,10 +1,9 @@
-// DropTable on hand-made pf_drops entries: per-interval deltas with
-// drop.reason, which end is the client (so the server's port is kept), the
-// observer, idle entries handed back for deletion, evicted-and-recreated
-// entries counted afresh.
+// DropTable on hand-made pf_drops entries (one interval's, as the datapath
+// drains them): a row per entry with drop.reason, which end is the client (so
+// the server's port is kept), the observer.
 
 import t from 'tap';
-import { PF_DROP_CONSTANTS as K, PF_DROP_KEY } from '../../../../src/native/ebpf-drops.ts';
+import { PF_DROP_CONSTANTS as K } from '../../../../src/native/ebpf-drops.ts';
 import { FlowBatch, PROTO_TCP, PROTO_UDP } from '../../../../src/pdata/flow-batch.ts';
 import { readFlow } from '../../../../src/pdata/flow-record.ts';
 import { serverPortIsDestination } from '../../../../src/pdata/server-port.ts';
@@ -21,10 +20,10 @@ const noSock = (packets: number): DropEntry => ({
   src: 'fd00::2', dst: 'fd00::1', sport: 50000, dport: 9999, protocol: PROTO_UDP, reason: 3, packets, bytes: packets * 148, rx: true,
 });
 
-t.test('rows with deltas, endpoints and drop.reason', async (t) => {
-  const table = new DropTable(reasons, 60_000);
+t.test('rows with counts, endpoints and drop.reason', async (t) => {
+  const table = new DropTable(reasons);
   let b = new FlowBatch();
-  t.match(table.append(b, dropEntries(syn(2), noSock(5)), 0), { present: 2, idleCount: 0 });
+  t.equal(table.append(b, dropEntries(syn(2), noSock(5))), 2, 'entries read');
   t.equal(b.length, 2);
   t.match(readFlow(b, 0), {
     transport: 'tcp', sourceAddress: '10.1.0.2', sourcePort: 41000, destinationAddress: '10.1.0.1', destinationPort: 8080,
@@ -37,15 +36,18 @@ t.test('rows with deltas, endpoints and drop.reason', async (t) => {
   });
   t.equal(b.family[1], 6);
   b = new FlowBatch();
-  table.append(b, dropEntries(syn(3), noSock(5)), 1000);
-  t.equal(b.length, 1, 'only the entry that moved');
+  table.append(b, dropEntries(syn(1)));
+  t.equal(b.length, 1, 'the next interval: only what it drained');
   t.match(readFlow(b, 0), { counters: { drops: 1, dropBytes: 60 } });
+  b = new FlowBatch();
+  t.equal(table.append(b, dropEntries({ ...syn(0) })), 1);
+  t.equal(b.length, 0, 'an entry with no packet makes no row');
 });
 
 t.test('reasons the enum lacks and kernels without reasons', async (t) => {
-  const table = new DropTable(reasons, 60_000);
+  const table = new DropTable(reasons);
   const b = new FlowBatch();
-  table.append(b, dropEntries({ ...syn(1), reason: 77 }, { ...syn(1), reason: K.PF_DROP_REASON_UNKNOWN }), 0);
+  table.append(b, dropEntries({ ...syn(1), reason: 77 }, { ...syn(1), reason: K.PF_DROP_REASON_UNKNOWN }));
   t.equal(b.getAttribute(0, 'drop.reason'), 'reason_77');
   t.equal(b.getAttribute(1, 'drop.reason'), 'unknown');
 });
@@ -61,38 +63,14 @@ t.test('which end is the client', async (t) => {
   t.notOk(sourceIsClient(1, 0, 0, 0), 'ICMP has no ports');
   // What exporters then keep: the server's port, not the ephemeral one.
   const b = new FlowBatch();
-  new DropTable(reasons, 60_000).append(b, dropEntries(syn(1), { ...syn(1), src: '10.1.0.1', dst: '10.1.0.2', sport: 8080, dport: 41000, tcpFlags: K.PF_DROP_TCP_SYNACK }), 0);
+  new DropTable(reasons).append(b, dropEntries(syn(1), { ...syn(1), src: '10.1.0.1', dst: '10.1.0.2', sport: 8080, dport: 41000, tcpFlags: K.PF_DROP_TCP_SYNACK }));
   t.ok(serverPortIsDestination(b.protocol[0]!, b.flags[0]!, b.srcPort[0]!, b.dstPort[0]!), 'SYN row: destination port 8080');
   t.notOk(serverPortIsDestination(b.protocol[1]!, b.flags[1]!, b.srcPort[1]!, b.dstPort[1]!), 'SYN+ACK row: source port 8080');
 });
 
 t.test('observer: received packets at the destination, sent ones at the source', async (t) => {
   const b = new FlowBatch();
-  new DropTable(reasons, 60_000).append(b, dropEntries(syn(1), { ...syn(1), rx: false }), 0);
+  new DropTable(reasons).append(b, dropEntries(syn(1), { ...syn(1), rx: false }));
   t.equal(readFlow(b, 0).observer, 'destination');
   t.equal(readFlow(b, 1).observer, 'source');
-});
-
-t.test('idle entries come back for deletion after the timeout', async (t) => {
-  const table = new DropTable(reasons, 5_000);
-  table.append(new FlowBatch(), dropEntries(syn(1)), 0);
-  t.equal(table.append(new FlowBatch(), dropEntries(syn(1)), 4_000).idleCount, 0);
-  const r = table.append(new FlowBatch(), dropEntries(syn(1)), 5_000);
-  t.equal(r.idleCount, 1);
-  t.same(new Uint8Array(r.idleKeys), new Uint8Array(dropEntries(syn(1)), 0, PF_DROP_KEY.size), 'the exact key');
-  t.equal(table.size, 0, 'forgotten once handed back');
-});
-
-t.test('an entry evicted and created again counts from zero', async (t) => {
-  const table = new DropTable(reasons, 60_000);
-  table.append(new FlowBatch(), dropEntries(syn(10)), 0);
-  table.append(new FlowBatch(), dropEntries(), 1000); // evicted: forgotten
-  t.equal(table.size, 0);
-  let b = new FlowBatch();
-  table.append(b, dropEntries(syn(4)), 2000);
-  t.match(readFlow(b, 0), { counters: { drops: 4, dropBytes: 240 } });
-  // Evicted and recreated between two reads: fewer than before.
-  b = new FlowBatch();
-  table.append(b, dropEntries(syn(2)), 3000);
-  t.match(readFlow(b, 0), { counters: { drops: 2, dropBytes: 120 } });
 });
