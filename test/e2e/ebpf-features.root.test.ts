@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { defaultsOf } from '../../src/config/schema.ts';
 import { ebpfConfigSchema } from '../../src/receiver/ebpf/config.ts';
+import type { DatapathFeature } from '../../src/receiver/ebpf/datapath-feature.ts';
 import { EbpfReceiver } from '../../src/receiver/ebpf/ebpf-receiver.ts';
 import { probeFeatures } from '../../src/receiver/ebpf/feature-probe.ts';
 import { createLogger } from '../../src/service/logger.ts';
@@ -51,4 +52,31 @@ t.test('the receiver logs one line and sets the gauge, and runs without them', a
   }
   t.ok(r.programStats().length > 0, 'the datapath is loaded without them');
   await r.shutdown();
+});
+
+t.test('an optional datapath feature that cannot load is warned about; the flows go on', async (t) => {
+  const lines: Array<Record<string, unknown>> = [];
+  const telemetry = new SelfTelemetry();
+  const settings = { ...testSettings('ebpf', { telemetry }), logger: createLogger({ write: (l) => lines.push(JSON.parse(l)) }) };
+  const closed: string[] = [];
+  const broken: DatapathFeature = {
+    name: 'dns',
+    open() { throw Object.assign(new Error('attach pf_dns_egress: Operation not permitted'), { step: 'attach_cgroup', errno: 1 }); },
+    collect() {},
+    close() { closed.push('dns'); },
+  };
+  let collected = 0;
+  const fine: DatapathFeature = { name: 'drops', open() {}, collect() { collected++; }, close() { closed.push('drops'); } };
+  const r = new EbpfReceiver(settings, { ...defaultsOf(ebpfConfigSchema), nat: 'off', collection_interval: 100 },
+    new CollectingConsumer(), undefined, [broken, fine]);
+  t.teardown(() => r.shutdown());
+  await r.start();
+  const warn = lines.find((l) => l.level === 'warn' && /receivers::ebpf::dns/.test(String(l.msg)));
+  t.match(warn, { code: 'PODFLOW_EBPF_PRIVILEGE', msg: /needs CAP_NET_ADMIN.*running without it \(set dns::enabled: false to silence this\)/ });
+  t.equal(telemetry.gauge('podflow_ebpf_datapath_feature_running', '').get({ feature: 'dns' }), 0);
+  t.equal(telemetry.gauge('podflow_ebpf_datapath_feature_running', '').get({ feature: 'drops' }), 1);
+  await new Promise((res) => setTimeout(res, 350));
+  t.ok(collected >= 2, `the feature that loaded is collected (${collected} times)`);
+  await r.shutdown();
+  t.same(closed, ['drops'], 'only the open one is closed');
 });

@@ -61,7 +61,8 @@ export class EbpfReceiver extends LifecycleComponent {
   #openParts: DatapathFeature[] = [];
 
   /** `acquireNat` replaces the shared NAT join (tests of the fallback). */
-  constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer, acquireNat?: AcquireNat) {
+  /** `parts` replaces the optional features the config enables (tests of a feature that cannot load). */
+  constructor(settings: CreateSettings, config: EbpfConfig, next: FlowConsumer, acquireNat?: AcquireNat, parts?: DatapathFeature[]) {
     super();
     this.#settings = settings;
     this.#acquireNat = acquireNat;
@@ -70,7 +71,7 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#logger = settings.logger;
     this.#labels = { receiver: settings.id };
     this.#udp = new UdpTable(config.udp_idle_timeout);
-    this.#parts = createFeatures(settings, config);
+    this.#parts = parts ?? createFeatures(settings, config);
     const t = settings.telemetry;
     this.#accepted = t.counter('podflow_receiver_accepted_flows_total', 'Flow records a receiver passed on to its pipelines.');
     this.#refused = t.counter('podflow_receiver_refused_flows_total', 'Flow records a receiver produced that its pipelines refused (the consumer failed).');
@@ -113,17 +114,20 @@ export class EbpfReceiver extends LifecycleComponent {
       await this.#releaseNat();
       throw explainDatapathError(e, env.cgroupPath);
     }
+    // An optional part that cannot load (an older kernel, a missing
+    // tracepoint) costs its own data, never the flows: warned about, shown in
+    // podflow_ebpf_datapath_feature_running, and the receiver runs without it.
+    const running = this.#settings.telemetry.gauge('podflow_ebpf_datapath_feature_running',
+      'Optional datapath features the config enables (dns, drops): 1 running, 0 failed to load (the reason is logged at start).');
     for (const part of this.#parts) {
       try {
         part.open({ cgroupPath: env.cgroupPath, logger: this.#logger });
         this.#openParts.push(part);
+        running.set(1, { feature: part.name });
       } catch (e) {
-        for (const p of this.#openParts) p.close(new FlowBatch(1), Date.now());
-        this.#openParts = [];
-        this.#dp.close();
-        this.#dp = undefined;
-        await this.#releaseNat();
-        throw explainDatapathError(e, env.cgroupPath, part.name);
+        running.set(0, { feature: part.name });
+        const err = explainDatapathError(e, env.cgroupPath, part.name);
+        this.#logger.warn(`${err.message}; running without it (set ${part.name}::enabled: false to silence this)`, { code: err.code });
       }
     }
     process.once('exit', this.#onExit);

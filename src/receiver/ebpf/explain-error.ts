@@ -13,7 +13,7 @@ const EINVAL = 22;
 export function explainDatapathError(e: unknown, cgroupPath: string, feature?: string): PodflowError {
   const err = explain(e, cgroupPath);
   if (feature === undefined) return err;
-  return new PodflowError(err.code, `receivers::ebpf::${feature}: ${err.message} (set ${feature}::enabled: false to run without it)`, { cause: e });
+  return new PodflowError(err.code, `receivers::ebpf::${feature}: ${err.message}`, { cause: e });
 }
 
 function explain(e: unknown, cgroupPath: string): PodflowError {

@@ -10,7 +10,5 @@ export function createFeatures(settings: CreateSettings, config: EbpfConfig): Da
   const features: DatapathFeature[] = [];
   if (config.dns.enabled) features.push(new DnsFeature(settings, config));
   if (config.drops.enabled) features.push(new DropFeature(settings, config.drops, { includeLoopback: config.include_loopback }));
-  void settings;
-  void config;
   return features;
 }
