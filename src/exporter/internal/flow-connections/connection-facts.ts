@@ -100,6 +100,17 @@ export function readConnection(b: FlowBatch, v: ConnectionView): ConnectionFacts
   return f;
 }
 
+/**
+ * A record of an event rather than of traffic: a DNS lookup or dropped packets
+ * the ebpf receiver reports beside the connection's own rows. Logs keep it
+ * whatever include_active and min_bytes say (it moved no bytes, and it is not
+ * an open connection); spans and their running totals leave it out.
+ */
+export function isEvent(f: ConnectionFacts): boolean {
+  if (f.bytesClientToServer + f.bytesServerToClient + f.packetsClientToServer + f.packetsServerToClient > 0) return false;
+  return f.dnsRequests > 0 || f.dropsClientToServer + f.dropsServerToClient > 0;
+}
+
 function swapSide(name: string): string {
   if (name.startsWith('source.')) return 'destination.' + name.slice(7);
   if (name.startsWith('destination.')) return 'source.' + name.slice(12);

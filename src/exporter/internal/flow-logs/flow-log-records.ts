@@ -17,7 +17,7 @@ import type { Resource } from '@opentelemetry/resources';
 import type { ResourceInfo } from '../../../component/component.ts';
 import type { FlowBatch } from '../../../pdata/flow-batch.ts';
 import { joinConnections } from '../flow-connections/connection-join.ts';
-import { readConnection, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
+import { isEvent, readConnection, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
 import { samplingValue } from '../flow-connections/connection-ids.ts';
 import type { ItemBuilder, SkipReason } from '../flow-connections/connection-signal-exporter.ts';
 import type { LogsConfig } from '../flow-connections/signal-config.ts';
@@ -48,10 +48,13 @@ export class FlowLogBuilder implements ItemBuilder<FlowLogRecord> {
     const observed = msToHr(Date.now());
     for (const v of joinConnections(batch)) {
       const f = readConnection(batch, v);
-      if (!f.ended && !c.include_active) { skip('active'); continue; }
-      if (f.bytesClientToServer + f.bytesServerToClient < c.min_bytes) { skip('min_bytes'); continue; }
+      const event = isEvent(f);
+      if (!event && !f.ended && !c.include_active) { skip('active'); continue; }
+      if (!event && f.bytesClientToServer + f.bytesServerToClient < c.min_bytes) { skip('min_bytes'); continue; }
       if (c.sampling_ratio < 1 && samplingValue(f) >= c.sampling_ratio) { skip('sampling'); continue; }
-      const bad = f.endReason === 'reset' || f.endReason === 'failed_connect';
+      // A lookup that got no answer or an error, a dropped packet: worth a warning.
+      const bad = f.endReason === 'reset' || f.endReason === 'failed_connect'
+        || (event && (f.dropsClientToServer + f.dropsServerToClient > 0 || (f.attributes['dns.response_code'] ?? 'NOERROR') !== 'NOERROR'));
       out.push({
         hrTime: time,
         hrTimeObserved: observed,
@@ -115,9 +118,18 @@ function endpointText(addr: string, port: number): string {
 
 /** "tcp 10.0.0.1:40000 -> 10.0.0.2:8080 fin 1500/300 bytes 12 ms" */
 export function logBody(f: ConnectionFacts): string {
+  const ends = `${f.transport} ${endpointText(f.clientAddress, f.clientPort)} -> ${endpointText(f.serverAddress, f.serverPort)}`;
+  if (isEvent(f)) {
+    // "udp 10.0.0.1:40000 -> 10.0.0.2:53 dns A cart.shop.svc.cluster.local NXDOMAIN in 0.83 ms"
+    if (f.dnsRequests > 0) {
+      const a = f.attributes;
+      const took = f.dnsDurationUs > 0 ? ` in ${(f.dnsDurationUs / 1000).toFixed(2)} ms` : '';
+      return `${ends} dns ${a['dns.question.type'] ?? '?'}${a['dns.question.name'] ? ` ${a['dns.question.name']}` : ''} ${a['dns.response_code'] ?? '?'}${took}`;
+    }
+    return `${ends} ${f.dropsClientToServer}/${f.dropsServerToClient} packets dropped (client's/server's), ${f.attributes['drop.reason'] ?? 'unknown'}`;
+  }
   const state = f.ended ? `${f.endReason} after ${f.durationMs} ms` : 'active';
-  return `${f.transport} ${endpointText(f.clientAddress, f.clientPort)} -> ${endpointText(f.serverAddress, f.serverPort)} ${state}, `
-    + `${f.bytesClientToServer}/${f.bytesServerToClient} bytes sent/received by the client`;
+  return `${ends} ${state}, ${f.bytesClientToServer}/${f.bytesServerToClient} bytes sent/received by the client`;
 }
 
 export function msToHr(ms: number): [number, number] {

@@ -22,7 +22,7 @@ import type { ResourceInfo } from '../../../component/component.ts';
 import { PROTO_TCP, type FlowBatch } from '../../../pdata/flow-batch.ts';
 import { joinConnections } from '../flow-connections/connection-join.ts';
 import { ConnectionTotals, type TotalsEvents } from '../flow-connections/connection-totals.ts';
-import { namespaceOf, readConnection, workloadName, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
+import { isEvent, namespaceOf, readConnection, workloadName, type ConnectionFacts } from '../flow-connections/connection-facts.ts';
 import { connectionIds, connectionInput, samplingValue } from '../flow-connections/connection-ids.ts';
 import type { ItemBuilder, SkipReason } from '../flow-connections/connection-signal-exporter.ts';
 import type { TracesConfig } from '../flow-connections/signal-config.ts';
@@ -55,6 +55,8 @@ export class ConnectionSpanBuilder implements ItemBuilder<ConnectionSpan> {
     for (const v of joinConnections(batch)) {
       if (batch.protocol[v.c2s !== -1 ? v.c2s : v.s2c] !== PROTO_TCP) continue;
       const f = readConnection(batch, v);
+      // A lookup or a drop beside the connection's rows is no connection of its own.
+      if (isEvent(f)) continue;
       // Open connections only add to their running totals: a span covers the whole connection.
       this.totals.accumulate(f, now);
       if (!v.ended) continue;

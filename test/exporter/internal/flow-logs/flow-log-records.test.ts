@@ -72,3 +72,27 @@ t.test('an ICMP drop row is icmp, not udp, on both IP versions and through a gat
   t.equal(rebuilt.invalid, 0, 'a gateway takes them');
   t.same([...rebuilt.batches[0]!.protocol.subarray(0, 2)], [1, 58]);
 });
+
+t.test('lookups and drops are logged whatever include_active and min_bytes say, as warnings when they went wrong', async (t) => {
+  const { FlowLogBuilder } = await import('../../../../src/exporter/internal/flow-logs/flow-log-records.ts');
+  const { logsSchema } = await import('../../../../src/exporter/internal/flow-connections/signal-config.ts');
+  const { defaultsOf } = await import('../../../../src/config/schema.ts');
+  const b = new FlowBatch();
+  b.endTimeMs = 5000;
+  appendFlow(b, { transport: 'udp', ...ends, sourceIsClient: true, counters: { bytes: 80, packets: 2 } });
+  appendFlow(b, { transport: 'udp', ...ends, sourceIsClient: true, counters: { dnsRequests: 1, dnsDurationUs: 830 },
+    attributes: { 'dns.question.name': 'cart.shop.svc.cluster.local', 'dns.question.type': 'A', 'dns.response_code': 'NXDOMAIN' } });
+  appendFlow(b, { transport: 'udp', ...ends, sourceIsClient: true, counters: { dnsRequests: 1, dnsDurationUs: 400 },
+    attributes: { 'dns.question.type': 'AAAA', 'dns.response_code': 'NOERROR' } });
+  appendFlow(b, { transport: 'udp', ...ends, sourceIsClient: true, counters: { drops: 3, dropBytes: 240 }, attributes: { 'drop.reason': 'netfilter_drop' } });
+  const config = { ...defaultsOf(logsSchema), include_active: false, min_bytes: 1000 };
+  const skipped: string[] = [];
+  const builder = new FlowLogBuilder(config, { serviceVersion: 't', hostName: 'h' } as never);
+  const records = builder.build(b, (r) => skipped.push(r));
+  t.same(skipped, ['active'], 'the open traffic record is left out, as configured');
+  t.same(records.map((r) => [r.body, r.severityText]), [
+    ['udp 10.0.0.1:40000 -> 10.0.0.2:53 dns A cart.shop.svc.cluster.local NXDOMAIN in 0.83 ms', 'WARN'],
+    ['udp 10.0.0.1:40000 -> 10.0.0.2:53 dns AAAA NOERROR in 0.40 ms', 'INFO'],
+    ['udp 10.0.0.1:40000 -> 10.0.0.2:53 3/0 packets dropped (client\'s/server\'s), netfilter_drop', 'WARN'],
+  ]);
+});
