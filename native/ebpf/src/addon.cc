@@ -14,45 +14,25 @@
 #include <set>
 
 #include "datapath.h"
+#include "napi-glue.h"
 #include "dns-addon.h"
 #include "drop-addon.h"
 #include "feature-probe.h"
 
 namespace {
 
+using napi_glue::Guard;
+using napi_glue::ToArrayBuffer;
+using napi_glue::ToJsError;
+using Tsfn = napi_glue::BatchTsfn;
+
 // Every open datapath, so process exit detaches them even when JS never
 // called close() (the kernel would too when the fds close; this also stops the
 // poll thread cleanly).
-std::mutex g_open_mu;
-std::set<Datapath*> g_open;
+napi_glue::OpenSet<Datapath> g_open;
 
-void CloseAllAtExit() {
-  std::lock_guard<std::mutex> lock(g_open_mu);
-  for (Datapath* d : g_open) d->Close();
-  g_open.clear();
-}
+void CloseAllAtExit() { g_open.CloseAll(); }
 
-Napi::Error ToJsError(Napi::Env env, const DatapathError& e) {
-  Napi::Error err = Napi::Error::New(env, e.what());
-  err.Set("step", Napi::String::New(env, e.step));
-  err.Set("errno", Napi::Number::New(env, e.err));
-  err.Set("code", Napi::String::New(env, std::string("E") + (e.err == EPERM ? "PERM" : e.err == EACCES ? "ACCES" : e.err == ENOENT ? "NOENT" : e.err == ENOTDIR ? "NOTDIR" : e.err == EINVAL ? "INVAL" : e.err == E2BIG ? "2BIG" : e.err == ENOMEM ? "NOMEM" : "RRNO" + std::to_string(e.err))));
-  return err;
-}
-
-Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, const std::vector<uint8_t>& v) {
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, v.size());
-  if (!v.empty()) memcpy(ab.Data(), v.data(), v.size());
-  return ab;
-}
-
-void CallJs(Napi::Env env, Napi::Function cb, void*, std::vector<uint8_t>* batch) {
-  std::unique_ptr<std::vector<uint8_t>> owned(batch);
-  if (env == nullptr || cb.IsEmpty()) return;
-  cb.Call({ToArrayBuffer(env, *owned)});
-}
-
-using Tsfn = Napi::TypedThreadSafeFunction<void, std::vector<uint8_t>, CallJs>;
 
 class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
  public:
@@ -97,8 +77,7 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
       tsfn_.Release();
       throw ToJsError(env, e);
     }
-    std::lock_guard<std::mutex> lock(g_open_mu);
-    g_open.insert(dp_.get());
+    g_open.Add(dp_.get());
   }
 
   ~DatapathWrap() override { Shutdown(); }
@@ -108,8 +87,7 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
     std::vector<uint8_t> rest;
     if (!dp_ || released_) return rest;
     {
-      std::lock_guard<std::mutex> lock(g_open_mu);
-      g_open.erase(dp_.get());
+      g_open.Remove(dp_.get());
     }
     rest = dp_->Close();
     tsfn_.Release();
@@ -117,14 +95,6 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
     return rest;
   }
 
-  template <typename F>
-  auto Guard(Napi::Env env, F f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const DatapathError& e) {
-      throw ToJsError(env, e);
-    }
-  }
 
   Napi::Value ReadConnections(const Napi::CallbackInfo& info) {
     return ToArrayBuffer(info.Env(), Guard(info.Env(), [&] { return dp_->ReadConnections(); }));

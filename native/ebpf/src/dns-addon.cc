@@ -14,40 +14,21 @@
 #include <set>
 
 #include "dns-capture.h"
+#include "napi-glue.h"
 
 namespace {
 
+using napi_glue::Guard;
+using napi_glue::ToArrayBuffer;
+using napi_glue::ToJsError;
+using Tsfn = napi_glue::BatchTsfn;
+
 // Every open capture, so process exit detaches them and stops their poll
 // threads even when JS never called close().
-std::mutex g_dns_mu;
-std::set<DnsCapture*> g_dns_open;
+napi_glue::OpenSet<DnsCapture> g_dns_open;
 
-void CloseDnsAtExit() {
-  std::lock_guard<std::mutex> lock(g_dns_mu);
-  for (DnsCapture* d : g_dns_open) d->Close();
-  g_dns_open.clear();
-}
+void CloseDnsAtExit() { g_dns_open.CloseAll(); }
 
-Napi::Error ToJsError(Napi::Env env, const DatapathError& e) {
-  Napi::Error err = Napi::Error::New(env, e.what());
-  err.Set("step", Napi::String::New(env, e.step));
-  err.Set("errno", Napi::Number::New(env, e.err));
-  return err;
-}
-
-Napi::ArrayBuffer ToArrayBuffer(Napi::Env env, const std::vector<uint8_t>& v) {
-  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, v.size());
-  if (!v.empty()) memcpy(ab.Data(), v.data(), v.size());
-  return ab;
-}
-
-void CallJs(Napi::Env env, Napi::Function cb, void*, std::vector<uint8_t>* batch) {
-  std::unique_ptr<std::vector<uint8_t>> owned(batch);
-  if (env == nullptr || cb.IsEmpty()) return;
-  cb.Call({ToArrayBuffer(env, *owned)});
-}
-
-using Tsfn = Napi::TypedThreadSafeFunction<void, std::vector<uint8_t>, CallJs>;
 
 class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
  public:
@@ -92,8 +73,7 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
       tsfn_.Release();
       throw ToJsError(env, e);
     }
-    std::lock_guard<std::mutex> lock(g_dns_mu);
-    g_dns_open.insert(cap_.get());
+    g_dns_open.Add(cap_.get());
   }
 
   ~DnsCaptureWrap() override { Shutdown(); }
@@ -103,8 +83,7 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
     std::vector<uint8_t> rest;
     if (!cap_ || released_) return rest;
     {
-      std::lock_guard<std::mutex> lock(g_dns_mu);
-      g_dns_open.erase(cap_.get());
+      g_dns_open.Remove(cap_.get());
     }
     rest = cap_->Close();
     tsfn_.Release();
@@ -112,14 +91,6 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
     return rest;
   }
 
-  template <typename F>
-  auto Guard(Napi::Env env, F f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const DatapathError& e) {
-      throw ToJsError(env, e);
-    }
-  }
 
   Napi::Value ReadStats(const Napi::CallbackInfo& info) {
     std::vector<uint64_t> s = Guard(info.Env(), [&] { return cap_->ReadStats(); });

@@ -11,26 +11,19 @@
 #include <set>
 
 #include "drop-datapath.h"
+#include "napi-glue.h"
 
 namespace {
 
+using napi_glue::Guard;
+using napi_glue::ToJsError;
+
 // Every open instance, so process exit detaches them even when JS never
 // called close().
-std::mutex g_drops_mu;
-std::set<DropDatapath*> g_drops_open;
+napi_glue::OpenSet<DropDatapath> g_drops_open;
 
-void CloseDropsAtExit() {
-  std::lock_guard<std::mutex> lock(g_drops_mu);
-  for (DropDatapath* d : g_drops_open) d->Close();
-  g_drops_open.clear();
-}
+void CloseDropsAtExit() { g_drops_open.CloseAll(); }
 
-Napi::Error ToJsError(Napi::Env env, const DatapathError& e) {
-  Napi::Error err = Napi::Error::New(env, e.what());
-  err.Set("step", Napi::String::New(env, e.step));
-  err.Set("errno", Napi::Number::New(env, e.err));
-  return err;
-}
 
 class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
  public:
@@ -64,8 +57,7 @@ class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
     } catch (const DatapathError& e) {
       throw ToJsError(env, e);
     }
-    std::lock_guard<std::mutex> lock(g_drops_mu);
-    g_drops_open.insert(dp_.get());
+    g_drops_open.Add(dp_.get());
   }
 
   ~DropsWrap() override { Shutdown(); }
@@ -74,20 +66,11 @@ class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
   void Shutdown() {
     if (!dp_) return;
     {
-      std::lock_guard<std::mutex> lock(g_drops_mu);
-      g_drops_open.erase(dp_.get());
+      g_drops_open.Remove(dp_.get());
     }
     dp_->Close();
   }
 
-  template <typename F>
-  auto Guard(Napi::Env env, F f) -> decltype(f()) {
-    try {
-      return f();
-    } catch (const DatapathError& e) {
-      throw ToJsError(env, e);
-    }
-  }
 
   Napi::Value ReadDrops(const Napi::CallbackInfo& info) {
     std::vector<uint8_t> v = Guard(info.Env(), [&] { return dp_->ReadDrops(); });
