@@ -9,7 +9,7 @@ Usage:
   podflow validate -c FILE...     check config files; prints every problem with its
                                   path and exits 1 when there is any
   podflow components [--json]     list the components: kind, type, stability, aliases
-  podflow top [--endpoint URL] [--sort bytes|packets|retransmits|failed] [--namespace NS]
+  podflow top [--endpoint URL] [--sort bytes|packets|retransmits|failed|drops] [--namespace NS]
                                   the top flows of a running podflow, read from its
                                   flows_ui extension (default 127.0.0.1:13190) each
                                   second; keys b p r f sort, q quits

@@ -27,7 +27,7 @@ export interface TopIo {
 const REFRESH_MS = 1000;
 const FETCH_TIMEOUT_MS = 3000;
 const PLAIN_TOP = 15;
-const KEYS: Record<string, SortKey> = { b: 'bytes', p: 'packets', r: 'retransmits', f: 'failed' };
+const KEYS: Record<string, SortKey> = { b: 'bytes', p: 'packets', r: 'retransmits', f: 'failed', d: 'drops' };
 const ENTER_SCREEN = '\x1b[?1049h\x1b[?25l';
 const LEAVE_SCREEN = '\x1b[?25h\x1b[?1049l';
 const CLEAR_HOME = '\x1b[H\x1b[2J';

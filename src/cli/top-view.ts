@@ -28,7 +28,7 @@ export interface TopViewOptions {
   now?: number;
 }
 
-export const KEYS_HELP = 'keys: b bytes  p packets  r retransmits  f failed  q quit';
+export const KEYS_HELP = 'keys: b bytes  p packets  r retransmits  f failed  d drops  q quit';
 
 export function renderTop(answer: EdgesAnswer | undefined, o: TopViewOptions): string[] {
   const ns = o.namespace === null ? 'all namespaces' : `namespace ${o.namespace}`;

@@ -157,7 +157,7 @@ t.test('HTTP: graph and edges from published batches, page files, errors', async
   t.same(edges.namespaces, ['ads', 'data', 'shop']);
   const bad = await fetch(`${base}/api/edges?sort=size&top=0`);
   t.equal(bad.status, 400);
-  t.same(await bad.json(), { error: 'sort: "size" is not one of bytes, packets, retransmits, failed; top: "0" is not an integer from 1 to 10000' });
+  t.same(await bad.json(), { error: 'sort: "size" is not one of bytes, packets, retransmits, failed, drops; top: "0" is not an integer from 1 to 10000' });
 
   const page = await fetch(`${base}/`);
   t.equal(page.status, 200);
