@@ -65,7 +65,7 @@ t.test('podflow top in tmux: the table, a sort key, q', async (t) => {
     return /by bytes/.test(s) && screenRows(s).length === ROWS ? s : undefined;
   }, 90_000);
   t.match(text, new RegExp(`^podflow top 127\\.0\\.0\\.1:${uiPort} +\\S+ +window 3\\.0s +\\d+ edges +top ${ROWS} by bytes +all namespaces`, 'm'));
-  t.match(text, /^keys: b bytes {2}p packets {2}r retransmits {2}f failed {2}q quit$/m);
+  t.match(text, /^keys: b bytes {2}p packets {2}r retransmits {2}f failed {2}d drops {2}q quit$/m);
   t.same(screenRows(text), byBytes, 'rows ranked by bytes, as the agent ranks them');
 
   tmux('send-keys', '-t', 'top', 'r');
