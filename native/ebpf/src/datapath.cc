@@ -42,7 +42,7 @@ std::string TakeLibbpfLog() {
   return s;
 }
 
-Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(sink)) {
+Datapath::Datapath(const DatapathOptions& o, RecordSink sink) {
   libbpf_set_print(CaptureLibbpf);
   libbpf_log.clear();
   try {
@@ -65,7 +65,6 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
     // sees every socket and keeps those below the attached cgroup.
     struct stat cst;
     if (cgroup_fd_ >= 0 && fstat(cgroup_fd_, &cst) == 0) skel_->rodata->pf_cgroup_id = cst.st_ino;
-    poll_interval_ms_ = o.poll_interval_ms ? o.poll_interval_ms : 100;
     {
       // The verifier gives up with EAGAIN when a signal is pending (a
       // profiler's SIGPROF, a child's SIGCHLD); hold them back while loading,
@@ -106,14 +105,12 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) : sink_(std::move(
     }
 
     if (!o.attach) return;
-    rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.pf_events), OnRecord, this, nullptr);
-    if (!rb_) Fail("ringbuf", errno, "open ring buffer");
-    poller_ = std::thread([this] { PollLoop(); });
+    events_ = std::make_unique<RecordPoller>(bpf_map__fd(skel_->maps.pf_events), sizeof(pf_conn), "ring buffer");
+    events_->Start(o.poll_interval_ms, std::move(sink));
   } catch (...) {
-    if (rb_) ring_buffer__free(rb_);
+    events_.reset();
     if (skel_) podflow_bpf__destroy(skel_);
     if (cgroup_fd_ >= 0) close(cgroup_fd_);
-    rb_ = nullptr;
     skel_ = nullptr;
     cgroup_fd_ = -1;
     closed_ = true;
@@ -126,48 +123,17 @@ Datapath::~Datapath() {
   (void)rest;
 }
 
-int Datapath::OnRecord(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<Datapath*>(ctx);
-  if (size != sizeof(pf_conn)) return 0;  // not ours: the layout is fixed
-  auto* bytes = static_cast<uint8_t*>(data);
-  self->pending_.insert(self->pending_.end(), bytes, bytes + size);
-  return 0;
-}
-
-void Datapath::Flush() {
-  if (pending_.empty()) return;
-  auto* batch = new std::vector<uint8_t>(std::move(pending_));
-  pending_.clear();
-  sink_(batch);
-}
-
-void Datapath::PollLoop() {
-  // Records are submitted without a wake-up until the buffer is half full, so
-  // this thread mostly wakes on its timeout and drains everything at once:
-  // one hand-over to JS per period, whatever the connection rate. The
-  // timeout also bounds how long Close() waits for this thread.
-  while (!stop_.load(std::memory_order_relaxed)) {
-    int n = ring_buffer__poll(rb_, static_cast<int>(poll_interval_ms_));
-    if (n < 0 && n != -EINTR) break;
-    ring_buffer__consume(rb_);
-    Flush();
-  }
-}
-
 std::vector<uint8_t> Datapath::Close() {
   std::lock_guard<std::mutex> lock(close_mu_);
   std::vector<uint8_t> rest;
   if (closed_) return rest;
   closed_ = true;
-  stop_ = true;
-  if (poller_.joinable()) poller_.join();
+  if (events_) events_->Stop();
   // Detach first so nothing new arrives, then drain what is left.
   if (skel_) podflow_bpf__detach(skel_);
-  if (rb_) {
-    ring_buffer__consume(rb_);
-    rest.swap(pending_);
-    ring_buffer__free(rb_);
-    rb_ = nullptr;
+  if (events_) {
+    rest = events_->Take();
+    events_.reset();
   }
   if (skel_) podflow_bpf__destroy(skel_);
   skel_ = nullptr;

@@ -3,20 +3,18 @@
 // read in one place; addon.cc wraps it for JavaScript.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <linux/types.h>
 #include "pf_types.h"
+#include "record-poller.h"
 
 struct podflow_bpf;
-struct ring_buffer;
 
 struct DatapathOptions {
   std::string cgroup_path;
@@ -40,9 +38,8 @@ struct DatapathError : std::runtime_error {
       : std::runtime_error(msg), step(std::move(step_)), err(err_) {}
 };
 
-// Receives a batch of ring-buffer records (n * sizeof(pf_conn) bytes) on the
-// poll thread; takes ownership.
-using RecordSink = std::function<void(std::vector<uint8_t>*)>;
+// RecordSink: receives a batch of ring-buffer records (n * sizeof(pf_conn)
+// bytes) on the poll thread; takes ownership.
 
 class Datapath {
  public:
@@ -76,18 +73,10 @@ class Datapath {
   bool closed() const { return closed_; }
 
  private:
-  void PollLoop();
-  static int OnRecord(void* ctx, void* data, size_t size);
-  void Flush();
-
   podflow_bpf* skel_ = nullptr;
-  ring_buffer* rb_ = nullptr;
   int cgroup_fd_ = -1;
-  RecordSink sink_;
-  std::vector<uint8_t> pending_;
-  std::thread poller_;
-  uint32_t poll_interval_ms_ = 100;
-  std::atomic<bool> stop_{false};
+  // pf_events and its poll thread; none when loaded without attaching.
+  std::unique_ptr<RecordPoller> events_;
   std::mutex close_mu_;
   bool closed_ = false;
 };

@@ -50,7 +50,7 @@ struct LogScope {
 
 }  // namespace
 
-DnsCapture::DnsCapture(const DnsCaptureOptions& o, DnsSink sink) : sink_(std::move(sink)) {
+DnsCapture::DnsCapture(const DnsCaptureOptions& o, DnsSink sink) {
   LogScope log_scope;
   try {
     if (o.ports.empty() || o.ports.size() > 16) Fail("options", EINVAL, "DNS capture needs 1 to 16 ports");
@@ -70,7 +70,6 @@ DnsCapture::DnsCapture(const DnsCaptureOptions& o, DnsSink sink) : sink_(std::mo
     }
     skel_->rodata->pf_dns_include_loopback = o.include_loopback ? 1 : 0;
     skel_->rodata->pf_dns_wakeup_bytes = o.ring_buffer_size / 2;
-    poll_interval_ms_ = o.poll_interval_ms ? o.poll_interval_ms : 100;
     {
       // A pending signal makes the verifier give up with EAGAIN (see datapath.cc).
       sigset_t block, old;
@@ -81,8 +80,8 @@ DnsCapture::DnsCapture(const DnsCaptureOptions& o, DnsSink sink) : sink_(std::mo
       pthread_sigmask(SIG_SETMASK, &old, nullptr);
       if (err) Fail("load", -err, "load DNS BPF programs");
     }
-    rb_ = ring_buffer__new(bpf_map__fd(skel_->maps.pf_dns_events), OnRecord, this, nullptr);
-    if (!rb_) Fail("ringbuf", errno, "open DNS ring buffer");
+    events_ = std::make_unique<RecordPoller>(bpf_map__fd(skel_->maps.pf_dns_events), sizeof(pf_dns_event),
+                                             "DNS ring buffer");
     if (!o.attach) return;
     struct {
       bpf_program* prog;
@@ -98,12 +97,11 @@ DnsCapture::DnsCapture(const DnsCaptureOptions& o, DnsSink sink) : sink_(std::mo
         Fail("attach_cgroup", e, std::string("attach ") + bpf_program__name(a.prog) + " to " + o.cgroup_path);
       }
     }
-    poller_ = std::thread([this] { PollLoop(); });
+    events_->Start(o.poll_interval_ms, std::move(sink));
   } catch (...) {
-    if (rb_) ring_buffer__free(rb_);
+    events_.reset();
     if (skel_) podflow_dns_bpf__destroy(skel_);
     if (cgroup_fd_ >= 0) close(cgroup_fd_);
-    rb_ = nullptr;
     skel_ = nullptr;
     cgroup_fd_ = -1;
     closed_ = true;
@@ -116,46 +114,17 @@ DnsCapture::~DnsCapture() {
   (void)rest;
 }
 
-int DnsCapture::OnRecord(void* ctx, void* data, size_t size) {
-  auto* self = static_cast<DnsCapture*>(ctx);
-  if (size != sizeof(pf_dns_event)) return 0;  // not ours: the layout is fixed
-  auto* bytes = static_cast<uint8_t*>(data);
-  self->pending_.insert(self->pending_.end(), bytes, bytes + size);
-  return 0;
-}
-
-void DnsCapture::Flush() {
-  if (pending_.empty()) return;
-  auto* batch = new std::vector<uint8_t>(std::move(pending_));
-  pending_.clear();
-  sink_(batch);
-}
-
-void DnsCapture::PollLoop() {
-  // Mostly wakes on its timeout (the program wakes it early only when the
-  // buffer is half full): one hand-over to JS per period whatever the rate.
-  while (!stop_.load(std::memory_order_relaxed)) {
-    int n = ring_buffer__poll(rb_, static_cast<int>(poll_interval_ms_));
-    if (n < 0 && n != -EINTR) break;
-    ring_buffer__consume(rb_);
-    Flush();
-  }
-}
-
 std::vector<uint8_t> DnsCapture::Close() {
   std::lock_guard<std::mutex> lock(close_mu_);
   std::vector<uint8_t> rest;
   if (closed_) return rest;
   closed_ = true;
-  stop_ = true;
-  if (poller_.joinable()) poller_.join();
+  if (events_) events_->Stop();
   // Detach first so nothing new arrives, then drain what is left.
   if (skel_) podflow_dns_bpf__detach(skel_);
-  if (rb_) {
-    ring_buffer__consume(rb_);
-    rest.swap(pending_);
-    ring_buffer__free(rb_);
-    rb_ = nullptr;
+  if (events_) {
+    rest = events_->Take();
+    events_.reset();
   }
   if (skel_) podflow_dns_bpf__destroy(skel_);
   skel_ = nullptr;
@@ -195,15 +164,13 @@ uint32_t DnsCapture::TestRun(bool egress, const uint8_t* packet, size_t len, uin
                              std::vector<uint8_t>* records, uint32_t* duration_ns) {
   if (closed_) Fail("test_run", EBADF, "DNS capture is closed");
   // With a poll thread, consuming here would race it.
-  if (poller_.joinable()) Fail("test_run", EBUSY, "DNS capture is attached");
+  if (events_->started()) Fail("test_run", EBUSY, "DNS capture is attached");
   bpf_program* prog = egress ? skel_->progs.pf_dns_egress : skel_->progs.pf_dns_ingress;
   std::vector<uint8_t> in(packet, packet + len);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_size_in = static_cast<uint32_t>(in.size()),
               .repeat = static_cast<int>(repeat ? repeat : 1));
   if (bpf_prog_test_run_opts(bpf_program__fd(prog), &opts)) Fail("test_run", errno, "BPF_PROG_TEST_RUN");
-  ring_buffer__consume(rb_);
-  records->swap(pending_);
-  pending_.clear();
+  *records = events_->Take();
   *duration_ns = opts.duration;
   return opts.retval;
 }

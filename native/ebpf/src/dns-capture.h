@@ -4,12 +4,10 @@
 // wraps it for JavaScript.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
-#include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <linux/types.h>
@@ -17,7 +15,6 @@
 #include "pf_dns_types.h"
 
 struct podflow_dns_bpf;
-struct ring_buffer;
 
 struct DnsCaptureOptions {
   std::string cgroup_path;
@@ -31,7 +28,7 @@ struct DnsCaptureOptions {
 };
 
 // Receives n * sizeof(pf_dns_event) bytes on the poll thread; takes ownership.
-using DnsSink = std::function<void(std::vector<uint8_t>*)>;
+using DnsSink = RecordSink;
 
 class DnsCapture {
  public:
@@ -53,18 +50,10 @@ class DnsCapture {
                    uint32_t* duration_ns);
 
  private:
-  void PollLoop();
-  static int OnRecord(void* ctx, void* data, size_t size);
-  void Flush();
-
   podflow_dns_bpf* skel_ = nullptr;
-  ring_buffer* rb_ = nullptr;
   int cgroup_fd_ = -1;
-  DnsSink sink_;
-  std::vector<uint8_t> pending_;
-  std::thread poller_;
-  uint32_t poll_interval_ms_ = 100;
-  std::atomic<bool> stop_{false};
+  // pf_dns_events; polled on its thread once attached, read by TestRun() when not.
+  std::unique_ptr<RecordPoller> events_;
   std::mutex close_mu_;
   bool closed_ = false;
 };
