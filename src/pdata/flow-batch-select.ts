@@ -53,10 +53,10 @@ export function selectRows(src: FlowBatch, rows: Int32Array | undefined, n: numb
     gather(src.protocol, out.protocol, rows, count);
     gather(src.flags, out.flags, rows, count);
     if (addresses) {
-      gather16(src.srcAddr, out.srcAddr, rows, count);
-      gather16(src.dstAddr, out.dstAddr, rows, count);
-      gather16(src.origDstAddr, out.origDstAddr, rows, count);
-      gather16(src.origSrcAddr, out.origSrcAddr, rows, count);
+      gatherAddresses(src.srcAddr, out.srcAddr, rows, count);
+      gatherAddresses(src.dstAddr, out.dstAddr, rows, count);
+      gatherAddresses(src.origDstAddr, out.origDstAddr, rows, count);
+      gatherAddresses(src.origSrcAddr, out.origSrcAddr, rows, count);
       gather(src.origDstPort, out.origDstPort, rows, count);
       gather(src.origSrcPort, out.origSrcPort, rows, count);
     }
@@ -101,8 +101,11 @@ function gather<T extends Column>(src: T, dst: T, rows: Int32Array, n: number): 
   for (let j = 0; j < n; j++) dst[j] = src[rows[j]!]!;
 }
 
-/** 16-byte address columns, copied as four 32-bit words (columns own aligned buffers). */
-function gather16(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
+/**
+ * Rows `rows[0..n)` of a 16-byte address column into the first n rows of
+ * `dst`, as four 32-bit words each (columns own 4-byte aligned buffers).
+ */
+export function gatherAddresses(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
   const s = new Int32Array(src.buffer, src.byteOffset, src.length >> 2);
   const d = new Int32Array(dst.buffer, dst.byteOffset, dst.length >> 2);
   for (let j = 0; j < n; j++) {

@@ -10,6 +10,7 @@
 // pooled buffers that the worker hands back (buffer-pool.ts).
 
 import { COUNTER_COLUMNS, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { gatherAddresses } from '../../pdata/flow-batch-select.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { keyColumnsOf, type KeyColumnName, type KeyColumns, type KeySpec } from './group-key.ts';
 
@@ -91,7 +92,7 @@ export class RowsCopier {
         const v = new Uint8Array(buffer, offset, count * w);
         const src = batch[name];
         if (!idx) v.set(src.subarray(from * w, (from + count) * w));
-        else if (w === 16) gather128(src, v, idx, count);
+        else if (w === 16) gatherAddresses(src, v, idx, count);
         else gather8(src, v, idx, count);
         out[name] = v;
       }
@@ -155,18 +156,4 @@ function gather32(src: Int32Array, dst: Int32Array, rows: Int32Array, n: number)
 
 function gather64(src: Float64Array, dst: Float64Array, rows: Int32Array, n: number): void {
   for (let j = 0; j < n; j++) dst[j] = src[rows[j]!]!;
-}
-
-/** 16-byte address columns, copied as four 32-bit words (columns own aligned buffers). */
-function gather128(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
-  const s = new Int32Array(src.buffer, src.byteOffset, src.length >> 2);
-  const d = new Int32Array(dst.buffer, dst.byteOffset, dst.length >> 2);
-  for (let j = 0; j < n; j++) {
-    const a = rows[j]! << 2;
-    const b = j << 2;
-    d[b] = s[a]!;
-    d[b + 1] = s[a + 1]!;
-    d[b + 2] = s[a + 2]!;
-    d[b + 3] = s[a + 3]!;
-  }
 }
