@@ -6,53 +6,17 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
-#include <cstdarg>
 #include <cstring>
-#include <csignal>
-#include <fcntl.h>
-#include <pthread.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
-#include "map-batch.h"
+#include "libbpf-util.h"
 #include "podflow.skel.h"
 
-namespace {
-
-thread_local std::string libbpf_log;
-
-int CaptureLibbpf(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  char buf[1024];
-  int n = vsnprintf(buf, sizeof buf, fmt, args);
-  // Keep the tail: the verifier's verdict is at the end of its log.
-  libbpf_log.append(buf);
-  if (libbpf_log.size() > 8192) libbpf_log.erase(0, libbpf_log.size() - 8192);
-  return n;
-}
-
-}  // namespace
-
-std::string TakeLibbpfLog() {
-  std::string s;
-  s.swap(libbpf_log);
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 Datapath::Datapath(const DatapathOptions& o, RecordSink sink) {
-  libbpf_set_print(CaptureLibbpf);
-  libbpf_log.clear();
+  CaptureLibbpfLog();
   try {
-    if (o.attach) {
-      cgroup_fd_ = open(o.cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (cgroup_fd_ < 0) Fail("cgroup", errno, "open cgroup " + o.cgroup_path);
-      struct statfs sfs;
-      if (fstatfs(cgroup_fd_, &sfs) == 0 && sfs.f_type != CGROUP2_SUPER_MAGIC)
-        Fail("cgroup", ENOTDIR, o.cgroup_path + " is not a cgroup2 mount");
-    }
+    if (o.attach) cgroup_fd_ = OpenCgroup2(o.cgroup_path);
 
     skel_ = podflow_bpf__open();
     if (!skel_) Fail("open", errno, "open BPF object");
@@ -65,18 +29,7 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) {
     // sees every socket and keeps those below the attached cgroup.
     struct stat cst;
     if (cgroup_fd_ >= 0 && fstat(cgroup_fd_, &cst) == 0) skel_->rodata->pf_cgroup_id = cst.st_ino;
-    {
-      // The verifier gives up with EAGAIN when a signal is pending (a
-      // profiler's SIGPROF, a child's SIGCHLD); hold them back while loading,
-      // they are delivered right after.
-      sigset_t block, old;
-      sigfillset(&block);
-      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&block, sig);
-      pthread_sigmask(SIG_BLOCK, &block, &old);
-      int err = podflow_bpf__load(skel_);
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      if (err) Fail("load", -err, "load BPF programs");
-    }
+    if (int err = LoadHoldingSignals([&] { return podflow_bpf__load(skel_); })) Fail("load", -err, "load BPF programs");
 
     auto& p = skel_->progs;
     auto& l = skel_->links;
@@ -180,17 +133,8 @@ uint32_t Datapath::DeleteUdp(const pf_udp_key* keys, size_t n) {
 }
 
 std::vector<uint64_t> Datapath::ReadStats() {
-  std::vector<uint64_t> out(PF_STAT_MAX, 0);
-  if (closed_) return out;
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) Fail("read_map", -ncpu, "count possible CPUs");
-  std::vector<uint64_t> percpu(ncpu);
-  int fd = bpf_map__fd(skel_->maps.pf_stats);
-  for (uint32_t i = 0; i < PF_STAT_MAX; i++) {
-    if (bpf_map_lookup_elem(fd, &i, percpu.data())) Fail("read_map", errno, "read pf_stats");
-    for (int c = 0; c < ncpu; c++) out[i] += percpu[c];
-  }
-  return out;
+  if (closed_) return std::vector<uint64_t>(PF_STAT_MAX, 0);
+  return SumPerCpu(bpf_map__fd(skel_->maps.pf_stats), PF_STAT_MAX, "pf_stats");
 }
 
 uint32_t Datapath::TestRunUdp(bool egress, const uint8_t* packet, size_t len) {
@@ -207,11 +151,6 @@ std::vector<Datapath::ProgStats> Datapath::ReadProgStats() {
   std::vector<ProgStats> out;
   if (closed_) return out;
   bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    bpf_prog_info info = {};
-    uint32_t len = sizeof info;
-    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) Fail("prog_info", errno, "read program info");
-    out.push_back({bpf_program__name(prog), info.run_time_ns, info.run_cnt});
-  }
+  bpf_object__for_each_program(prog, skel_->obj) out.push_back(ProgramStats(prog));
   return out;
 }

@@ -80,6 +80,3 @@ class Datapath {
   std::mutex close_mu_;
   bool closed_ = false;
 };
-
-// libbpf's messages for the last failure on this thread (verifier log, BTF errors).
-std::string TakeLibbpfLog();

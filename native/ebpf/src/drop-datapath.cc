@@ -7,10 +7,8 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <cerrno>
-#include <csignal>
-#include <pthread.h>
 
-#include "map-batch.h"
+#include "libbpf-util.h"
 #include "podflow_drops.skel.h"
 
 DropDatapath::DropDatapath(const DropOptions& o) {
@@ -25,16 +23,8 @@ DropDatapath::DropDatapath(const DropOptions& o) {
     bpf_map__set_max_entries(skel_->maps.pf_drops_b, o.map_size);
     skel_->rodata->pf_drops_include_loopback = o.include_loopback ? 1 : 0;
     skel_->rodata->pf_drops_have_exclude = o.exclude.empty() ? 0 : 1;
-    {
-      // As in Datapath: a pending signal makes the verifier give up with EAGAIN.
-      sigset_t block, old;
-      sigfillset(&block);
-      for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP}) sigdelset(&block, sig);
-      pthread_sigmask(SIG_BLOCK, &block, &old);
-      int err = podflow_drops_bpf__load(skel_);
-      pthread_sigmask(SIG_SETMASK, &old, nullptr);
-      if (err) Fail("load", -err, "load the drops BPF program");
-    }
+    if (int err = LoadHoldingSignals([&] { return podflow_drops_bpf__load(skel_); }))
+      Fail("load", -err, "load the drops BPF program");
     // Before attaching, so an excluded reason is never counted.
     int ex = bpf_map__fd(skel_->maps.pf_drop_exclude);
     uint8_t one = 1;
@@ -102,26 +92,13 @@ std::vector<std::pair<uint32_t, uint64_t>> DropDatapath::ReadUnattributed() {
 }
 
 std::vector<uint64_t> DropDatapath::ReadStats() {
-  std::vector<uint64_t> out(PF_DROP_STAT_MAX, 0);
-  if (closed_) return out;
-  int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) Fail("read_map", -ncpu, "count possible CPUs");
-  std::vector<uint64_t> percpu(ncpu);
-  int fd = bpf_map__fd(skel_->maps.pf_drop_stats);
-  for (uint32_t i = 0; i < PF_DROP_STAT_MAX; i++) {
-    if (bpf_map_lookup_elem(fd, &i, percpu.data())) Fail("read_map", errno, "read pf_drop_stats");
-    for (int c = 0; c < ncpu; c++) out[i] += percpu[c];
-  }
-  return out;
+  if (closed_) return std::vector<uint64_t>(PF_DROP_STAT_MAX, 0);
+  return SumPerCpu(bpf_map__fd(skel_->maps.pf_drop_stats), PF_DROP_STAT_MAX, "pf_drop_stats");
 }
 
 Datapath::ProgStats DropDatapath::ReadProgStats() {
   if (closed_) return {"pf_kfree_skb", 0, 0};
-  bpf_prog_info info = {};
-  uint32_t len = sizeof info;
-  if (bpf_obj_get_info_by_fd(bpf_program__fd(skel_->progs.pf_kfree_skb), &info, &len))
-    Fail("prog_info", errno, "read program info");
-  return {"pf_kfree_skb", info.run_time_ns, info.run_cnt};
+  return ProgramStats(skel_->progs.pf_kfree_skb);
 }
 
 std::vector<std::pair<uint32_t, std::string>> DropReasonNames() {

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <string>
 
-#include "map-batch.h"
+#include "libbpf-util.h"
 
 RecordPoller::RecordPoller(int map_fd, size_t record_size, const char* what) : record_size_(record_size) {
   rb_ = ring_buffer__new(map_fd, OnRecord, this, nullptr);
