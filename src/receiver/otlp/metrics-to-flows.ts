@@ -33,7 +33,7 @@ import {
 } from '../../pdata/flow-batch.ts';
 import { protocolOf } from '../../pdata/flow-attribute-keys.ts';
 import { writeAddress } from '../../pdata/ip-address.ts';
-import type { KeyValueObj, MetricsRequestObj, NumberPointObj } from './otlp-schema.ts';
+import { attributeMap, type AttributeValue, type KeyValueObj, type MetricsRequestObj, type NumberPointObj } from './otlp-schema.ts';
 
 const COLUMN_OF: Record<string, CounterColumn> = {
   'network.flow.bytes': 'bytes',
@@ -50,7 +50,7 @@ const COLUMN_OF: Record<string, CounterColumn> = {
 const CUMULATIVE = 2;
 export const SERIES_EXPIRY_MS = 15 * 60_000;
 
-type Attr = string | number | boolean;
+type Attr = AttributeValue;
 
 interface SeriesState { startNs: number; last: number; seenMs: number }
 
@@ -93,7 +93,7 @@ export class MetricsToFlows {
           }
           const cumulative = m.sum.aggregationTemporality === CUMULATIVE;
           for (const p of m.sum.dataPoints ?? []) {
-            const attrs = attributes(p.attributes);
+            const attrs = attributeMap(p.attributes);
             const key = resourceKey + '\u0001' + attrKey(p.attributes);
             const value = pointValue(p);
             const delta = cumulative ? this.#delta(`${m.name}\u0001${key}`, p, value, nowMs) : value;
@@ -144,15 +144,6 @@ function pointValue(p: NumberPointObj): number {
   return Number.isFinite(v) && v > 0 ? v : 0;
 }
 
-function attributes(kvs: KeyValueObj[] | undefined): Map<string, Attr> {
-  const out = new Map<string, Attr>();
-  for (const kv of kvs ?? []) {
-    const v = kv.value ?? {};
-    const x = v.stringValue ?? v.intValue ?? v.doubleValue ?? v.boolValue;
-    if (x !== undefined) out.set(kv.key, x);
-  }
-  return out;
-}
 
 function attrKey(kvs: KeyValueObj[] | undefined): string {
   const pairs = (kvs ?? []).map((kv) => {

@@ -123,6 +123,19 @@ export function decodeRequest(signal: OtlpSignal, body: Uint8Array, json: boolea
 
 /** The decoded request as plain objects (int64 as numbers, enums as numbers). */
 export interface KeyValueObj { key: string; value?: { stringValue?: string; boolValue?: boolean; intValue?: number; doubleValue?: number } }
+
+export type AttributeValue = string | number | boolean;
+
+/** An OTLP attribute list as a map; values of other kinds (arrays, maps, bytes) are left out. */
+export function attributeMap(kvs: KeyValueObj[] | undefined): Map<string, AttributeValue> {
+  const out = new Map<string, AttributeValue>();
+  for (const kv of kvs ?? []) {
+    const v = kv.value ?? {};
+    const x = v.stringValue ?? v.intValue ?? v.doubleValue ?? v.boolValue;
+    if (x !== undefined) out.set(kv.key, x);
+  }
+  return out;
+}
 export interface NumberPointObj { attributes?: KeyValueObj[]; startTimeUnixNano?: number; timeUnixNano?: number; asDouble?: number; asInt?: number }
 export interface MetricObj { name?: string; unit?: string; gauge?: { dataPoints?: NumberPointObj[] }; sum?: { dataPoints?: NumberPointObj[]; aggregationTemporality?: number; isMonotonic?: boolean } }
 export interface MetricsRequestObj {

@@ -19,9 +19,9 @@ import {
 } from '../../pdata/flow-batch.ts';
 import { protocolOf } from '../../pdata/flow-attribute-keys.ts';
 import { writeAddress } from '../../pdata/ip-address.ts';
-import type { KeyValueObj } from './otlp-schema.ts';
+import { attributeMap, type AttributeValue, type KeyValueObj } from './otlp-schema.ts';
 
-type Attr = string | number | boolean;
+type Attr = AttributeValue;
 
 /** Attributes rebuilt from columns and counters, not copied as string columns. */
 const DERIVED = new Set([
@@ -39,15 +39,6 @@ export interface RecordsResult {
   invalid: number;
 }
 
-function toMap(kvs: KeyValueObj[] | undefined): Map<string, Attr> {
-  const out = new Map<string, Attr>();
-  for (const kv of kvs ?? []) {
-    const v = kv.value ?? {};
-    const x = v.stringValue ?? v.intValue ?? v.doubleValue ?? v.boolValue;
-    if (x !== undefined) out.set(kv.key, x);
-  }
-  return out;
-}
 
 const num = (a: Map<string, Attr>, k: string) => {
   const v = Number(a.get(k) ?? 0);
@@ -65,7 +56,7 @@ export function recordsToFlows(items: Array<{ attributes?: KeyValueObj[]; timeMs
   const batches = new Map<string, FlowBatch>();
   let invalid = 0;
   for (const item of items) {
-    const a = toMap(item.attributes);
+    const a = attributeMap(item.attributes);
     const transport = a.get('network.transport');
     const protocol = protocolOf(transport, a.get('network.type') === 'ipv6' ? 6 : 4);
     const client = a.get('client.address');
