@@ -3,7 +3,7 @@
 
 import {
   COUNTER_COLUMNS, FLAG_CONNECTION_ENDED, FLAG_HAS_ORIGINAL_DST, FLAG_HAS_ORIGINAL_SRC,
-  FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, NO_STRING, PROTO_TCP,
+  FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, NO_STRING,
   type CounterColumn, type FlowBatch,
 } from './flow-batch.ts';
 import { protocolOf, transportValue } from './flow-attribute-keys.ts';
@@ -30,6 +30,12 @@ export interface FlowRecord {
 export function transportName(protocol: number): 'tcp' | 'udp' | 'icmp' | 'unknown' {
   const t = transportValue(protocol);
   return t === 'tcp' || t === 'udp' || t === 'icmp' ? t : 'unknown';
+}
+
+/** A FlowRecord's transport; protocols it has no name for read as udp, as they always did. */
+function readTransport(protocol: number): FlowRecord['transport'] {
+  const t = transportName(protocol);
+  return t === 'unknown' ? 'udp' : t;
 }
 
 /** Appends `r` as a new row and returns its index. */
@@ -74,7 +80,7 @@ export function readFlow(batch: FlowBatch, i: number): FlowRecord {
     if (col[i] !== NO_STRING) attributes[k] = batch.strings.get(col[i]!);
   }
   const r: FlowRecord = {
-    transport: transportName(batch.protocol[i]!) === 'icmp' ? 'icmp' : batch.protocol[i] === PROTO_TCP ? 'tcp' : 'udp',
+    transport: readTransport(batch.protocol[i]!),
     sourceAddress: formatAddress(batch.srcAddr, i * 16),
     sourcePort: batch.srcPort[i]!,
     destinationAddress: formatAddress(batch.dstAddr, i * 16),
