@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # podflow's container image. The build stage compiles bpf/ (CO-RE, embedded in
 # the ebpf addon as a libbpf skeleton) and the N-API addons in native/ with the
-# same set-up scripts a developer machine runs; the runtime stage is the same
-# Node, slim, with only the app, its production node_modules and the addons.
+# same set-up scripts a developer machine runs, and src/ into JavaScript
+# (dist/); the runtime stage is the same Node, slim, with only the compiled
+# app, its production node_modules and the addons.
 #
 # Both stages use the Node version package.json pins (devDependency "node");
 # test/deploy/dockerfile.test.ts keeps the two in step.
@@ -30,6 +31,11 @@ RUN npm ci --no-audit --no-fund
 COPY bpf/ bpf/
 COPY native/ native/
 COPY scripts/ scripts/
+COPY tsconfig.json tsconfig.build.json ./
+COPY src/ src/
+# The JavaScript podflow runs: src/ compiled into dist/ (type stripping at load
+# time would cost every thread of the agent tens of MiB).
+RUN bash scripts/setup.d/10-build.sh
 # The build steps of scripts/setup.d that compile code (their mounts, modprobe
 # and sysctls fail harmlessly here: they are for a developer machine); the
 # other steps install test tools and have no place in an image.
@@ -50,9 +56,9 @@ ENV NODE_ENV=production
 COPY --from=build /app/node_modules/ node_modules/
 COPY --from=build /out/native/ native/
 COPY package.json ./
+COPY --from=build /app/dist/ dist/
 COPY bin/ bin/
 COPY config/ config/
-COPY src/ src/
 # bin/podflow runs node_modules/.bin/node, the pinned Node that the "node"
 # devDependency installs on a developer machine; in the image that Node is the
 # base image's own, of the same version, and the dev dependency is pruned.

@@ -122,6 +122,10 @@ t.test('the image runs bin/podflow with the config the DaemonSet mounts', async 
   t.same(json('CMD'), ds.spec.template.spec.containers[0]!.args, 'CMD = the DaemonSet\'s args');
   const copied = runtimeStage.filter((i) => i.op === 'COPY' && !i.args.includes('--from')).map((i) => i.args.split(/\s+/)[0]);
   // package.json: "type": "module" and the version; config/: the embedded default.
-  for (const need of ['package.json', 'bin/', 'src/', 'config/']) t.ok(copied.includes(need), `runtime stage has ${need}`);
+  for (const need of ['package.json', 'bin/', 'config/']) t.ok(copied.includes(need), `runtime stage has ${need}`);
+  // The app itself is the JavaScript build (scripts/setup.d/10-build.sh) made in the build stage, not src/.
+  t.ok(buildStage.some((i) => i.op === 'RUN' && i.args.includes('scripts/setup.d/10-build.sh')), 'the build stage compiles src/');
+  t.ok(runtimeStage.some((i) => i.op === 'COPY' && /--from=build\s+\/app\/dist\/?\s+dist\/?$/.test(i.args)), 'runtime stage has dist/ from the build stage');
+  t.notOk(copied.includes('src/'), 'runtime stage runs the build, not the TypeScript sources');
   t.match(runtimeStage.map((i) => i.args).join('\n'), /node_modules\/\.bin\/node/, 'bin/podflow finds a node in node_modules/.bin');
 });

@@ -24,7 +24,8 @@ import { Partitioner } from './partition.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { CHUNK_ROWS, RowsCopier, rowsTransferList, type WorkerRows } from './worker-rows.ts';
 
-const WORKER_FILE = new URL('./aggregate.worker.ts', import.meta.url).href;
+// aggregate.worker.js in the build (dist/), aggregate.worker.ts when run from src/: the extension of this module.
+const WORKER_FILE = new URL(`./aggregate.worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
 
 /**
  * Workers inherit the parent's Node flags, as Node does by default, unless the
