@@ -3,7 +3,7 @@
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
-import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
+import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-grpc-signal-exporter.ts';
 import { classifyGrpcError } from '../internal/exporterhelper/export-error.ts';
 import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';

@@ -3,7 +3,8 @@
 // FlowMetricProducer as the OTLP exporters); podflow runs the HTTP server itself
 // so that port 0 works and a taken port fails start() with a clear error.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer } from '../../service/node-builtins.ts';
 import type { AddressInfo } from 'node:net';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';

@@ -4,7 +4,8 @@
 // Data comes from the flow hub (flow-hub.ts): receivers publish every batch they
 // emit; connection sources (the conntrack receiver) report live connections.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from '../../service/node-builtins.ts';
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import { transportName } from '../../pdata/flow-record.ts';

@@ -7,7 +7,8 @@
 // rolled into workload edges as they arrive and none is kept.
 
 import { readFile } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from '../../service/node-builtins.ts';
 import { fileURLToPath } from 'node:url';
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';

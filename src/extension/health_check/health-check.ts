@@ -3,7 +3,8 @@
 // while the service is ready and 503 otherwise (starting, stopping, failed),
 // reading the status from the service host on every request.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer } from '../../service/node-builtins.ts';
 import type { CreateSettings, ServiceHost } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import type { Logger } from '../../service/logger.ts';

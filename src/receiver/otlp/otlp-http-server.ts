@@ -6,14 +6,14 @@
 // the pipeline refused the data.
 
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGunzip } from 'node:zlib';
 import { splitHostPort } from '../../config/host-port.ts';
 import type { ServerTlsConfig } from './config.ts';
 import { RequestError, type ExportHandler } from './otlp-grpc-server.ts';
 import { RpcStatus, type OtlpSignal } from './otlp-schema.ts';
+import { createServer, https } from '../../service/node-builtins.ts';
 
 const PATHS: Record<string, OtlpSignal> = { '/v1/metrics': 'metrics', '/v1/logs': 'logs', '/v1/traces': 'traces' };
 
@@ -77,7 +77,7 @@ export async function startHttpServer(endpoint: string, tls: ServerTlsConfig | u
     });
   };
   const server = tls
-    ? createTlsServer({
+    ? https().createServer({
       cert: readFileSync(tls.cert_file), key: readFileSync(tls.key_file),
       ...(tls.client_ca_file !== undefined ? { ca: readFileSync(tls.client_ca_file), requestCert: true, rejectUnauthorized: true } : {}),
     }, handler)

@@ -2,7 +2,8 @@
 // 127.0.0.1:8888) in Prometheus text format at /metrics, like the Collector's
 // internal telemetry endpoint.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { createServer } from '../node-builtins.ts';
 import type { SelfTelemetry } from './self-telemetry.ts';
 import { boundPort, listenHttp } from '../listen-http.ts';
 

@@ -19,7 +19,7 @@
 // SHA-256("client|" + input)[0..8], SERVER span ID = SHA-256("server|" +
 // input)[0..8]; the SERVER span's parent is the CLIENT span.
 
-import { createHash } from 'node:crypto';
+import { createHash } from '../../../service/node-builtins.ts';
 import type { ConnectionFacts } from './connection-facts.ts';
 
 export interface ConnectionIds {

@@ -4,9 +4,10 @@
 // exporter retries internally within one timeout and hides the status and the
 // Retry-After of the last answer.
 
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from 'node:https';
+import type { Agent as HttpAgent } from 'node:http';
+import type { Agent as HttpsAgent, AgentOptions } from 'node:https';
 import { gzipSync } from 'node:zlib';
+import { Agent, https, request as httpRequest } from '../../../service/node-builtins.ts';
 import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
 
 const MAX_BODY = 64 * 1024;
@@ -25,13 +26,19 @@ export class OtlpHttpTransport {
   readonly #o: HttpTransportOptions;
   readonly #url: URL;
   readonly #agent: HttpAgent | HttpsAgent;
+  readonly #request: typeof httpRequest;
 
   constructor(o: HttpTransportOptions) {
     this.#o = o;
     this.#url = new URL(o.url);
-    this.#agent = this.#url.protocol === 'https:'
-      ? new HttpsAgent({ keepAlive: true, ...o.tls })
-      : new HttpAgent({ keepAlive: true });
+    if (this.#url.protocol === 'https:') {
+      const tls = https();
+      this.#agent = new tls.Agent({ keepAlive: true, ...o.tls });
+      this.#request = tls.request;
+    } else {
+      this.#agent = new Agent({ keepAlive: true });
+      this.#request = httpRequest;
+    }
   }
 
   /** Resolves with the response body on 2xx (an OTLP partial success is in it); rejects with an ExportError that says whether to retry. */
@@ -57,7 +64,7 @@ export class OtlpHttpTransport {
       'user-agent': 'podflow',
     };
     if (gzip) headers['content-encoding'] = 'gzip';
-    const send = this.#url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = this.#request;
     return new Promise<Buffer>((resolve, reject) => {
       const req = send(this.#url, { method: 'POST', headers, agent: this.#agent, timeout: this.#o.timeoutMs, signal }, (res) => {
         const chunks: Buffer[] = [];
