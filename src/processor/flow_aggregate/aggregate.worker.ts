@@ -2,40 +2,53 @@
 // interval. Runs inside a piscina pool of exactly one thread per partition, so
 // every batch of a partition reaches the same state, in order.
 //
-//   main thread (FlowAggregateProcessor)              worker k (this file)
-//   ────────────────────────────────────              ────────────────────
+//   main thread (FlowAggregateProcessor)              worker k of n (this file)
+//   ────────────────────────────────────              ─────────────────────────
 //   start()
 //     run(null, {name:'ready'})                 ──▶   ready(): modules loaded
 //                                               ◀──   true
 //   consume(batch)
-//     rows split by key hash → partition k
 //     WorkerRows chunks (≤ 8192 rows): the key's
-//     columns and the non-zero counters, in pooled buffers
-//     run(rows, {name:'add',                    ──▶   add(rows)
-//         transferList: its buffers})                 GroupTable.addRows: rows → groups
-//     buffers back into the BufferPool          ◀──   move(buffers): the same ArrayBuffers
+//     columns and the non-zero counters, in one
+//     pooled SharedArrayBuffer
+//     run({rows, partition: k, partitions: n},  ──▶   add(task), in every worker:
+//         {name:'add'}) to every worker               n = 1: all rows → GroupTable.addRows
+//                                                     n > 1: hash each row's key, copy the
+//                                                     rows of partition k, fold those in
+//                                               ◀──   the number of rows folded in
+//     once all n replied: buffer back into the BufferPool
 //   every interval / shutdown
 //     run(null, {name:'flush'})                 ──▶   flush()
 //                                                     GroupTable.toBatch(); reset()
 //                                               ◀──   move({ batch, flowsIn }) with the
 //                                                     reduced batch's buffers transferred
 //     merge partitions → one FlowBatch → next.consume
-//     sent − flowsIn = rows lost to a crashed worker
+//     Σ rows folded − flowsIn = rows lost to a crashed worker
 //
 // The worker is configured once through workerData (group_by and histogram
 // boundaries), so no message ever repeats the config.
 
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { COUNTER_COLUMNS } from '../../pdata/flow-batch.ts';
 import type { FlowBatchTransfer } from '../../pdata/flow-batch.ts';
 import type { HistogramColumn } from '../../pdata/flow-aggregation.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { compileKeySpec } from './group-key.ts';
 import { GroupTable } from './group-table.ts';
-import { rowsTransferList, type WorkerRows } from './worker-rows.ts';
+import { Partitioner, textHashes } from './partition.ts';
+import { RowsCopier, type WorkerRows } from './worker-rows.ts';
 
 export interface AggregateWorkerData {
   groupBy: string[];
   boundaries: Record<HistogramColumn, number[]>;
+}
+
+/** An 'add' task: a chunk every worker receives; this one folds in the rows of `partition`. */
+export interface AddTask {
+  rows: WorkerRows;
+  partition: number;
+  partitions: number;
 }
 
 export interface FlushResult {
@@ -45,18 +58,40 @@ export interface FlushResult {
 }
 
 const config = workerData as AggregateWorkerData;
-const table = new GroupTable(compileKeySpec(config.groupBy), config.groupBy, config.boundaries);
+const spec = compileKeySpec(config.groupBy);
+const table = new GroupTable(spec, config.groupBy, config.boundaries);
+// This worker's own rows of a chunk are copied into one buffer, reused for every chunk.
+const ownRows = new RowsCopier(spec, new BufferPool(1));
+let partitioner: Partitioner | undefined;
+let mine = new Int32Array(0);
+/** Text hashes of the string table of the batch being received (a batch's first chunk carries it). */
+let textHash: Int32Array | undefined;
 
 /** Answered once this module has loaded: start() waits for it, so start-up is not paid by the first batches. */
 export function ready(): boolean {
   return true;
 }
 
-/** Folds the rows in, then hands their buffers back (only them) for the main thread to reuse. */
-export function add(rows: WorkerRows): unknown {
-  table.addRows(rows);
-  const buffers = rowsTransferList(rows);
-  return move({ [transferableSymbol]: buffers, [valueSymbol]: buffers });
+/** Folds this partition's rows of the chunk in; answers how many that was. */
+export function add(task: AddTask): number {
+  const { rows, partition, partitions } = task;
+  if (partitions === 1) {
+    table.addRows(rows);
+    return rows.length;
+  }
+  if (rows.strings) textHash = textHashes(rows.strings);
+  else if (!textHash) throw new Error('rows without a string table and none before them');
+  partitioner ??= new Partitioner(spec, partitions);
+  const part = partitioner.partitionOfRows(rows, textHash);
+  if (mine.length < rows.length) mine = new Int32Array(rows.length);
+  let count = 0;
+  for (let i = 0; i < part.length; i++) if (part[i] === partition) mine[count++] = i;
+  const counters = COUNTER_COLUMNS.filter((c) => rows.counters[c] !== undefined);
+  // A chunk with none of this partition's rows still brings the batch's strings for the next ones.
+  const own = ownRows.copy(rows, mine, 0, count, counters, rows.strings);
+  table.addRows(own);
+  ownRows.recycle(own);
+  return count;
 }
 
 export function flush(): unknown {

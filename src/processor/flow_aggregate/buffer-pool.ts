@@ -1,29 +1,37 @@
 // Column buffers for the rows sent to workers, reused instead of allocated per
-// batch. A worker hands every buffer back with its reply (transferred, not
-// copied), so the main thread writes the next chunk into memory that is
-// already mapped, and no buffer waits in a worker for that thread's garbage
-// collector (which runs on its own JS heap's schedule, not on these buffers').
+// batch. The main thread's chunks are SharedArrayBuffers: every worker reads
+// the same chunk (each folds in the rows of its own partition), and once all
+// of them have replied the buffer comes back here, so the main thread writes
+// the next chunk into memory that is already mapped, and no buffer waits for a
+// worker's garbage collector (which runs on its own JS heap's schedule, not on
+// these buffers').
 //
 // Chunks have a fixed row count and layout, so buffers come in one size per
 // processor; the pool still keys its free lists by byte length, so a buffer of
 // another size is never handed out for the wrong layout.
 
 export class BufferPool {
-  readonly #free = new Map<number, ArrayBuffer[]>();
+  readonly #free = new Map<number, ArrayBufferLike[]>();
   readonly #maxPerSize: number;
+  readonly #shared: boolean;
 
-  /** `maxPerSize`: buffers kept per byte length; more are left to the garbage collector. */
-  constructor(maxPerSize: number) {
+  /**
+   * `maxPerSize`: buffers kept per byte length; more are left to the garbage
+   * collector. `shared`: hand out SharedArrayBuffers (to post one chunk to
+   * several workers without a copy each) rather than ArrayBuffers.
+   */
+  constructor(maxPerSize: number, shared = false) {
     this.#maxPerSize = maxPerSize;
+    this.#shared = shared;
   }
 
-  take(byteLength: number): ArrayBuffer {
+  take(byteLength: number): ArrayBufferLike {
     const list = this.#free.get(byteLength);
-    return list?.pop() ?? new ArrayBuffer(byteLength);
+    return list?.pop() ?? (this.#shared ? new SharedArrayBuffer(byteLength) : new ArrayBuffer(byteLength));
   }
 
-  give(buffer: ArrayBuffer): void {
-    // A detached buffer (already transferred again) has byteLength 0.
+  give(buffer: ArrayBufferLike): void {
+    // A detached buffer (transferred away) has byteLength 0.
     if (buffer.byteLength === 0) return;
     let list = this.#free.get(buffer.byteLength);
     if (!list) this.#free.set(buffer.byteLength, (list = []));

@@ -15,14 +15,14 @@ import type { FlowConsumer } from '../../consumer/consumer.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
 import { DEFAULT_HISTOGRAM_BOUNDARIES, HISTOGRAM_COLUMNS, type HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import type { Logger } from '../../service/logger.ts';
-import type { AggregateWorkerData, FlushResult } from './aggregate.worker.ts';
+import type { AddTask, AggregateWorkerData, FlushResult } from './aggregate.worker.ts';
 import type { FlowAggregateConfig } from './config.ts';
 import { compileKeySpec } from './group-key.ts';
 import { concatReduced } from './merge.ts';
 import { AggregateSelfMetrics } from './self-metrics.ts';
-import { Partitioner } from './partition.ts';
+import { Partitioner, textHashes } from './partition.ts';
 import { BufferPool } from './buffer-pool.ts';
-import { CHUNK_ROWS, RowsCopier, rowsTransferList, type WorkerRows } from './worker-rows.ts';
+import { CHUNK_ROWS, RowsCopier, type WorkerRows } from './worker-rows.ts';
 
 // aggregate.worker.js in the build (dist/), aggregate.worker.ts when run from src/: the extension of this module.
 const WORKER_FILE = new URL(`./aggregate.worker${import.meta.url.slice(import.meta.url.lastIndexOf('.'))}`, import.meta.url).href;
@@ -42,10 +42,10 @@ function workerExecArgv(): string[] | undefined {
 }
 
 /**
- * Chunks (of CHUNK_ROWS rows) a partition may have queued before consume()
- * waits: enough to keep a worker busy while the main thread copies the next
+ * Chunks (of CHUNK_ROWS rows) that may be queued before consume() waits:
+ * enough to keep the workers busy while the main thread copies the next
  * chunk, few enough that a slow worker pushes back on the receiver instead of
- * buffering without bound (about 1 MiB per chunk).
+ * buffering without bound (about 1 MiB per chunk; every worker reads the same chunks).
  */
 const MAX_IN_FLIGHT = 3;
 
@@ -57,8 +57,11 @@ interface Partition {
    * come after exactly the batches sent before it.
    */
   tail: Promise<unknown>;
-  inFlight: Array<Promise<unknown>>;
-  /** Rows handed to this partition since its last flush was queued. */
+  /**
+   * Rows of this partition the worker has acknowledged (or, for a chunk
+   * whose task failed, that the chunk held) since the last flush: what its
+   * flush must report, so any shortfall was lost with a crashed worker.
+   */
   sent: number;
 }
 
@@ -71,6 +74,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   readonly #partitioner: Partitioner;
   readonly #copier: RowsCopier;
   #partitions: Partition[] = [];
+  /** Chunks sent whose tasks have not all settled (each resolves when its buffer is free again). */
+  #inFlight: Array<Promise<unknown>> = [];
   #timer: NodeJS.Timeout | undefined;
   #intervalStartMs = Date.now();
   #flushes: Promise<void> = Promise.resolve();
@@ -85,7 +90,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     const spec = compileKeySpec(config.group_by);
     this.#partitioner = new Partitioner(spec, config.workers);
     // A buffer for every chunk that can be in flight, plus the one being filled.
-    this.#copier = new RowsCopier(spec, new BufferPool(config.workers * MAX_IN_FLIGHT + 1));
+    this.#copier = new RowsCopier(spec, new BufferPool(MAX_IN_FLIGHT + 1, true));
   }
 
   protected async doStart(): Promise<void> {
@@ -110,7 +115,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       });
       // A worker error outside a task (piscina replaces the thread); the lost rows are counted at flush.
       pool.on('error', (err: unknown) => this.#log.warn('flow_aggregate worker failed', { partition: k, error: err }));
-      this.#partitions.push({ pool, tail: Promise.resolve(), inFlight: [], sent: 0 });
+      this.#partitions.push({ pool, tail: Promise.resolve(), sent: 0 });
     }
     // A worker that cannot load fails start() here, with its error, instead of the first batches.
     await Promise.all(this.#partitions.map((p) => p.pool.run(null, { name: 'ready' })));
@@ -128,46 +133,55 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       return;
     }
     this.#metrics.flowsIn(batch.length);
-    const plan = this.#partitioner.plan(batch);
+    const n = batch.length;
     const counters = RowsCopier.presentCounters(batch);
-    // Chunks are copied only when their partition has room, round-robin over
-    // the partitions, so at most MAX_IN_FLIGHT chunks per worker exist at once
-    // (memory stays bounded whatever the batch size) and every worker gets work early.
-    let sent = 0;
-    for (let from = 0, more = true; more; from += CHUNK_ROWS) {
-      more = false;
-      for (let k = 0; k < plan.length; k++) {
-        const { rows, count } = plan[k]!;
-        if (from >= count) continue;
-        more ||= from + CHUNK_ROWS < count;
-        const p = this.#partitions[k]!;
-        while (p.inFlight.length >= MAX_IN_FLIGHT) await p.inFlight[0];
-        if (!this.#accepting) {
-          // Shut down while this batch waited for room: its last interval is already out.
-          this.#metrics.dropped(batch.length - sent, 'not_running');
-          return;
-        }
-        const chunk = this.#copier.copy(batch, rows, from, Math.min(CHUNK_ROWS, count - from), counters, from === 0);
-        this.#send(k, p, chunk);
-        sent += chunk.length;
+    // Copied once per batch: the caller may intern more strings once consume() returns.
+    const strings = batch.strings.values().slice();
+    // Chunks are copied only when there is room, so at most MAX_IN_FLIGHT
+    // exist at once (memory stays bounded whatever the batch size).
+    for (let from = 0; from < n; from += CHUNK_ROWS) {
+      while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight[0];
+      if (!this.#accepting) {
+        // Shut down while this batch waited for room: its last interval is already out.
+        this.#metrics.dropped(n - from, 'not_running');
+        return;
       }
+      const chunk = this.#copier.copy(batch, undefined, from, Math.min(CHUNK_ROWS, n - from), counters, from === 0 ? strings : undefined);
+      this.#send(chunk, strings);
     }
   }
 
-  #send(k: number, p: Partition, chunk: WorkerRows): void {
-    p.sent += chunk.length;
-    const task = p.tail
-      .then(() => p.pool.run(chunk, { name: 'add', transferList: rowsTransferList(chunk) }))
-      .then((buffers: ArrayBuffer[]) => this.#copier.recycle(buffers))
-      .catch((err: unknown) => this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err }));
-    p.tail = task;
-    p.inFlight.push(task);
-    void task.finally(() => p.inFlight.splice(p.inFlight.indexOf(task), 1));
+  /** Queues `chunk` for every worker; its buffer is reused once all have replied. */
+  #send(chunk: WorkerRows, strings: readonly string[]): void {
+    const partitions = this.#partitions.length;
+    let counts: Int32Array | undefined;
+    const tasks = this.#partitions.map((p, k) => {
+      const task: AddTask = { rows: chunk, partition: k, partitions };
+      const done = p.tail
+        .then(() => p.pool.run(task, { name: 'add' }))
+        .then(
+          (folded: number) => {
+            p.sent += folded;
+          },
+          (err: unknown) => {
+            // The worker died with (or before) this chunk: its rows of the chunk
+            // count as sent, so the flush finds them missing and counts them lost.
+            counts ??= partitions === 1 ? Int32Array.of(chunk.length) : this.#partitioner.countOfRows(chunk, textHashes(strings));
+            p.sent += counts[k]!;
+            this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err });
+          },
+        );
+      p.tail = done;
+      return done;
+    });
+    const settled = Promise.all(tasks).then(() => this.#copier.recycle(chunk));
+    this.#inFlight.push(settled);
+    void settled.finally(() => this.#inFlight.splice(this.#inFlight.indexOf(settled), 1));
   }
 
   /** Resolves once every batch queued so far has been folded into its worker's groups. */
   async settled(): Promise<void> {
-    await Promise.all(this.#partitions.flatMap((p) => p.inFlight));
+    await Promise.all(this.#inFlight);
   }
 
   /** Emits the current interval's groups downstream (also run by the timer and at shutdown). */
@@ -182,12 +196,16 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     const endMs = Date.now();
     const startMs = this.#intervalStartMs;
     this.#intervalStartMs = endMs;
-    // Chained behind every batch sent so far, so each flush sees exactly the
-    // rows counted in `sent` at this moment.
+    // Chained behind every chunk sent so far, so each flush compares the
+    // worker's count with exactly the rows those chunks held for it.
     const results = this.#partitions.map((p) => {
-      const sent = p.sent;
-      p.sent = 0;
-      const flushed = p.tail.then(() => p.pool.run(null, { name: 'flush' }));
+      let sent = 0;
+      const flushed = p.tail.then(() => {
+        // Every add task queued before this flush has settled and counted its rows.
+        sent = p.sent;
+        p.sent = 0;
+        return p.pool.run(null, { name: 'flush' });
+      });
       p.tail = flushed.catch(() => undefined);
       return flushed.then(
         (r: FlushResult) => {

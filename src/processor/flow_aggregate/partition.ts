@@ -1,14 +1,15 @@
-// Splits a batch's rows between the workers by group-key hash, so every
-// flow of a group always lands in the same worker and partitions never share a
-// group.
+// Which worker folds a row in: a hash of the row's group key, so every flow
+// of a group always lands in the same worker and partitions never share a
+// group. Every worker receives every chunk and computes this for its rows
+// (aggregate.worker.ts), so the main thread does not split batches.
 //
 // The hash must not depend on the batch (string indexes differ per batch), so
 // string attributes enter it as a hash of their text, computed once per
 // distinct string of the batch rather than once per row. The hash is mixed
-// column by column (hashKeys): the main thread never writes a key out.
+// column by column (hashKeys): the key is never written out.
 
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
-import { hashKeys, type KeySpec } from './group-key.ts';
+import { hashKeys, type KeyColumns, type KeySpec } from './group-key.ts';
 
 const PARTITION_SEED = 0x7f4a7c15;
 /** Rows hashed at a time, so the hashes being mixed stay in the CPU cache. */
@@ -24,42 +25,44 @@ export class Partitioner {
     this.#n = partitions;
   }
 
-  /**
-   * Which rows of `batch` go to each partition: per partition the row indexes
-   * (undefined for all rows, in order: the single-partition case) and their count.
-   */
-  plan(batch: FlowBatch): Array<{ rows: Int32Array | undefined; count: number }> {
-    const n = batch.length;
-    if (this.#n === 1) return [{ rows: undefined, count: n }];
-    const part = this.partitionOf(batch);
-    const counts = new Int32Array(this.#n);
-    for (let i = 0; i < n; i++) counts[part[i]!]!++;
-    const rows = Array.from(counts, (c) => new Int32Array(c));
-    const fill = new Int32Array(this.#n);
-    for (let i = 0; i < n; i++) {
-      const p = part[i]!;
-      rows[p]![fill[p]!++] = i;
-    }
-    return rows.map((r, p) => ({ rows: r, count: counts[p]! }));
-  }
-
   /** The partition of every row of `batch` (a view valid until the next call). */
   partitionOf(batch: FlowBatch): Int32Array {
-    const n = batch.length;
+    return this.partitionOfRows(batch, textHashes(batch.strings.values()));
+  }
+
+  /**
+   * The partition of every row of `rows`, whose attribute columns index a
+   * string table with the text hashes `textHash` (see textHashes); a view
+   * valid until the next call.
+   */
+  partitionOfRows(rows: KeyColumns, textHash: Int32Array): Int32Array {
+    const n = rows.length;
     if (this.#hash.length < n) this.#hash = new Int32Array(Math.max(n, this.#hash.length * 2));
     const h = this.#hash;
     if (this.#n === 1) return h.fill(0, 0, n).subarray(0, n);
-    const strings = batch.strings.values();
-    const textHash = new Int32Array(strings.length);
-    for (let j = 0; j < strings.length; j++) textHash[j] = hashText(strings[j]!);
     const parts = this.#n;
     for (let from = 0; from < n; from += HASH_CHUNK) {
       const to = Math.min(n, from + HASH_CHUNK);
-      hashKeys(this.#spec, batch, h, textHash, PARTITION_SEED, from, to);
+      hashKeys(this.#spec, rows, h, textHash, PARTITION_SEED, from, to);
       for (let i = from; i < to; i++) h[i] = (h[i]! >>> 0) % parts;
     }
     return h.subarray(0, n);
   }
+
+  /** Rows of `rows` per partition. */
+  countOfRows(rows: KeyColumns, textHash: Int32Array): Int32Array {
+    const part = this.partitionOfRows(rows, textHash);
+    const counts = new Int32Array(this.#n);
+    for (let i = 0; i < part.length; i++) counts[part[i]!]!++;
+    return counts;
+  }
+}
+
+/** Per string of a table, the hash of its text: what the partition hash mixes in for an attribute. */
+export function textHashes(strings: readonly string[]): Int32Array {
+  const out = new Int32Array(strings.length);
+  for (let j = 0; j < strings.length; j++) out[j] = hashText(strings[j]!);
+  return out;
 }
 
 /** FNV-1a over UTF-16 code units; only needs to be stable, not cryptographic. */

@@ -1,13 +1,16 @@
-// The rows one worker receives in an 'add' task: only the columns its group
-// key and its accumulators read, in one ArrayBuffer that the message
-// transfers instead of cloning. A counter column that is zero on
-// every row of the batch is left out: adding zeros changes no sum and records
-// no histogram sample, and most batches carry no drops or DNS rows.
+// The rows the workers receive in an 'add' task: only the columns the group
+// key and the accumulators read, in one SharedArrayBuffer that every worker
+// reads in place (no copy per worker, no structured clone of row objects). A
+// counter column that is zero on every row of the batch is left out: adding
+// zeros changes no sum and records no histogram sample, and most batches carry
+// no drops or DNS rows.
 //
-// Cost per row on the main thread is one copy of what the worker reads (about
+// Cost per row on the main thread is one copy of what the workers read (about
 // 120 bytes for the default group_by with the usual counters) instead of a
 // whole FlowBatch (addresses, NAT columns, every counter and attribute), into
-// pooled buffers that the worker hands back (buffer-pool.ts).
+// pooled buffers (buffer-pool.ts), whatever the number of workers. A worker
+// picks its partition's rows out of a chunk with the same copier (into a
+// buffer of its own).
 
 import { COUNTER_COLUMNS, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
 import { gatherAddresses } from '../../pdata/flow-batch-select.ts';
@@ -24,17 +27,21 @@ export interface WorkerRows extends KeyColumns {
   /** Absent columns are zero on every row. */
   counters: Partial<Record<CounterColumn, Float64Array>>;
   /** The one buffer every column above is a view of (absent for rowsOfBatch). */
-  buffer?: ArrayBuffer;
+  buffer?: ArrayBufferLike;
+}
+
+/** What RowsCopier copies from: a FlowBatch, or rows a worker received. */
+export interface RowsSource extends KeyColumns {
+  counters: Partial<Record<CounterColumn, Float64Array>>;
 }
 
 /** Rows per WorkerRows message: bounds a message's memory (about 1 MiB) whatever the batch size. */
 export const CHUNK_ROWS = 8192;
 
 /**
- * Builds WorkerRows from FlowBatches for one key spec. All columns of a chunk
- * are views of one pooled buffer at fixed offsets, so a message transfers one
- * ArrayBuffer (each transferred buffer costs the message a detach and a
- * re-attach on the other side) and the pool holds buffers of a single size.
+ * Builds WorkerRows for one key spec. All columns of a chunk are views of one
+ * pooled buffer at fixed offsets, so a message carries one buffer and the
+ * pool holds buffers of a single size.
  */
 export class RowsCopier {
   readonly #fixed: Array<{ name: KeyColumnName; offset: number }> = [];
@@ -59,38 +66,42 @@ export class RowsCopier {
   }
 
   /** The counter columns of `batch` with at least one non-zero row (the ones to send). */
-  static presentCounters(batch: FlowBatch): CounterColumn[] {
+  static presentCounters(batch: RowsSource): CounterColumn[] {
     const n = batch.length;
-    return COUNTER_COLUMNS.filter((c) => anyNonZero(batch.counters[c], n));
+    return COUNTER_COLUMNS.filter((c) => {
+      const col = batch.counters[c];
+      return col !== undefined && anyNonZero(col, n);
+    });
   }
 
   /**
    * `count` (≤ CHUNK_ROWS) rows of `batch`: rows[from..from+count) when `rows`
    * is given, else the row range [from, from+count); with the counter columns
-   * `counters`, and the string table when `withStrings`.
+   * `counters`, and `strings` as the string table when given (a copy the
+   * caller will not change: the rows' attribute columns index into it).
    */
   copy(
-    batch: FlowBatch, rows: Int32Array | undefined, from: number, count: number, counters: readonly CounterColumn[], withStrings: boolean,
+    batch: RowsSource, rows: Int32Array | undefined, from: number, count: number, counters: readonly CounterColumn[],
+    strings: readonly string[] | undefined,
   ): WorkerRows {
     const buffer = this.#pool.take(this.#chunkBytes);
     const idx = rows?.subarray(from, from + count);
     const attributes = new Map<string, Int32Array>();
     const out: WorkerRows = { length: count, counters: {}, attributes, buffer };
-    // Copied now: the caller may intern more strings into its batch once consume() returns.
-    if (withStrings) out.strings = batch.strings.values().slice();
+    if (strings) out.strings = strings;
     // One copy function per element type: a shared generic one would see four
     // array types and V8 would make its element accesses polymorphic.
     for (const { name, offset } of this.#fixed) {
       if (name === 'srcPort' || name === 'dstPort') {
         const v = new Uint16Array(buffer, offset, count);
-        const src = batch[name];
+        const src = batch[name]!;
         if (!idx) v.set(src.subarray(from, from + count));
         else gather16(src, v, idx, count);
         out[name] = v;
       } else {
         const w = FIXED_WIDTH[name];
         const v = new Uint8Array(buffer, offset, count * w);
-        const src = batch[name];
+        const src = batch[name]!;
         if (!idx) v.set(src.subarray(from * w, (from + count) * w));
         else if (w === 16) gatherAddresses(src, v, idx, count);
         else gather8(src, v, idx, count);
@@ -106,7 +117,7 @@ export class RowsCopier {
       attributes.set(name, v);
     }
     for (const c of counters) {
-      const col = batch.counters[c];
+      const col = batch.counters[c]!;
       const v = new Float64Array(buffer, this.#counters[c], count);
       if (!idx) v.set(col.subarray(from, from + count));
       else gather64(col, v, idx, count);
@@ -115,18 +126,13 @@ export class RowsCopier {
     return out;
   }
 
-  /** Takes back a buffer a worker has handed back. */
-  recycle(buffers: readonly ArrayBuffer[]): void {
-    for (const b of buffers) this.#pool.give(b);
+  /** Takes back the buffer of rows no worker reads any more. */
+  recycle(rows: WorkerRows): void {
+    if (rows.buffer) this.#pool.give(rows.buffer);
   }
 }
 
 const FIXED_WIDTH: Record<KeyColumnName, number> = { family: 1, protocol: 1, flags: 1, srcAddr: 16, dstAddr: 16, srcPort: 2, dstPort: 2 };
-
-/** The buffers of `rows`, for the task's transfer list (detached on this side). */
-export function rowsTransferList(rows: WorkerRows): ArrayBuffer[] {
-  return rows.buffer ? [rows.buffer] : [];
-}
 
 /** The same rows read in place from a FlowBatch (no copy), e.g. to fold a batch on this thread. */
 export function rowsOfBatch(batch: FlowBatch): WorkerRows {
