@@ -17,10 +17,13 @@
 //     the RSS of the same process set up but fed nothing as context
 // Per-stage CPU (the bench's own naming step, consume, export, workers) is in `extra`.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
 
 interface BenchResult { name: string; value: number; unit: string; baseline: number; ratio: number; extra?: Record<string, number | string> }
 
@@ -31,11 +34,39 @@ interface Measurement {
   mainCpuBeforeShutdownMs?: number; workerCpuMs?: number; workerCpuTotalMs?: number; consumeCpuMs?: number;
 }
 
-const CHILD = fileURLToPath(new URL('./pipeline.child.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CHILD_SOURCE = join(ROOT, 'bench/pipeline.child.ts');
+const CHILD = join(ROOT, 'bench/.build/pipeline.child.js');
+
+/**
+ * Both variants run as JavaScript over podflow's build (dist/, brought up to
+ * date here as `make setup` does), because that is what ships: a process that
+ * loads one .ts file carries Node's type stripper, and every worker thread
+ * again. The child is bench/pipeline.child.ts compiled by tsc, with its
+ * imports of ../src/X.ts pointed at the build's ../../dist/X.js. Both run
+ * with the Node flags podflow ships with (bin/node-flags).
+ */
+/** The Node flags bin/podflow runs podflow with (bin/node-flags). */
+function shippedNodeFlags(): string[] {
+  return readFileSync(join(ROOT, 'bin/node-flags'), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+function buildChild(): void {
+  execFileSync('bash', [join(ROOT, 'scripts/setup.d/10-build.sh')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // The compiler and settings of the build (tsconfig.build.json), on one file.
+  const js = ts.transpileModule(readFileSync(CHILD_SOURCE, 'utf8'), {
+    fileName: CHILD_SOURCE, compilerOptions: { target: ts.ScriptTarget.ES2023, module: ts.ModuleKind.ESNext, verbatimModuleSyntax: true },
+  }).outputText
+    .replace(/(['"])\.\.\/src\/([^'"]+)\.ts\1/g, (_m, q: string, path: string) => `${q}../../dist/${path}.js${q}`);
+  const left = /(?:from|import\()\s*['"][^'"]+\.ts['"]/.exec(js);
+  if (left) throw new Error(`${CHILD_SOURCE}: an import the build cannot serve: ${left[0]}`);
+  mkdirSync(dirname(CHILD), { recursive: true });
+  writeFileSync(CHILD, js);
+}
 
 function measure(mode: 'podflow' | 'sdk', workers: number, intervals: number, sinkUrl: string): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...shippedNodeFlags(), '--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.on('error', reject);
@@ -48,6 +79,7 @@ function measure(mode: 'podflow' | 'sdk', workers: number, intervals: number, si
 }
 
 export default async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
+  buildChild();
   let requests = 0;
   let bytes = 0;
   const sink = createServer((req, res) => {

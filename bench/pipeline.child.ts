@@ -1,7 +1,9 @@
 // One measurement of bench/pipeline.bench.ts, in a process of its own so that
 // RSS and heap belong to one variant only.
 //
-// Usage: node --expose-gc bench/pipeline.child.ts podflow|sdk <workers> <intervals> <sinkUrl>
+// Usage: node --expose-gc bench/.build/pipeline.child.js podflow|sdk <workers> <intervals> <sinkUrl>
+// (this file compiled over podflow's build in dist/ by pipeline.bench.ts; it
+// also runs as it is, from src/, with node bench/pipeline.child.ts).
 // Prints one JSON line: flows, wallMs, cpuMs (all threads), per-thread and
 // per-stage CPU (mainCpuMs, workerCpuMs, annotateCpuMs, ...), maxRssMiB, heapMiB, ...
 //

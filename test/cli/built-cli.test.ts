@@ -49,12 +49,16 @@ t.test('dist/ holds JavaScript for every module of src/ and imports no .ts file'
   t.ok(existsSync(join(ROOT, 'dist/extension/flows_ui/page/index.html')), 'the flows_ui page is copied');
 });
 
-t.test('bin/podflow runs the build while it is current', async (t) => {
+t.test('bin/podflow runs the build while it is current, with bin/node-flags', async (t) => {
+  const flags = readFileSync(join(ROOT, 'bin/node-flags'), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  t.ok(flags.length > 0, 'bin/node-flags names flags');
   // `sh -x` traces the exec line the script ends with.
   const r = spawnSync('sh', ['-x', join(ROOT, 'bin/podflow'), '--version'], { encoding: 'utf8' });
   t.equal(r.status, 0, 'exits 0');
   t.match(r.stdout, /^podflow \d+\.\d+\.\d+\n$/);
-  t.ok(/exec \S+\/node_modules\/\.bin\/node .*\/dist\/cli\/main\.js --version/.test(r.stderr), `execs dist/cli/main.js: ${r.stderr.split('\n').find((l) => l.includes('exec ')) ?? r.stderr}`);
+  const exec = r.stderr.split('\n').find((l) => l.startsWith('+ exec ')) ?? r.stderr;
+  t.ok(/^\+ exec \S+\/node_modules\/\.bin\/node .*\/dist\/cli\/main\.js --version$/.test(exec), `execs dist/cli/main.js: ${exec}`);
+  for (const f of flags) t.ok(exec.split(' ').includes(f), `passes ${f}`);
 });
 
 t.test('validate and components from dist/ without type stripping', async (t) => {
