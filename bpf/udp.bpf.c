@@ -15,12 +15,19 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 static __always_inline void pf_count_udp(struct __sk_buff *skb, __u8 dir)
 {
-	/* Most packets are TCP: leave before touching the packet. */
-	struct bpf_sock *sk = skb->sk;
-	if (sk)
-		sk = bpf_sk_fullsock(sk);
-	if (sk && sk->protocol == PF_IPPROTO_TCP)
-		return;
+	/* Most packets are TCP: leave on the IP header's protocol byte, read in
+	 * place (direct packet access: a bounds check and a load, where the
+	 * socket's protocol costs a helper call). A header not in the linear
+	 * area takes the slow path below, which checks the same thing. */
+	void *data = (void *)(long)skb->data;
+	void *data_end = (void *)(long)skb->data_end;
+	if (skb->protocol == bpf_htons(PF_ETH_P_IP)) {
+		if (data + 10 <= data_end && ((__u8 *)data)[9] == PF_IPPROTO_TCP)
+			return;
+	} else if (skb->protocol == bpf_htons(PF_ETH_P_IPV6)) {
+		if (data + 7 <= data_end && ((__u8 *)data)[6] == PF_IPPROTO_TCP)
+			return;
+	}
 	struct pf_udp_key k = {};
 	struct udphdr uh;
 	__u8 *src = dir == PF_DIR_EGRESS ? k.local_addr : k.remote_addr;

@@ -80,7 +80,11 @@ t.test('ignored: loopback peers (include_loopback false), TCP, non-IP', async (t
   const before = entries().length;
   t.equal(dp.testRunUdp(true, packet('127.0.0.1', '127.0.0.1', 1, 2, 10)), 1);
   t.equal(dp.testRunUdp(true, packet('::1', '::1', 1, 2, 10)), 1);
+  // TCP leaves on the IP header's protocol byte (read in place), IPv4 and IPv6, both directions.
   t.equal(dp.testRunUdp(true, packet('10.1.2.3', '10.4.5.6', 1, 2, 10, 6)), 1);
+  t.equal(dp.testRunUdp(false, packet('10.1.2.3', '10.4.5.6', 1, 2, 10, 6)), 1);
+  t.equal(dp.testRunUdp(true, packet('fd00::1', 'fd00::2', 1, 2, 10, 6)), 1);
+  t.equal(dp.testRunUdp(false, packet('fd00::1', 'fd00::2', 1, 2, 10, 6)), 1);
   t.equal(entries().length, before);
   t.equal(dp.readStats()[K.PF_STAT_UDP_INSERTS], 2, 'two entries were created in all');
 });
