@@ -13,6 +13,8 @@ export interface DatapathOptions {
   includeLoopback: boolean;
   /** Drain period of the ring buffer when not woken early (half full). Default 100. */
   pollIntervalMs?: number;
+  /** The receive-side refresh as a BTF-typed raw tracepoint (probeTpBtf said it works). Default false. */
+  tpBtf?: boolean;
   /** false: load only, attach nothing (BPF_PROG_TEST_RUN tests). Default true. */
   attach?: boolean;
 }
@@ -51,6 +53,7 @@ interface EbpfAddon {
   Datapath: new (opts: DatapathOptions, onRecords: (records: ArrayBuffer) => void) => Datapath;
   layout(): Layout;
   probeFentry(): number;
+  probeTpBtf(tracepoint: string): number;
 }
 
 function addon(): EbpfAddon {
@@ -73,6 +76,11 @@ export function nativeLayout(): Layout {
 
 export function isDatapathError(e: unknown): e is DatapathError {
   return e instanceof Error && typeof (e as Partial<DatapathError>).step === 'string';
+}
+
+/** 0 when a BTF-typed raw tracepoint program loads and attaches to `tracepoint` here, else -errno. */
+export function probeTpBtf(tracepoint: string): number {
+  return addon().probeTpBtf(tracepoint);
 }
 
 /** 0 when an fentry program loads in this process, else -errno (never attached). */

@@ -1,7 +1,9 @@
-// Needs root (loads BPF). The start-up probe of optional features: fentry is
-// tried with a real program load (on this CI kernel it fails with EPERM), kprobe
-// support is read from sysfs/tracefs; the receiver reports both in one info
-// line and podflow_ebpf_feature_available, and runs the same either way.
+// Needs root (loads BPF). The start-up probe of optional features: tp_btf is
+// tried with a real load and attach (it works on this CI kernel), fentry with a
+// real program load (on this CI kernel it fails with EPERM), kprobe support is
+// read from sysfs/tracefs; the receiver reports them in one info line and
+// podflow_ebpf_feature_available, uses tp_btf for the receive-side refresh
+// when found, and runs either way.
 
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,12 @@ t.test('fentry: a real load; available, or the errno why not', async (t) => {
   t.comment(JSON.stringify(probeFeatures()));
 });
 
+t.test('tp_btf: a real load and attach; available, or the errno why not', async (t) => {
+  const f = probeFeatures().tp_btf;
+  if (f.available) t.equal(f.reason, undefined);
+  else t.match(f.reason, /^loading and attaching a tp_btf program on tcp_rcv_space_adjust failed: E[A-Z]+$/);
+});
+
 t.test('the receiver logs one line and sets the gauge, and runs without them', async (t) => {
   const lines: Array<Record<string, unknown>> = [];
   const telemetry = new SelfTelemetry();
@@ -43,14 +51,18 @@ t.test('the receiver logs one line and sets the gauge, and runs without them', a
   t.teardown(() => r.shutdown());
   await r.start();
   const expected = probeFeatures();
-  const line = lines.filter((l) => l.msg === 'ebpf optional features (not needed)');
+  const line = lines.filter((l) => l.msg === 'ebpf optional features (none required)');
   t.equal(line.length, 1, 'one info line');
   t.equal(line[0]?.level, 'info');
-  for (const f of ['fentry', 'kprobe'] as const) {
+  for (const f of ['tp_btf', 'fentry', 'kprobe'] as const) {
     t.equal(telemetry.gauge('podflow_ebpf_feature_available', '').get({ feature: f }), expected[f].available ? 1 : 0, `gauge ${f}`);
     t.equal(line[0]?.[f], expected[f].available ? 'available' : `unavailable: ${expected[f].reason}`);
   }
-  t.ok(r.programStats().length > 0, 'the datapath is loaded without them');
+  const names = r.programStats().map((p) => p.name);
+  t.ok(names.includes('pf_sockops'), 'the datapath is loaded whatever was found');
+  // Exactly one of the two receive-side refresh programs, the one the probe allows.
+  t.same(names.filter((n) => n.startsWith('pf_tcp_rcv_space_adjust')),
+    [expected.tp_btf.available ? 'pf_tcp_rcv_space_adjust_btf' : 'pf_tcp_rcv_space_adjust'], 'the receive-side refresh hook follows the tp_btf probe');
   await r.shutdown();
 });
 

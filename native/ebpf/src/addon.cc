@@ -62,6 +62,7 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
     opts.udp_map_size = o.Get("udpMapSize").As<Napi::Number>().Uint32Value();
     opts.ring_buffer_size = o.Get("ringBufferSize").As<Napi::Number>().Uint32Value();
     opts.include_loopback = o.Get("includeLoopback").ToBoolean().Value();
+    opts.tp_btf = o.Has("tpBtf") && o.Get("tpBtf").ToBoolean().Value();
     opts.attach = !o.Has("attach") || o.Get("attach").ToBoolean().Value();
     if (o.Has("pollIntervalMs")) opts.poll_interval_ms = o.Get("pollIntervalMs").As<Napi::Number>().Uint32Value();
 
@@ -224,6 +225,12 @@ Napi::Value ProbeFentryJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), ProbeFentry());
 }
 
+// probeTpBtf(tracepoint) → 0 or -errno (see feature-probe.cc).
+Napi::Value ProbeTpBtfJs(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(info.Env(), "probeTpBtf(tracepoint)");
+  return Napi::Number::New(info.Env(), ProbeTpBtf(info[0].As<Napi::String>().Utf8Value().c_str()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   static bool registered = false;
   if (!registered) {
@@ -233,6 +240,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Datapath", DatapathWrap::Define(env));
   exports.Set("layout", Napi::Function::New(env, Layout));
   exports.Set("probeFentry", Napi::Function::New(env, ProbeFentryJs));
+  exports.Set("probeTpBtf", Napi::Function::New(env, ProbeTpBtfJs));
   InitDns(env, exports);
   InitDrops(env, exports);
   return exports;

@@ -29,19 +29,25 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) {
     // sees every socket and keeps those below the attached cgroup.
     struct stat cst;
     if (cgroup_fd_ >= 0 && fstat(cgroup_fd_, &cst) == 0) skel_->rodata->pf_cgroup_id = cst.st_ino;
+    // One of the two receive-side refresh programs is loaded, never both.
+    bpf_program__set_autoload(skel_->progs.pf_tcp_rcv_space_adjust, !o.tp_btf);
+    bpf_program__set_autoload(skel_->progs.pf_tcp_rcv_space_adjust_btf, o.tp_btf);
     if (int err = LoadHoldingSignals([&] { return podflow_bpf__load(skel_); })) Fail("load", -err, "load BPF programs");
 
     auto& p = skel_->progs;
     auto& l = skel_->links;
-    struct {
+    struct Attach {
       bpf_program* prog;
       bpf_link** link;
       bool cgroup;
-    } attach[] = {
+    };
+    const Attach rcv = o.tp_btf ? Attach{p.pf_tcp_rcv_space_adjust_btf, &l.pf_tcp_rcv_space_adjust_btf, false}
+                                : Attach{p.pf_tcp_rcv_space_adjust, &l.pf_tcp_rcv_space_adjust, false};
+    Attach attach[] = {
         {p.pf_sockops, &l.pf_sockops, true},
         {p.pf_udp_egress, &l.pf_udp_egress, true},
         {p.pf_udp_ingress, &l.pf_udp_ingress, true},
-        {p.pf_tcp_rcv_space_adjust, &l.pf_tcp_rcv_space_adjust, false},
+        rcv,
         {p.pf_tcp_retransmit_skb, &l.pf_tcp_retransmit_skb, false},
         {p.pf_tcp_receive_reset, &l.pf_tcp_receive_reset, false},
         {p.pf_tcp_send_reset, &l.pf_tcp_send_reset, false},
@@ -151,6 +157,8 @@ std::vector<Datapath::ProgStats> Datapath::ReadProgStats() {
   std::vector<ProgStats> out;
   if (closed_) return out;
   bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) out.push_back(ProgramStats(prog));
+  bpf_object__for_each_program(prog, skel_->obj) {
+    if (bpf_program__fd(prog) >= 0) out.push_back(ProgramStats(prog));  // not the one left unloaded
+  }
   return out;
 }

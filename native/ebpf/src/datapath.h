@@ -25,6 +25,9 @@ struct DatapathOptions {
   // How often the poll thread drains the ring buffer when nobody wakes it
   // (the programs wake it early when the buffer is half full).
   uint32_t poll_interval_ms = 100;
+  // The receive-side refresh as a BTF-typed raw tracepoint (the caller probed
+  // that the kernel allows it: ProbeTpBtf) instead of the classic tracepoint.
+  bool tp_btf = false;
   // false: load only (BPF_PROG_TEST_RUN tests), nothing attached.
   bool attach = true;
 };

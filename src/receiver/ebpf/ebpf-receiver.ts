@@ -81,8 +81,8 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#readErrors = t.counter('podflow_ebpf_read_errors_total', 'Collections in which reading the datapath maps failed (that interval may miss live-connection deltas; they are reported later).');
     t.gauge('podflow_ebpf_connections_active', 'TCP sockets currently tracked by the datapath.')
       .observe({}, () => this.#conns.active);
-    for (const feature of ['fentry', 'kprobe']) {
-      t.gauge('podflow_ebpf_feature_available', 'Optional kernel eBPF features found at start (1) or not (0); podflow does not need them.')
+    for (const feature of ['tp_btf', 'fentry', 'kprobe']) {
+      t.gauge('podflow_ebpf_feature_available', 'Optional kernel eBPF features found at start (1) or not (0); none is required (tp_btf, when found, makes the receive-side refresh cheaper).')
         .observe({ feature }, () => (this.#features[feature]?.available ? 1 : 0));
     }
   }
@@ -103,7 +103,9 @@ export class EbpfReceiver extends LifecycleComponent {
       where: `receivers::${this.#settings.id}`,
     }, this.#acquireNat);
     try {
+      this.#features = probeFeatures();
       this.#dp = openDatapath({
+        tpBtf: this.#features.tp_btf?.available ?? false,
         cgroupPath: env.cgroupPath,
         connMapSize: c.conn_map_size,
         udpMapSize: c.udp_map_size,
@@ -132,8 +134,7 @@ export class EbpfReceiver extends LifecycleComponent {
     }
     process.once('exit', this.#onExit);
     this.#lastEmitMs = Date.now();
-    this.#features = probeFeatures();
-    this.#logger.info('ebpf optional features (not needed)', Object.fromEntries(Object.entries(this.#features)
+    this.#logger.info('ebpf optional features (none required)', Object.fromEntries(Object.entries(this.#features)
       .map(([k, v]) => [k, v.available ? 'available' : `unavailable: ${v.reason}`])));
     this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval, nat: this.#nat !== undefined });
     this.#schedule();
