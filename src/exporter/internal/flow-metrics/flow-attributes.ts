@@ -8,8 +8,9 @@
 //
 // A batch reduced by flow_aggregate (batch.aggregation) means only its groupBy
 // names: built-ins it did not group by are zero and are not attributes, and the
-// key starts with the groupBy list so equal zero columns of different groupings
-// never collide.
+// key starts with a short id of the groupBy list so equal zero columns of
+// different groupings never collide (the list itself, hundreds of characters,
+// would be hashed and compared on every lookup).
 
 import type { Attributes } from '@opentelemetry/api';
 import {
@@ -33,13 +34,19 @@ export class FlowAttributeReader {
   #withSourcePort = false;
   /** Attribute names get a one-code-unit id for keys, stable over this reader's life (few distinct names). */
   readonly #nameIds = new Map<string, string>();
+  /**
+   * groupBy lists (sorted, joined) → key prefix, stable over this reader's
+   * life. The id is text after \u0002: a raw row's key starts with its
+   * protocol and family (4 or 6) codes, so the two never match.
+   */
+  readonly #groupingIds = new Map<string, string>();
 
   bind(batch: FlowBatch): void {
     this.#batch = batch;
     const groupBy = batch.aggregation?.groupBy;
     this.#builtins = groupBy?.filter(isBuiltinKey);
     this.#withSourcePort = groupBy?.includes('source.port') ?? false;
-    this.#keyPrefix = groupBy ? `\u0002${[...groupBy].sort().join('\u0003')}\u0002` : '';
+    this.#keyPrefix = groupBy ? this.#groupingId(groupBy) : '';
     // Sorted so the same attribute set gives the same key whatever column order a batch has.
     this.#names = [...batch.attributes.keys()].sort();
     this.#prefixes = this.#names.map((n) => {
@@ -48,6 +55,13 @@ export class FlowAttributeReader {
       return id;
     });
     this.#columns = this.#names.map((n) => batch.attributes.get(n)!);
+  }
+
+  #groupingId(groupBy: readonly string[]): string {
+    const list = [...groupBy].sort().join('\u0003');
+    let id = this.#groupingIds.get(list);
+    if (id === undefined) this.#groupingIds.set(list, (id = `\u0002g${this.#groupingIds.size}\u0002`));
+    return id;
   }
 
   key(row: number): string {

@@ -38,6 +38,8 @@ export interface AccumulatorOptions {
 
 const NO_EVENTS: AccumulatorEvents = { overflow() {}, expired() {}, invalid() {} };
 const SUM_COUNT = SUM_METRICS.length;
+/** Bit m set: ALL_METRICS[m] is a histogram. */
+const HISTOGRAM_BITS = ALL_METRICS.reduce((bits, def, m) => (def.kind === 'histogram' ? bits | (1 << m) : bits), 0);
 
 export class FlowMetricsAccumulator {
   readonly temporality: Temporality;
@@ -78,22 +80,26 @@ export class FlowMetricsAccumulator {
     let invalid = 0;
     const values = this.#values;
     const agg = batch.aggregation;
+    // Per metric, the column a row's value is read from: flow_aggregate's
+    // batches carry RTT and durations as pre-bucketed samples, whose count says
+    // whether the row has any. Looked up once per batch, not per row and metric.
+    const columns = ALL_METRICS.map((def) => (agg && def.kind === 'histogram' ? agg.histograms[def.column].count : batch.counters[def.column]));
+    const bucketed = agg ? HISTOGRAM_BITS : 0;
     for (let row = 0; row < batch.length; row++) {
       let mask = 0;
       for (let m = 0; m < METRIC_COUNT; m++) {
-        const def = ALL_METRICS[m]!;
-        // flow_aggregate's batches carry RTT and duration as pre-bucketed samples.
-        if (agg && def.kind === 'histogram') {
-          if (agg.histograms[def.column].count[row]! > 0) mask |= 1 << m;
+        const raw = columns[m]![row]!;
+        if (raw === 0) continue;
+        if (bucketed & (1 << m)) {
+          if (raw > 0) mask |= 1 << m;
           continue;
         }
-        const raw = batch.counters[def.column][row]!;
-        if (raw === 0) continue;
         // A negative or NaN counter is corrupt input; a monotonic sum must never go down.
         if (!(raw > 0)) {
           invalid++;
           continue;
         }
+        const def = ALL_METRICS[m]!;
         values[m] = def.kind === 'histogram' ? raw / def.divisor : raw;
         mask |= 1 << m;
       }
@@ -142,8 +148,10 @@ export class FlowMetricsAccumulator {
     const sums: DataPoint<number>[][] = SUM_METRICS.map(() => []);
     const hists: DataPoint<Histogram>[][] = ALL_METRICS.slice(SUM_COUNT).map(() => []);
     const delta = this.temporality === 'delta';
+    // Shared by the points (nothing downstream changes a point's times).
+    const periodStart = millisToHrTime(this.#periodStartMs);
     const emit = (s: FlowSeries): void => {
-      const startTime = millisToHrTime(delta ? this.#periodStartMs : s.startMs);
+      const startTime = delta ? periodStart : s.startTime;
       for (let m = 0; m < METRIC_COUNT; m++) {
         if (!(s.present & (1 << m))) continue;
         if (m < SUM_COUNT) sums[m]!.push({ startTime, endTime: end, attributes: s.attributes, value: s.sums[m]! });

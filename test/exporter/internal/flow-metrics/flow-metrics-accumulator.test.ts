@@ -180,3 +180,37 @@ t.test('flow_aggregate batches: only grouped attributes, pre-bucketed histograms
   t.equal(h.buckets.counts[h.buckets.boundaries.indexOf(0.001)], 2, 'bucket (…, 1000µs] (our bounds are a superset)');
   t.equal(metric(ms, 'network.flow.tcp.rtt')!.dataPoints.length, 1, 'no histogram point for a row without samples');
 });
+
+t.test('flow_aggregate batches: one series per grouping and group across batches; collected points do not change afterwards', async (t) => {
+  const { a } = acc();
+  const reduced = (groupBy: string[], bytes: number, rttSamples: number): FlowBatch => {
+    const b = new FlowBatch(1);
+    const i = b.addRow();
+    b.dstPort[i] = 443; // every other built-in column is 0, whatever the grouping
+    b.counters.bytes[i] = bytes;
+    const rtt = emptyHistogramColumns([100, 1000], 1);
+    rtt.count[0] = rttSamples; rtt.sum[0] = 50 * rttSamples; rtt.min[0] = 50; rtt.max[0] = 50;
+    rtt.buckets.set([rttSamples, 0, 0], 0);
+    b.aggregation = { groupBy, histograms: { rttUs: rtt, durationMs: emptyHistogramColumns([1], 1), connectUs: emptyHistogramColumns([1], 1), dnsDurationUs: emptyHistogramColumns([1], 1) } };
+    return b;
+  };
+  a.consume(reduced(['destination.port'], 100, 1));
+  a.consume(reduced(['network.type', 'destination.port'], 10, 1));
+  a.consume(reduced(['destination.port'], 1, 1));
+  const first = a.collect();
+  t.same(metric(first, 'network.flow.bytes')!.dataPoints.map((p) => [p.attributes, p.value]).sort((x, y) => Number(x[1]) - Number(y[1])), [
+    [{ 'destination.port': 443, 'network.type': 'ipv4' }, 10],
+    [{ 'destination.port': 443 }, 101],
+  ], 'equal zero columns of two groupings are two series; the same grouping in two batches is one');
+  // The series grouped by destination.port alone (the other one has network.type too).
+  const rttOf = (ms: MetricData[]) => (metric(ms, 'network.flow.tcp.rtt')!.dataPoints as Array<{ attributes: Attributes; value: Histogram }>)
+    .find((p) => Object.keys(p.attributes).length === 1)!.value;
+  const before = structuredClone(rttOf(first));
+  t.equal(before.count, 2, 'two samples in that series');
+  a.consume(reduced(['destination.port'], 1, 5));
+  const second = a.collect();
+  t.same(rttOf(first), before, 'a collected histogram point keeps its values');
+  t.equal(rttOf(second).count, 7);
+  t.equal(metric(second, 'network.flow.bytes')!.dataPoints[0]!.startTime, metric(first, 'network.flow.bytes')!.dataPoints[0]!.startTime,
+    'cumulative points keep their series start time');
+});
