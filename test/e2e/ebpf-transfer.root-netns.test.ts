@@ -5,6 +5,9 @@
 // The server listens on "::", so on the IPv4 run its sockets are dual-stack
 // (AF_INET6 holding v4-mapped addresses): the server-side rows matching the
 // plain IPv4 address show those are reported as IPv4.
+// A second receiver with tp_btf: false runs the IPv4 transfer through the
+// classic tcp_rcv_space_adjust tracepoint (the fallback of kernels without
+// BTF-typed raw tracepoints); both are attached throughout, each with its own maps.
 
 import t from 'tap';
 import { createNetPair } from './support/ebpf-netns.ts';
@@ -14,13 +17,16 @@ const UP = 20 * 1024 * 1024;
 const DOWN = 5 * 1024 * 1024;
 
 const net = createNetPair(t, 'xfer', 11);
-const h = await startReceiver(t);
+const variants = [
+  { h: await startReceiver(t), hook: 'tp_btf where available', families: [4, 6] as const, portBase: 5000 },
+  { h: await startReceiver(t, { tp_btf: false }), hook: 'classic tracepoint', families: [4] as const, portBase: 5100 },
+];
 
-for (const family of [4, 6] as const) {
-  t.test(`IPv${family} transfer of ${UP} bytes up and ${DOWN} down`, async (t) => {
+for (const { h, hook, families, portBase } of variants) for (const family of families) {
+  t.test(`IPv${family} transfer of ${UP} bytes up and ${DOWN} down (receive refresh: ${hook})`, async (t) => {
     const serverIp = family === 4 ? net.serverV4 : net.serverV6;
     const clientIp = family === 4 ? net.clientV4 : net.clientV6;
-    const port = 5000 + family;
+    const port = portBase + family;
     const up = family === 4 ? UP : UP / 4;
     const down = family === 4 ? DOWN : DOWN / 4;
     const server = net.spawnTraffic(net.server, ['tcp-server', String(port), String(up), String(down)]);
@@ -88,7 +94,7 @@ for (const family of [4, 6] as const) {
   });
 }
 
-t.test('self-metrics', async (t) => {
+for (const { h, hook } of variants) t.test(`self-metrics (receive refresh: ${hook})`, async (t) => {
   t.equal(h.telemetry.counter('podflow_ebpf_ringbuf_lost_total', '').get(), 0, 'no ring-buffer loss');
   t.ok(h.telemetry.counter('podflow_ebpf_connections_closed_total', '').get() >= 4, 'closed connections counted');
   t.ok(h.telemetry.counter('podflow_receiver_accepted_flows_total', '').get({ receiver: 'ebpf' }) > 0, 'accepted flows counted');

@@ -10,6 +10,7 @@ const PAGE = 4096;
 export const ebpfConfigSchema = object({
   collection_interval: duration({ default: 10_000, min: 10, description: 'How often one FlowBatch with the counter deltas since the previous one is emitted.' }),
   cgroup_path: string({ default: '', description: 'cgroup2 directory the programs attach to (they see every socket below it). Empty: /sys/fs/cgroup when it is cgroup2, else the cgroup2 mount in /proc/self/mountinfo (e.g. /sys/fs/cgroup/unified on hybrid hosts).' }),
+  tp_btf: bool({ default: true, description: 'Refresh counters on application reads through a BTF-typed raw tracepoint when the kernel allows it (probed at start; plain loads instead of a probe read per counter). false: always the classic tracepoint.' }),
   include_loopback: bool({ default: false, description: 'Also report flows whose peer is 127.0.0.0/8 or ::1.' }),
   conn_map_size: int({ default: 65_536, min: 64, max: 16_777_216, description: 'Maximum concurrently open TCP sockets tracked; more are counted in podflow_ebpf_map_full_total{map="pf_conns"}.' }),
   udp_map_size: int({ default: 65_536, min: 64, max: 16_777_216, description: 'UDP 5-tuple×direction entries (LRU); evictions are counted in podflow_ebpf_map_full_total{map="pf_udp"}.' }),

@@ -105,7 +105,7 @@ export class EbpfReceiver extends LifecycleComponent {
     try {
       this.#features = probeFeatures();
       this.#dp = openDatapath({
-        tpBtf: this.#features.tp_btf?.available ?? false,
+        tpBtf: c.tp_btf && (this.#features.tp_btf?.available ?? false),
         cgroupPath: env.cgroupPath,
         connMapSize: c.conn_map_size,
         udpMapSize: c.udp_map_size,
