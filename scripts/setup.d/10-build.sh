@@ -2,9 +2,10 @@
 # The JavaScript build podflow runs from (bin/podflow, the container image):
 # src/ compiled by tsc (tsconfig.build.json) into dist/, with the assets src/
 # holds beside its code (the flows_ui page). Running compiled JS instead of
-# stripping types at load time saves each thread (the main one and every
-# flow_aggregate worker) the type stripper's wasm compiler and its memory:
-# about 30 MiB per thread, measured in bench/pipeline.bench.ts.
+# stripping types at load time saves the process Node's type stripper (a
+# WebAssembly build of swc) and every thread (the main one and each
+# flow_aggregate worker) its instance of it: the 1-worker pipeline of
+# bench/pipeline.bench.ts went from 248 to 203 MiB max RSS.
 #
 # dist/ has the same depth as src/, so paths a module resolves from its own URL
 # (../../config/default.yaml, ../../package.json, native/*/build) hold in both.
