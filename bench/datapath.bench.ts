@@ -117,10 +117,18 @@ const median = (a: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
-async function iperf(procs: string, net: NetPair, seconds: number): Promise<number> {
+interface IperfRun {
+  bps: number;
+  /** CPU of the workload cgroup (iperf3 client and server, and the kernel work done in their context: the BPF programs too) per KiB received. */
+  cpuNsPerKiB: number;
+}
+
+async function iperf(procs: string, net: NetPair, seconds: number): Promise<IperfRun> {
+  const cpu0 = cgroupCpu(dirname(procs));
   const out = await nsRun(procs, net.client, 'iperf3', ['-c', net.serverV4, '-p', '5201', '-t', String(seconds), '-J']);
-  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } };
-  return j.end.sum_received.bits_per_second;
+  const cpu = cgroupCpu(dirname(procs)) - cpu0;
+  const j = JSON.parse(out) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
+  return { bps: j.end.sum_received.bits_per_second, cpuNsPerKiB: (cpu * 1e9) / (j.end.sum_received.bytes / 1024) };
 }
 
 async function wrkP99(procs: string, net: NetPair, seconds: number): Promise<number> {
@@ -311,11 +319,13 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     await new Promise((r) => http.stdout!.once('data', r));
     await sleep(300);
 
-    const base = { bps: [] as number[], p99: [] as number[] };
-    const withPf = { bps: [] as number[], p99: [] as number[], rows: 0, bpfNsPerMB: [] as number[], bpfPct: [] as number[] };
+    const base = { bps: [] as number[], cpuPerKiB: [] as number[], p99: [] as number[] };
+    const withPf = { bps: [] as number[], cpuPerKiB: [] as number[], p99: [] as number[], rows: 0, bpfNsPerMB: [] as number[], bpfPct: [] as number[] };
     const bpfNs = () => bpfNsCorrected(heldPrograms(), floorNs);
     for (let i = 0; i < rounds; i++) {
-      base.bps.push(await iperf(procs, net, seconds));
+      const b0 = await iperf(procs, net, seconds);
+      base.bps.push(b0.bps);
+      base.cpuPerKiB.push(b0.cpuNsPerKiB);
       base.p99.push(await wrkP99(procs, net, seconds));
       const r = await withReceiver(v, async () => {
         // The datapath's own cost, independent of what else loads the machine:
@@ -325,9 +335,10 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
         const b = await iperf(procs, net, seconds);
         const wall = Number(process.hrtime.bigint() - t0) / 1e9;
         const ns = bpfNs() - ns0;
-        withPf.bpfNsPerMB.push(ns / ((b / 8) * seconds / 1e6));
+        withPf.bpfNsPerMB.push(ns / ((b.bps / 8) * seconds / 1e6));
         withPf.bpfPct.push((ns / 1e9 / wall) * 100);
-        return { bps: b, p99: await wrkP99(procs, net, seconds) };
+        withPf.cpuPerKiB.push(b.cpuNsPerKiB);
+        return { bps: b.bps, p99: await wrkP99(procs, net, seconds) };
       });
       withPf.bps.push(r.result.bps);
       withPf.p99.push(r.result.p99);
@@ -339,6 +350,15 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
       extra: { rounds, seconds_each: seconds, statistic: 'median', rows_reported: withPf.rows,
         bpf_ns_per_MB: Math.round(median(withPf.bpfNsPerMB)), bpf_programs_pct_of_core: Number(median(withPf.bpfPct).toFixed(3)),
         bpf_stats_floor_ns_per_run: floorNs,
+        // Throughput on veth is CPU-bound, so what the programs add to the CPU
+        // each byte costs is the throughput they take; unlike Gbit/s (which
+        // moves ±15% between rounds with where the scheduler put the two
+        // iperf3 processes) both parts are measured per byte. Dispatch work
+        // around a program run (the hook's own call) is not in run_time_ns.
+        workload_cpu_ns_per_KiB_without: Math.round(median(base.cpuPerKiB)),
+        workload_cpu_ns_per_KiB_with: Math.round(median(withPf.cpuPerKiB)),
+        bpf_ns_per_KiB: Number((median(withPf.bpfNsPerMB) * 1024 / 1e6).toFixed(2)),
+        bpf_share_of_workload_cpu_per_byte_pct: Number(((median(withPf.bpfNsPerMB) * 1024 / 1e6) / median(base.cpuPerKiB) * 100).toFixed(2)),
         all_with: withPf.bps.map((b) => (b / 1e9).toFixed(2)).join(' '), all_without: base.bps.map((b) => (b / 1e9).toFixed(2)).join(' '),
         ...variantExtra } });
     const p99 = median(withPf.p99);
