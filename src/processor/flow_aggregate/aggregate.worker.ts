@@ -10,13 +10,16 @@
 //   consume(batch)
 //     WorkerRows chunks (≤ 8192 rows): the key's
 //     columns and the non-zero counters, in one
-//     pooled SharedArrayBuffer
+//     pooled buffer: n = 1 an ArrayBuffer,
+//     transferred; n > 1 a SharedArrayBuffer
 //     run({rows, partition: k, partitions: n},  ──▶   add(task), in every worker:
 //         {name:'add'}) to every worker               n = 1: all rows → GroupTable.addRows
 //                                                     n > 1: hash each row's key, copy the
 //                                                     rows of partition k, fold those in
-//                                               ◀──   the number of rows folded in
-//     once all n replied: buffer back into the BufferPool
+//                                               ◀──   { folded: rows folded in }, and
+//                                                     move(buffer) when it was transferred
+//     buffer back into the BufferPool (shared:
+//     once all n replied)
 //   every interval / shutdown
 //     run(null, {name:'flush'})                 ──▶   flush()
 //                                                     GroupTable.toBatch(); reset()
@@ -51,6 +54,13 @@ export interface AddTask {
   partitions: number;
 }
 
+export interface AddResult {
+  /** Rows of the task's partition folded in. */
+  folded: number;
+  /** The chunk's buffer, handed back when it was transferred (not shared). */
+  buffer?: ArrayBuffer;
+}
+
 export interface FlushResult {
   batch: FlowBatchTransfer;
   /** Rows this worker folded in since its previous flush (or since it started). */
@@ -72,8 +82,15 @@ export function ready(): boolean {
   return true;
 }
 
-/** Folds this partition's rows of the chunk in; answers how many that was. */
-export function add(task: AddTask): number {
+/** Folds this partition's rows of the chunk in; answers how many that was (and hands a transferred buffer back). */
+export function add(task: AddTask): unknown {
+  const folded = foldIn(task);
+  const buffer = task.rows.buffer;
+  if (buffer instanceof SharedArrayBuffer || buffer === undefined) return { folded } satisfies AddResult;
+  return move({ [transferableSymbol]: [buffer], [valueSymbol]: { folded, buffer } satisfies AddResult });
+}
+
+function foldIn(task: AddTask): number {
   const { rows, partition, partitions } = task;
   if (partitions === 1) {
     table.addRows(rows);
@@ -90,7 +107,7 @@ export function add(task: AddTask): number {
   // A chunk with none of this partition's rows still brings the batch's strings for the next ones.
   const own = ownRows.copy(rows, mine, 0, count, counters, rows.strings);
   table.addRows(own);
-  ownRows.recycle(own);
+  ownRows.recycle(own.buffer);
   return count;
 }
 

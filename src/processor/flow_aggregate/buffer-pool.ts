@@ -1,10 +1,11 @@
 // Column buffers for the rows sent to workers, reused instead of allocated per
-// batch. The main thread's chunks are SharedArrayBuffers: every worker reads
-// the same chunk (each folds in the rows of its own partition), and once all
-// of them have replied the buffer comes back here, so the main thread writes
-// the next chunk into memory that is already mapped, and no buffer waits for a
-// worker's garbage collector (which runs on its own JS heap's schedule, not on
-// these buffers').
+// batch. With several workers a chunk is a SharedArrayBuffer that every worker
+// reads (each folds in the rows of its own partition) and that comes back here
+// once all of them have replied; a single worker gets it transferred and hands
+// it back with its reply. Either way the main thread writes the next chunk
+// into memory that is already mapped, and no buffer waits for a worker's
+// garbage collector (which runs on its own JS heap's schedule, not on these
+// buffers').
 //
 // Chunks have a fixed row count and layout, so buffers come in one size per
 // processor; the pool still keys its free lists by byte length, so a buffer of

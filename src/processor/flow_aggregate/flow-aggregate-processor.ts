@@ -15,7 +15,7 @@ import type { FlowConsumer } from '../../consumer/consumer.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
 import { DEFAULT_HISTOGRAM_BOUNDARIES, HISTOGRAM_COLUMNS, type HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import type { Logger } from '../../service/logger.ts';
-import type { AddTask, AggregateWorkerData, FlushResult } from './aggregate.worker.ts';
+import type { AddResult, AddTask, AggregateWorkerData, FlushResult } from './aggregate.worker.ts';
 import type { FlowAggregateConfig } from './config.ts';
 import { compileKeySpec } from './group-key.ts';
 import { concatReduced } from './merge.ts';
@@ -90,7 +90,10 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     const spec = compileKeySpec(config.group_by);
     this.#partitioner = new Partitioner(spec, config.workers);
     // A buffer for every chunk that can be in flight, plus the one being filled.
-    this.#copier = new RowsCopier(spec, new BufferPool(MAX_IN_FLIGHT + 1, true));
+    // One worker gets each chunk's buffer transferred; several share it (a
+    // shared buffer costs the copy into it a little: V8 fills it with relaxed
+    // atomic moves rather than memcpy).
+    this.#copier = new RowsCopier(spec, new BufferPool(MAX_IN_FLIGHT + 1, config.workers > 1));
   }
 
   protected async doStart(): Promise<void> {
@@ -154,14 +157,16 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   /** Queues `chunk` for every worker; its buffer is reused once all have replied. */
   #send(chunk: WorkerRows, strings: readonly string[]): void {
     const partitions = this.#partitions.length;
+    const shared = chunk.buffer instanceof SharedArrayBuffer;
     let counts: Int32Array | undefined;
     const tasks = this.#partitions.map((p, k) => {
       const task: AddTask = { rows: chunk, partition: k, partitions };
       const done = p.tail
-        .then(() => p.pool.run(task, { name: 'add' }))
+        .then(() => p.pool.run(task, { name: 'add', ...(shared ? {} : { transferList: [chunk.buffer as ArrayBuffer] }) }))
         .then(
-          (folded: number) => {
-            p.sent += folded;
+          (r: AddResult) => {
+            p.sent += r.folded;
+            this.#copier.recycle(r.buffer);
           },
           (err: unknown) => {
             // The worker died with (or before) this chunk: its rows of the chunk
@@ -174,7 +179,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       p.tail = done;
       return done;
     });
-    const settled = Promise.all(tasks).then(() => this.#copier.recycle(chunk));
+    // A transferred buffer is detached here (byteLength 0): the pool ignores it.
+    const settled = Promise.all(tasks).then(() => this.#copier.recycle(chunk.buffer));
     this.#inFlight.push(settled);
     void settled.finally(() => this.#inFlight.splice(this.#inFlight.indexOf(settled), 1));
   }

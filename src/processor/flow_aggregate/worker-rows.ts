@@ -1,6 +1,7 @@
 // The rows the workers receive in an 'add' task: only the columns the group
-// key and the accumulators read, in one SharedArrayBuffer that every worker
-// reads in place (no copy per worker, no structured clone of row objects). A
+// key and the accumulators read, in one buffer: transferred to a single
+// worker, or shared by several, each reading it in place (no copy per worker,
+// no structured clone of row objects). A
 // counter column that is zero on every row of the batch is left out: adding
 // zeros changes no sum and records no histogram sample, and most batches carry
 // no drops or DNS rows.
@@ -126,9 +127,9 @@ export class RowsCopier {
     return out;
   }
 
-  /** Takes back the buffer of rows no worker reads any more. */
-  recycle(rows: WorkerRows): void {
-    if (rows.buffer) this.#pool.give(rows.buffer);
+  /** Takes back the buffer of rows no worker reads any more (a detached one is ignored). */
+  recycle(buffer: ArrayBufferLike | undefined): void {
+    if (buffer) this.#pool.give(buffer);
   }
 }
 

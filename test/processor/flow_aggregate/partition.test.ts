@@ -41,7 +41,7 @@ for (const [gi, groupBy] of GROUPINGS.entries()) {
         if (own.counters.bytes) t.same(Array.from(own.counters.bytes), Array.from(mine, (i) => b!.counters.bytes[i]), 'own rows copied in order');
         t.same(Array.from(p.partitionOfRows(own, textHashes(strings))), Array.from(mine, () => 1), 'and they stay in the partition');
       }
-      copier.recycle(chunk);
+      copier.recycle(chunk.buffer);
     }
   });
 }
