@@ -71,6 +71,23 @@ t.test('validate and components from dist/ without type stripping', async (t) =>
   t.ok((JSON.parse(c.stdout) as unknown[]).length > 10, 'the registry loads');
 });
 
+t.test('the component registry loads no gRPC, HTTP/2, TLS or undici until a config asks for them', async (t) => {
+  // What a Prometheus-only DaemonSet would otherwise carry in every process (see src/service/grpc-js.ts, node-builtins.ts).
+  const probe = `
+    import { createRequire } from 'node:module';
+    await import(${JSON.stringify(join(ROOT, 'dist/components.js'))});
+    const cache = Object.keys(createRequire(import.meta.url).cache);
+    console.log(JSON.stringify({
+      builtins: process.moduleLoadList.filter((m) => /^NativeModule (http2|https|tls|internal\\/deps\\/undici\\/undici)$/.test(m)),
+      grpc: cache.filter((f) => f.includes('@grpc/grpc-js')).length,
+    }));`;
+  const r = spawnSync(NODE, [...JS_ONLY, '--input-type=module', '-e', probe], { encoding: 'utf8', cwd: ROOT });
+  t.equal(r.status, 0, r.stderr);
+  const loaded = JSON.parse(r.stdout) as { builtins: string[]; grpc: number };
+  t.same(loaded.builtins, [], 'no node:http2, node:https, node:tls or undici');
+  t.equal(loaded.grpc, 0, 'no @grpc/grpc-js module');
+});
+
 t.test('run from dist/: synthetic flows through a flow_aggregate worker to the debug exporter, flows_ui serves its page', async (t) => {
   const ui = await freePort();
   const telemetry = await freePort();

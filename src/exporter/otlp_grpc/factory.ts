@@ -1,6 +1,6 @@
 // Factory of the otlp_grpc exporter (alias "otlp", the Collector's former name).
 
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-grpc-signal-exporter.ts';
@@ -11,6 +11,7 @@ import { OtlpGrpcTransport } from '../internal/otlp/otlp-grpc-transport.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
 import { otlpGrpcConfigSchema, resolveGrpcTarget, validateOtlpGrpcConfig, type OtlpGrpcConfig } from './config.ts';
+import { grpcJs } from '../../service/grpc-js.ts';
 
 function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent {
   if (settings.signal !== 'metrics') return createGrpcSignalExporter(settings, c);
@@ -49,6 +50,7 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
 }
 
 function channelCredentials(insecure: boolean, c: OtlpGrpcConfig): ChannelCredentials {
+  const { credentials } = grpcJs();
   if (insecure) return credentials.createInsecure();
   const f = readTlsFiles(c.tls);
   return credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null,

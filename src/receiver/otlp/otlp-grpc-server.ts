@@ -3,8 +3,9 @@
 // INVALID_ARGUMENT (grpc-js would answer INTERNAL for a failing deserializer).
 
 import { readFileSync } from 'node:fs';
-import { Server, ServerCredentials, status, type ServiceDefinition, type ServiceError } from '@grpc/grpc-js';
+import type { Server, ServerCredentials, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { splitHostPort } from '../../config/host-port.ts';
+import { grpcJs } from '../../service/grpc-js.ts';
 import type { ServerTlsConfig } from './config.ts';
 import type { OtlpSignal } from './otlp-schema.ts';
 
@@ -17,6 +18,7 @@ export class RequestError extends Error {
   readonly reason: string;
   constructor(message: string, kind: 'invalid' | 'unavailable' | 'unimplemented') {
     super(message);
+    const { status } = grpcJs();
     this.grpcCode = kind === 'invalid' ? status.INVALID_ARGUMENT : kind === 'unavailable' ? status.UNAVAILABLE : status.UNIMPLEMENTED;
     this.httpStatus = kind === 'invalid' ? 400 : kind === 'unavailable' ? 503 : 404;
     this.reason = kind === 'invalid' ? 'malformed' : kind === 'unavailable' ? 'unavailable' : 'path';
@@ -45,6 +47,7 @@ const service = (signal: OtlpSignal): ServiceDefinition => ({
 const EMPTY_RESPONSE = Buffer.alloc(0);
 
 export function serverCredentials(tls: ServerTlsConfig | undefined): ServerCredentials {
+  const { ServerCredentials } = grpcJs();
   if (!tls) return ServerCredentials.createInsecure();
   const ca = tls.client_ca_file !== undefined ? readFileSync(tls.client_ca_file) : null;
   return ServerCredentials.createSsl(ca, [{ private_key: readFileSync(tls.key_file), cert_chain: readFileSync(tls.cert_file) }], ca !== null);
@@ -52,6 +55,7 @@ export function serverCredentials(tls: ServerTlsConfig | undefined): ServerCrede
 
 /** Binds; resolves with the bound port. */
 export async function startGrpcServer(endpoint: string, tls: ServerTlsConfig | undefined, maxMiB: number, handle: ExportHandler): Promise<{ server: Server; port: number }> {
+  const { Server, status } = grpcJs();
   const server = new Server({ 'grpc.max_receive_message_length': maxMiB * 1024 * 1024 });
   for (const signal of ['metrics', 'logs', 'traces'] as const) {
     server.addService(service(signal), {

@@ -2,7 +2,7 @@
 // component, sent with OtlpGrpcTransport. In a file of its own so that only
 // otlp_grpc loads grpc-js.
 
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { ConsumerComponent, CreateSettings } from '../../../component/component.ts';
 import { classifyGrpcError } from '../exporterhelper/export-error.ts';
 import { resolveCommon } from '../otlp/otlp-common-config.ts';
@@ -12,6 +12,7 @@ import { parseGrpcEndpoint } from '../otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../otlp/otlp-env.ts';
 import { component, type CommonKeys } from './otlp-signal-exporters.ts';
 import { signalEnv } from './signal-env.ts';
+import { grpcJs } from '../../../service/grpc-js.ts';
 
 export function createGrpcSignalExporter(settings: CreateSettings, c: CommonKeys & { endpoint?: string | undefined }): ConsumerComponent {
   const env = signalEnv(settings.signal);
@@ -33,6 +34,7 @@ export function createGrpcSignalExporter(settings: CreateSettings, c: CommonKeys
 }
 
 function channelCredentials(insecure: boolean, tls: TlsConfig, env: Env): ChannelCredentials {
+  const { credentials } = grpcJs();
   if (insecure) return credentials.createInsecure();
   const f = readTlsFiles(tls, env);
   return credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null,

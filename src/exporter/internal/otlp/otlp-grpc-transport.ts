@@ -5,7 +5,8 @@
 // persistent queue stored are sent as they are and a shutdown that gives up
 // can cancel the call in flight.
 
-import { makeGenericClientConstructor, Metadata, type ChannelCredentials, type Client, type ServiceError } from '@grpc/grpc-js';
+import type { ChannelCredentials, Client, Metadata, ServiceError } from '@grpc/grpc-js';
+import { grpcJs } from '../../../service/grpc-js.ts';
 
 export type OtlpGrpcService = 'metrics' | 'logs' | 'traces';
 
@@ -36,10 +37,12 @@ type ExportClient = Client & {
 export class OtlpGrpcTransport {
   readonly #o: GrpcTransportOptions;
   readonly #client: ExportClient;
-  readonly #metadata = new Metadata();
+  readonly #metadata: Metadata;
 
   constructor(service: OtlpGrpcService, o: GrpcTransportOptions) {
     this.#o = o;
+    const { makeGenericClientConstructor, Metadata } = grpcJs();
+    this.#metadata = new Metadata();
     const Ctor = makeGenericClientConstructor({
       export: {
         path: PATHS[service], requestStream: false, responseStream: false,
