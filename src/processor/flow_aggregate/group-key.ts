@@ -72,24 +72,20 @@ export function keyColumnsOf(spec: KeySpec): KeyColumnName[] {
   return [...cols];
 }
 
-/** In a string id map: this batch-local string has no id yet. */
-export const UNRESOLVED = -2;
-
 /**
  * Writes the key of rows [from, to) of `batch` into `out` (row-major,
  * spec.words per row, row `from` at 0), column by column: each column is read
  * in one tight loop. Callers pass a few thousand rows at a time, so the keys
  * written stay in the CPU cache while the next column is added to them.
  *
- * String attributes become `ids[localIndex]`, a table-wide id (≥ 0) that the
- * caller keeps per batch; where it is still UNRESOLVED, `resolve(localIndex)`
- * is called once and must store the id in `ids` and return it. So a string
- * costs one Map lookup per batch, not one per row.
+ * String attributes become `ids[localIndex + 1]`, a table-wide id (≥ 0) that
+ * the caller resolved for every string of the batch beforehand (a Map lookup
+ * per string and batch, not per row), with ids[0] = -1 for rows without the
+ * attribute (NO_STRING + 1): one load per row, with no branch and no call in
+ * the loop (an attribute set on some rows only would mispredict a branch, and a
+ * call would make V8 reload the arrays on every row).
  */
-export function writeKeys(
-  spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, resolve: (localIndex: number) => number,
-  from = 0, to = batch.length,
-): void {
+export function writeKeys(spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, from = 0, to = batch.length): void {
   const W = spec.words;
   // One small function per kind of column, each a single loop: V8 optimises
   // them as wholes (a loop nested in the loop over parts would be entered by
@@ -110,7 +106,7 @@ export function writeKeys(
       case 'flow.observer': keyByte(batch.flags!, FLAG_OBSERVER_DESTINATION, out, from, to, o, W); break;
       case 'attribute': {
         const col = batch.attributes.get(p.name);
-        if (col) keyString(col, ids, resolve, out, from, to, o, W);
+        if (col) keyString(col, ids, out, from, to, o, W);
         else for (let i = from, k = o; i < to; i++, k += W) out[k] = -1;
         break;
       }
@@ -135,19 +131,8 @@ function keyByte(col: Uint8Array, mask: number, out: Int32Array, from: number, t
   for (let i = from, k = o; i < to; i++, k += W) out[k] = col[i]! & mask;
 }
 
-function keyString(
-  col: Int32Array, ids: Int32Array, resolve: (localIndex: number) => number,
-  out: Int32Array, from: number, to: number, o: number, W: number,
-): void {
-  for (let i = from, k = o; i < to; i++, k += W) {
-    const idx = col[i]!;
-    if (idx === NO_STRING) {
-      out[k] = -1;
-    } else {
-      const id = ids[idx]!;
-      out[k] = id === UNRESOLVED ? resolve(idx) : id;
-    }
-  }
+function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[i]! + 1]!;
 }
 
 /**

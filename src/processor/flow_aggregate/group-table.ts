@@ -4,13 +4,13 @@
 // histogram inputs). Nothing per flow is allocated; the table is dropped and
 // rebuilt after every flush, so memory follows the interval's cardinality.
 
-import { FlowBatch, type CounterColumn } from '../../pdata/flow-batch.ts';
+import { FlowBatch, NO_STRING, type CounterColumn } from '../../pdata/flow-batch.ts';
 import {
   ADDITIVE_COLUMNS, HISTOGRAM_COLUMNS, bucketIndex, emptyHistogramColumns,
   type HistogramColumn, type HistogramColumns,
 } from '../../pdata/flow-aggregation.ts';
 import { StringTable } from '../../pdata/string-table.ts';
-import { UNRESOLVED, hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
+import { hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
 import { rowsOfBatch, type WorkerRows } from './worker-rows.ts';
 
 const TABLE_SEED = 0x2545f491;
@@ -35,9 +35,9 @@ export class GroupTable {
   #stringIds = new Map<string, number>();
   #scratch: Int32Array;
   #groupOf = new Int32Array(0);
-  /** The string table of the batch being added and its ids here (UNRESOLVED until first seen). */
+  /** The string table of the batch being added, and its ids here: string i's at i + 1, -1 at 0 (see writeKeys). */
   #batchStrings: readonly string[] | undefined;
-  #batchIds = new Int32Array(0);
+  #batchIds = Int32Array.of(-1);
 
   constructor(spec: KeySpec, groupBy: readonly string[], boundaries: Record<HistogramColumn, readonly number[]>) {
     this.#spec = spec;
@@ -58,9 +58,9 @@ export class GroupTable {
     this.size = 0;
     this.#strings = [];
     this.#stringIds = new Map();
-    // Ids of the last batch's strings were for the old interval's table.
-    this.#batchIds.fill(UNRESOLVED);
     this.#allocate(groups);
+    // A batch's next chunks may follow: its strings need ids in the new interval's table.
+    if (this.#batchStrings) this.#resolve(this.#batchStrings);
   }
 
   #allocate(groups: number): void {
@@ -110,18 +110,16 @@ export class GroupTable {
     const keys = this.#scratch;
     if (rows.strings) {
       this.#batchStrings = rows.strings;
-      this.#batchIds = new Int32Array(rows.strings.length).fill(UNRESOLVED);
+      this.#resolve(rows.strings);
     } else if (!this.#batchStrings) {
       // A chunk whose batch's first chunk went to a worker that has since been replaced.
       throw new Error('rows without a string table and none before them');
     }
-    const strings = this.#batchStrings;
     const ids = this.#batchIds;
-    const resolve = (idx: number) => (ids[idx] = this.#intern(strings[idx]!));
     const groupOf = this.#groupOf;
     for (let from = 0; from < n; from += KEY_CHUNK) {
       const to = Math.min(n, from + KEY_CHUNK);
-      writeKeys(this.#spec, rows, keys, ids, resolve, from, to);
+      writeKeys(this.#spec, rows, keys, ids, from, to);
       this.#findAll(keys, groupOf, from, to);
     }
     // Groups are all inserted (and the table grown) by now: the accumulators stay put.
@@ -135,6 +133,18 @@ export class GroupTable {
       if (col) recordInto(this.#hist[h], col, groupOf, n);
     }
     this.flowsIn += n;
+  }
+
+  /**
+   * Ids for every string of a batch's table, once per batch: strings no key
+   * reads get one too (they are left out of toBatch's table), and the key
+   * loop then never stops to look a string up.
+   */
+  #resolve(strings: readonly string[]): void {
+    const ids = new Int32Array(strings.length + 1);
+    ids[0] = -1;
+    for (let j = 0; j < strings.length; j++) ids[j + 1] = this.#intern(strings[j]!);
+    this.#batchIds = ids;
   }
 
   #intern(s: string): number {
@@ -181,9 +191,20 @@ export class GroupTable {
     const n = this.size;
     const out = new FlowBatch(Math.max(1, n));
     out.length = n;
-    out.strings = StringTable.from(this.#strings);
     for (const name of this.#spec.attributeNames) out.attributeColumn(name);
     for (let g = 0; g < n; g++) writeRowFromKey(this.#spec, this.#keys, g, out, g);
+    // Only the strings some group's key holds, renumbered in order of first use.
+    const index = new Int32Array(this.#strings.length).fill(-1);
+    const used: string[] = [];
+    for (const col of out.attributes.values()) {
+      for (let g = 0; g < n; g++) {
+        const id = col[g]!;
+        if (id === NO_STRING) continue;
+        if (index[id] === -1) index[id] = used.push(this.#strings[id]!) - 1;
+        col[g] = index[id]!;
+      }
+    }
+    out.strings = StringTable.from(used);
     ADDITIVE_COLUMNS.forEach((c: CounterColumn, j) => out.counters[c].set(this.#sums[j]!.subarray(0, n)));
     const histograms = {} as Record<HistogramColumn, HistogramColumns>;
     for (const c of HISTOGRAM_COLUMNS) {
