@@ -137,7 +137,6 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     }
     this.#metrics.flowsIn(batch.length);
     const n = batch.length;
-    const counters = RowsCopier.presentCounters(batch);
     // Copied once per batch: the caller may intern more strings once consume() returns.
     const strings = batch.strings.values().slice();
     // Chunks are copied only when there is room, so at most MAX_IN_FLIGHT
@@ -149,7 +148,9 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
         this.#metrics.dropped(n - from, 'not_running');
         return;
       }
-      const chunk = this.#copier.copy(batch, undefined, from, Math.min(CHUNK_ROWS, n - from), counters, from === 0 ? strings : undefined);
+      const count = Math.min(CHUNK_ROWS, n - from);
+      const counters = RowsCopier.presentCounters(batch, from, count);
+      const chunk = this.#copier.copy(batch, undefined, from, count, counters, from === 0 ? strings : undefined);
       this.#send(chunk, strings);
     }
   }

@@ -13,7 +13,7 @@
 // picks its partition's rows out of a chunk with the same copier (into a
 // buffer of its own).
 
-import { COUNTER_COLUMNS, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { COUNTER_COLUMNS, NO_STRING, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
 import { gatherAddresses } from '../../pdata/flow-batch-select.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { keyColumnsOf, type KeyColumnName, type KeyColumns, type KeySpec } from './group-key.ts';
@@ -66,12 +66,16 @@ export class RowsCopier {
     this.#pool = pool;
   }
 
-  /** The counter columns of `batch` with at least one non-zero row (the ones to send). */
-  static presentCounters(batch: RowsSource): CounterColumn[] {
-    const n = batch.length;
+  /**
+   * The counter columns of `batch` with at least one non-zero row in [from,
+   * from + count) (the ones to send). Asked per chunk: receivers append their
+   * drop and DNS rows after the flows, so most chunks of a batch that has some
+   * carry none, and a column left out costs neither the copy nor the worker's sum.
+   */
+  static presentCounters(batch: RowsSource, from = 0, count = batch.length): CounterColumn[] {
     return COUNTER_COLUMNS.filter((c) => {
       const col = batch.counters[c];
-      return col !== undefined && anyNonZero(col, n);
+      return col !== undefined && anyNonZero(col, from, from + count);
     });
   }
 
@@ -111,7 +115,10 @@ export class RowsCopier {
     }
     for (const { name, offset } of this.#attributes) {
       const col = batch.attributes.get(name);
-      if (!col) continue;
+      // A column unset on every row of the range keys like an absent one (see
+      // writeKeys and hashKeys): not sent, like the drop and DNS attributes of
+      // the chunks without such rows.
+      if (!col || (!idx && allUnset(col, from, from + count))) continue;
       const v = new Int32Array(buffer, offset, count);
       if (!idx) v.set(col.subarray(from, from + count));
       else gather32(col, v, idx, count);
@@ -144,9 +151,14 @@ export function rowsOfBatch(batch: FlowBatch): WorkerRows {
   };
 }
 
-function anyNonZero(col: Float64Array, n: number): boolean {
-  for (let i = 0; i < n; i++) if (col[i] !== 0) return true;
+function anyNonZero(col: Float64Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (col[i] !== 0) return true;
   return false;
+}
+
+function allUnset(col: Int32Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (col[i] !== NO_STRING) return false;
+  return true;
 }
 
 function gather8(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
