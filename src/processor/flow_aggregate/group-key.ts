@@ -136,57 +136,6 @@ function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: numb
 }
 
 /**
- * Mixes the key of rows [from, to) into h[from, to) (one 32-bit hash per row, from `seed`),
- * column by column, without writing the key out: what the partitioner needs.
- * `textHash[localIndex]` is a hash of the string's text, so the result does not
- * depend on the batch's string indexes. Equal keys give equal hashes.
- */
-export function hashKeys(spec: KeySpec, batch: KeyColumns, h: Int32Array, textHash: Int32Array, seed: number, from = 0, to = batch.length): void {
-  h.fill(seed, from, to);
-  for (const p of spec.parts) {
-    switch (p.kind) {
-      case 'source.address': hashAddress(batch.srcAddr!, h, from, to); break;
-      case 'destination.address': hashAddress(batch.dstAddr!, h, from, to); break;
-      case 'source.port': hashPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, h, from, to); break;
-      case 'destination.port': hashPort(batch.dstPort!, batch.flags!, 0, h, from, to); break;
-      case 'network.transport': hashByte(batch.protocol!, 0xff, h, from, to); break;
-      case 'network.type': hashByte(batch.family!, 0xff, h, from, to); break;
-      case 'flow.observer': hashByte(batch.flags!, FLAG_OBSERVER_DESTINATION, h, from, to); break;
-      case 'attribute': {
-        const col = batch.attributes.get(p.name);
-        if (col) hashString(col, textHash, h, from, to);
-        else for (let i = from; i < to; i++) h[i] = mix(h[i]!, -1);
-        break;
-      }
-    }
-  }
-  for (let i = from; i < to; i++) h[i] = finish(h[i]!);
-}
-
-function hashAddress(a: Uint8Array, h: Int32Array, from: number, to: number): void {
-  const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
-  for (let i = from; i < to; i++) {
-    const s = i << 2;
-    h[i] = mix(mix(mix(mix(h[i]!, w[s]!), w[s + 1]!), w[s + 2]!), w[s + 3]!);
-  }
-}
-
-function hashPort(ports: Uint16Array, flags: Uint8Array, clientWhen: number, h: Int32Array, from: number, to: number): void {
-  for (let i = from; i < to; i++) h[i] = mix(h[i]!, (flags[i]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[i]!);
-}
-
-function hashByte(col: Uint8Array, mask: number, h: Int32Array, from: number, to: number): void {
-  for (let i = from; i < to; i++) h[i] = mix(h[i]!, col[i]! & mask);
-}
-
-function hashString(col: Int32Array, textHash: Int32Array, h: Int32Array, from: number, to: number): void {
-  for (let i = from; i < to; i++) {
-    const idx = col[i]!;
-    h[i] = mix(h[i]!, idx === NO_STRING ? -1 : textHash[idx]!);
-  }
-}
-
-/**
  * Writes group `g`'s key (words at keys[g × W]) back into row `row` of `out`.
  * String ids are the indexes of `out`'s string table (the caller makes them so).
  */
