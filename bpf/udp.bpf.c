@@ -5,6 +5,7 @@
  * Only datagrams of sockets in the cgroup subtree are seen, in every network
  * namespace. Always returns 1: podflow observes, it never drops. */
 #include "pf_common.h"
+#include "pf_ipv6_ext.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -50,10 +51,11 @@ static __always_inline void pf_count_udp(struct __sk_buff *skb, __u8 dir)
 		struct ipv6hdr ip6;
 		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)))
 			return;
-		/* Extension headers before UDP are not followed: rare for UDP flows. */
-		if (ip6.nexthdr != PF_IPPROTO_UDP)
+		__u8 proto = ip6.nexthdr;
+		__u32 l4 = sizeof(ip6);
+		if (pf_ipv6_skip_ext(skb, &proto, &l4) || proto != PF_IPPROTO_UDP)
 			return;
-		if (bpf_skb_load_bytes(skb, sizeof(ip6), &uh, sizeof(uh)))
+		if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)))
 			return;
 		__builtin_memcpy(src, &ip6.saddr, 16);
 		__builtin_memcpy(dst, &ip6.daddr, 16);

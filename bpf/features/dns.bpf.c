@@ -12,11 +12,13 @@
  * one) already names its peer's port, checked before the packet is touched.
  * Always returns 1: podflow observes, it never drops.
  *
- * Not followed: IPv6 extension headers before TCP/UDP, IPv4 non-first
- * fragments (the socket layer sees reassembled datagrams anyway). */
+ * IPv6 extension headers before TCP/UDP are followed (up to
+ * PF_IPV6_MAX_EXT). Not followed: IPv4 non-first fragments (the socket layer
+ * sees reassembled datagrams anyway). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include "pf_addr.h"
+#include "pf_ipv6_ext.h"
 #include "pf_dns_types.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -82,6 +84,8 @@ static __always_inline int pf_dns_maybe(struct __sk_buff *skb, int egress)
 			return 1;
 		proto = ip6->nexthdr;
 		l4 = sizeof(*ip6);
+		if (pf_ipv6_is_ext(proto))
+			return 1; /* the careful path steps over them */
 	} else {
 		return 0;
 	}
@@ -113,7 +117,8 @@ static __always_inline void pf_dns_capture(struct __sk_buff *skb, int egress)
 		return;
 
 	struct pf_dns_event hdr = {};
-	__u32 l4, proto;
+	__u32 l4;
+	__u8 proto;
 	if (skb->protocol == bpf_htons(PF_ETH_P_IP)) {
 		struct iphdr ip;
 		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)))
@@ -133,6 +138,8 @@ static __always_inline void pf_dns_capture(struct __sk_buff *skb, int egress)
 			return;
 		proto = ip6.nexthdr;
 		l4 = sizeof(ip6);
+		if (pf_ipv6_skip_ext(skb, &proto, &l4))
+			return;
 		__builtin_memcpy(egress ? hdr.client_addr : hdr.server_addr, &ip6.saddr, 16);
 		__builtin_memcpy(egress ? hdr.server_addr : hdr.client_addr, &ip6.daddr, 16);
 		hdr.family = 6;

@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include "pf_addr.h"
+#include "pf_ipv6_ext.h"
 #include "pf_drop_types.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
@@ -25,10 +26,6 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define PF_IPPROTO_TCP 6
 #define PF_IPPROTO_UDP 17
 #define PF_IPPROTO_ICMPV6 58
-#define PF_NEXTHDR_HOP 0
-#define PF_NEXTHDR_ROUTING 43
-#define PF_NEXTHDR_FRAGMENT 44
-#define PF_NEXTHDR_DEST 60
 #define PF_TCP_FLAG_SYN 0x02
 #define PF_TCP_FLAG_ACK 0x10
 
@@ -155,8 +152,7 @@ static __always_inline int pf_parse(struct pf_drop_key *k, __u32 *tcp_flags, con
 		 * fragment) are cheap to step over; more is left unattributed. */
 #pragma unroll
 		for (int i = 0; i < 4; i++) {
-			if (proto != PF_NEXTHDR_HOP && proto != PF_NEXTHDR_ROUTING && proto != PF_NEXTHDR_DEST &&
-			    proto != PF_NEXTHDR_FRAGMENT)
+			if (!pf_ipv6_is_ext(proto))
 				break;
 			__u8 ext[4];
 			if (bpf_probe_read_kernel(ext, sizeof(ext), nh + l4))

@@ -7,6 +7,7 @@ import { decodeDnsRecords, openDnsCapture, PF_DNS_CONSTANTS as K } from '../../s
 import { formatAddress, writeAddress } from '../../src/pdata/ip-address.ts';
 import type { DnsPacket } from '../../src/receiver/ebpf/dns/dns-transactions.ts';
 import { encodeQuery } from './support/dns-wire.ts';
+import { extensionHeaders, type Ext } from './support/ipv6-ext.ts';
 
 const cap = openDnsCapture({ cgroupPath: '', ports: [53, 5353], ringBufferSize: 1 << 16, includeLoopback: false, attach: false }, () => undefined);
 t.teardown(() => cap.close());
@@ -26,12 +27,15 @@ interface Pkt {
   udpLen?: number;
   fragOffset?: number;
   ethType?: number;
+  /** IPv6 extension headers between the IPv6 and transport headers, in order. */
+  ext?: Ext[];
 }
 
 function packet(p: Pkt): Uint8Array {
   const v6 = p.src.includes(':');
   const proto = p.proto ?? 17;
-  const ipLen = v6 ? 40 : 20;
+  const ext = v6 ? extensionHeaders(p.ext ?? [], proto) : new Uint8Array(0);
+  const ipLen = (v6 ? 40 : 20) + ext.length;
   const l4Len = proto === 6 ? 20 : 8;
   const buf = new Uint8Array(14 + ipLen + l4Len + p.payload.length);
   const v = new DataView(buf.buffer);
@@ -40,11 +44,12 @@ function packet(p: Pkt): Uint8Array {
   const addr = new Uint8Array(16);
   if (v6) {
     v.setUint32(ip, 0x60000000);
-    v.setUint16(ip + 4, l4Len + p.payload.length);
-    buf[ip + 6] = proto;
+    v.setUint16(ip + 4, ext.length + l4Len + p.payload.length);
+    buf[ip + 6] = p.ext?.length ? p.ext[0]!.type : proto;
     buf[ip + 7] = 64;
     writeAddress(addr, 0, p.src); buf.set(addr, ip + 8);
     writeAddress(addr, 0, p.dst); buf.set(addr, ip + 24);
+    buf.set(ext, ip + 40);
   } else {
     buf[ip] = 0x45;
     v.setUint16(ip + 2, ipLen + l4Len + p.payload.length);
@@ -89,6 +94,22 @@ function run(t: Test, egress: boolean, p: Pkt): Seen[] {
 
 const query = encodeQuery(0x4242, 'svc.example.test');
 const tcpQuery = new Uint8Array([query.length >> 8, query.length & 0xff, ...query]);
+
+t.test('IPv6 extension headers before UDP and TCP are stepped over', async (t) => {
+  // Hop-by-hop (8 bytes) then destination options (24 bytes), the chain a
+  // router-alert or a padded option makes; a first fragment (offset 0).
+  const chain: Ext[] = [{ type: 0 }, { type: 60, units: 2 }];
+  const [u] = run(t, true, { src: 'fd00::2', dst: 'fd00::1', sport: 40002, dport: 53, payload: query, ext: chain });
+  t.match(u, { protocol: 17, family: 6, fromClient: true, clientPort: 40002, serverPort: 53, payload: [...query] });
+  const [tc] = run(t, false, { src: 'fd00::1', dst: 'fd00::2', sport: 53, dport: 40003, payload: tcpQuery, proto: 6, ext: chain });
+  t.match(tc, { protocol: 6, family: 6, fromClient: false, clientPort: 40003, serverPort: 53, payload: [...tcpQuery] });
+  const [f] = run(t, true, { src: 'fd00::2', dst: 'fd00::1', sport: 40004, dport: 53, payload: query, ext: [{ type: 44 }] });
+  t.match(f, { protocol: 17, clientPort: 40004, payload: [...query] });
+  t.same(run(t, true, { src: 'fd00::2', dst: 'fd00::1', sport: 40005, dport: 53, payload: query, ext: [{ type: 44, fragOffset: 8 }] }), [],
+    'a later fragment has no transport header: nothing');
+  t.same(run(t, true, { src: 'fd00::2', dst: 'fd00::1', sport: 40006, dport: 53, payload: query,
+    ext: [{ type: 0 }, { type: 60 }, { type: 60 }, { type: 60 }, { type: 60 }] }), [], 'more than four: left unread');
+});
 
 t.test('UDP query, IPv4 egress to port 53: one record, every field', async (t) => {
   const [r, ...more] = run(t, true, { src: '10.1.0.2', dst: '10.1.0.1', sport: 40000, dport: 53, payload: query });

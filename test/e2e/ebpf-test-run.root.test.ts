@@ -9,15 +9,17 @@ import { PF_CONSTANTS as K, PF_UDP_ENTRY_SIZE, PF_UDP_KEY, PF_UDP_VALUE } from '
 import { openDatapath } from '../../src/native/ebpf.ts';
 import { formatAddress, writeAddress } from '../../src/pdata/ip-address.ts';
 import { u64 } from '../../src/receiver/ebpf/connection-table.ts';
+import { extensionHeaders, type Ext } from './support/ipv6-ext.ts';
 
 const dp = openDatapath({
   cgroupPath: '', connMapSize: 64, udpMapSize: 64, ringBufferSize: 4096 * 4, includeLoopback: false, attach: false,
 }, () => undefined);
 t.teardown(() => dp.close());
 
-function packet(src: string, dst: string, sport: number, dport: number, payload: number, proto = 17): Uint8Array {
+function packet(src: string, dst: string, sport: number, dport: number, payload: number, proto = 17, ext: Ext[] = []): Uint8Array {
   const v6 = src.includes(':');
-  const ipLen = v6 ? 40 : 20;
+  const extBytes = v6 ? extensionHeaders(ext, proto) : new Uint8Array(0);
+  const ipLen = (v6 ? 40 : 20) + extBytes.length;
   const buf = new Uint8Array(14 + ipLen + 8 + payload);
   const v = new DataView(buf.buffer);
   v.setUint16(12, v6 ? 0x86dd : 0x0800);
@@ -25,11 +27,12 @@ function packet(src: string, dst: string, sport: number, dport: number, payload:
   const addr = new Uint8Array(16);
   if (v6) {
     v.setUint32(ip, 0x60000000);
-    v.setUint16(ip + 4, 8 + payload);
-    buf[ip + 6] = proto;
+    v.setUint16(ip + 4, extBytes.length + 8 + payload);
+    buf[ip + 6] = ext.length ? ext[0]!.type : proto;
     buf[ip + 7] = 64;
     writeAddress(addr, 0, src); buf.set(addr, ip + 8);
     writeAddress(addr, 0, dst); buf.set(addr, ip + 24);
+    buf.set(extBytes, ip + 40);
   } else {
     buf[ip] = 0x45;
     v.setUint16(ip + 2, ipLen + 8 + payload);
@@ -87,4 +90,15 @@ t.test('ignored: loopback peers (include_loopback false), TCP, non-IP', async (t
   t.equal(dp.testRunUdp(false, packet('fd00::1', 'fd00::2', 1, 2, 10, 6)), 1);
   t.equal(entries().length, before);
   t.equal(dp.readStats()[K.PF_STAT_UDP_INSERTS], 2, 'two entries were created in all');
+});
+
+t.test('IPv6 extension headers before UDP are stepped over; TCP behind them is still ignored', async (t) => {
+  const chain: Ext[] = [{ type: 0 }, { type: 60, units: 2 }];
+  t.equal(dp.testRunUdp(true, packet('fd00::5', 'fd00::6', 7000, 53, 300, 17, chain)), 1);
+  t.equal(dp.testRunUdp(true, packet('fd00::5', 'fd00::6', 7000, 53, 200, 17, [{ type: 44 }])), 1, 'a first fragment');
+  t.equal(dp.testRunUdp(true, packet('fd00::5', 'fd00::6', 7000, 53, 999, 17, [{ type: 44, fragOffset: 8 }])), 1, 'a later one');
+  t.equal(dp.testRunUdp(true, packet('fd00::5', 'fd00::6', 7001, 53, 10, 6, chain)), 1, 'TCP');
+  const mine = entries().filter((e) => e.local === 'fd00::5');
+  t.same(mine, [{ local: 'fd00::5', remote: 'fd00::6', lport: 7000, rport: 53, family: 6, dir: K.PF_DIR_EGRESS, bytes: 500, packets: 2 }],
+    'the two datagrams whose UDP header could be reached, exact bytes; the later fragment and TCP not counted');
 });
