@@ -196,14 +196,7 @@ export class GroupTable {
     // Only the strings some group's key holds, renumbered in order of first use.
     const index = new Int32Array(this.#strings.length).fill(-1);
     const used: string[] = [];
-    for (const col of out.attributes.values()) {
-      for (let g = 0; g < n; g++) {
-        const id = col[g]!;
-        if (id === NO_STRING) continue;
-        if (index[id] === -1) index[id] = used.push(this.#strings[id]!) - 1;
-        col[g] = index[id]!;
-      }
-    }
+    for (const col of out.attributes.values()) renumber(col, n, index, this.#strings, used);
     out.strings = StringTable.from(used);
     ADDITIVE_COLUMNS.forEach((c: CounterColumn, j) => out.counters[c].set(this.#sums[j]!.subarray(0, n)));
     const histograms = {} as Record<HistogramColumn, HistogramColumns>;
@@ -217,6 +210,21 @@ export class GroupTable {
     }
     out.aggregation = { groupBy: [...this.#groupBy], histograms };
     return out;
+  }
+}
+
+/**
+ * Rewrites the first n ids of `col` as indexes into `used`, adding each
+ * string of `strings` the first time it is met (`index`: id → its index there, -1 before).
+ * A function of its own: a loop nested in toBatch's loop over columns would be
+ * entered by on-stack replacement and deoptimised on every exit.
+ */
+function renumber(col: Int32Array, n: number, index: Int32Array, strings: readonly string[], used: string[]): void {
+  for (let g = 0; g < n; g++) {
+    const id = col[g]!;
+    if (id === NO_STRING) continue;
+    if (index[id] === -1) index[id] = used.push(strings[id]!) - 1;
+    col[g] = index[id]!;
   }
 }
 
