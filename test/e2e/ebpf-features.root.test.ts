@@ -63,6 +63,8 @@ t.test('the receiver logs one line and sets the gauge, and runs without them', a
   // Exactly one of the two receive-side refresh programs, the one the probe allows.
   t.same(names.filter((n) => n.startsWith('pf_tcp_rcv_space_adjust')),
     [expected.tp_btf.available ? 'pf_tcp_rcv_space_adjust_btf' : 'pf_tcp_rcv_space_adjust'], 'the receive-side refresh hook follows the tp_btf probe');
+  const attached = lines.find((l) => l.msg === 'ebpf datapath attached');
+  t.equal(attached?.receiveRefresh, expected.tp_btf.available ? 'tp_btf' : 'tracepoint', 'the info line says which refresh hook runs');
   await r.shutdown();
 });
 

@@ -13,26 +13,47 @@
 #include "libbpf-util.h"
 #include "podflow.skel.h"
 
+namespace {
+
+// Opens the object into *skel, sizes and configures it, and loads it with one
+// of the two receive-side refresh programs (never both): 0 or -errno.
+int OpenAndLoad(podflow_bpf** skel, const DatapathOptions& o, int cgroup_fd, bool tp_btf) {
+  podflow_bpf* s = *skel = podflow_bpf__open();
+  if (!s) Fail("open", errno, "open BPF object");
+  bpf_map__set_max_entries(s->maps.pf_conns, o.conn_map_size);
+  bpf_map__set_max_entries(s->maps.pf_udp, o.udp_map_size);
+  bpf_map__set_max_entries(s->maps.pf_events, o.ring_buffer_size);
+  s->rodata->pf_include_loopback = o.include_loopback ? 1 : 0;
+  s->rodata->pf_ringbuf_wakeup_bytes = o.ring_buffer_size / 2;
+  // cgroup2 ids are the directories' inode numbers: the set_state tracepoint
+  // sees every socket and keeps those below the attached cgroup.
+  struct stat cst;
+  if (cgroup_fd >= 0 && fstat(cgroup_fd, &cst) == 0) s->rodata->pf_cgroup_id = cst.st_ino;
+  bpf_program__set_autoload(s->progs.pf_tcp_rcv_space_adjust, !tp_btf);
+  bpf_program__set_autoload(s->progs.pf_tcp_rcv_space_adjust_btf, tp_btf);
+  return LoadHoldingSignals([&] { return podflow_bpf__load(s); });
+}
+
+}  // namespace
+
 Datapath::Datapath(const DatapathOptions& o, RecordSink sink) {
   CaptureLibbpfLog();
   try {
     if (o.attach) cgroup_fd_ = OpenCgroup2(o.cgroup_path);
 
-    skel_ = podflow_bpf__open();
-    if (!skel_) Fail("open", errno, "open BPF object");
-    bpf_map__set_max_entries(skel_->maps.pf_conns, o.conn_map_size);
-    bpf_map__set_max_entries(skel_->maps.pf_udp, o.udp_map_size);
-    bpf_map__set_max_entries(skel_->maps.pf_events, o.ring_buffer_size);
-    skel_->rodata->pf_include_loopback = o.include_loopback ? 1 : 0;
-    skel_->rodata->pf_ringbuf_wakeup_bytes = o.ring_buffer_size / 2;
-    // cgroup2 ids are the directories' inode numbers: the set_state tracepoint
-    // sees every socket and keeps those below the attached cgroup.
-    struct stat cst;
-    if (cgroup_fd_ >= 0 && fstat(cgroup_fd_, &cst) == 0) skel_->rodata->pf_cgroup_id = cst.st_ino;
-    // One of the two receive-side refresh programs is loaded, never both.
-    bpf_program__set_autoload(skel_->progs.pf_tcp_rcv_space_adjust, !o.tp_btf);
-    bpf_program__set_autoload(skel_->progs.pf_tcp_rcv_space_adjust_btf, o.tp_btf);
-    if (int err = LoadHoldingSignals([&] { return podflow_bpf__load(skel_); })) Fail("load", -err, "load BPF programs");
+    tp_btf_ = o.tp_btf;
+    int err = OpenAndLoad(&skel_, o, cgroup_fd_, tp_btf_);
+    if (err && tp_btf_) {
+      // A kernel can run the probe's trivial tp_btf program and still refuse
+      // this one (tp_btf came in 5.5, bpf_skc_to_tcp_sock in 5.9): the classic
+      // tracepoint does the same work. That attempt's log is not this error's.
+      TakeLibbpfLog();
+      podflow_bpf__destroy(skel_);
+      skel_ = nullptr;
+      tp_btf_ = false;
+      err = OpenAndLoad(&skel_, o, cgroup_fd_, false);
+    }
+    if (err) Fail("load", -err, "load BPF programs");
 
     auto& p = skel_->progs;
     auto& l = skel_->links;
@@ -41,7 +62,7 @@ Datapath::Datapath(const DatapathOptions& o, RecordSink sink) {
       bpf_link** link;
       bool cgroup;
     };
-    const Attach rcv = o.tp_btf ? Attach{p.pf_tcp_rcv_space_adjust_btf, &l.pf_tcp_rcv_space_adjust_btf, false}
+    const Attach rcv = tp_btf_ ? Attach{p.pf_tcp_rcv_space_adjust_btf, &l.pf_tcp_rcv_space_adjust_btf, false}
                                 : Attach{p.pf_tcp_rcv_space_adjust, &l.pf_tcp_rcv_space_adjust, false};
     Attach attach[] = {
         {p.pf_sockops, &l.pf_sockops, true},

@@ -77,6 +77,8 @@ class Datapath {
 
  private:
   podflow_bpf* skel_ = nullptr;
+  // Whether the receive-side refresh runs as tp_btf (asked for, and loaded).
+  bool tp_btf_ = false;
   int cgroup_fd_ = -1;
   // pf_events and its poll thread; none when loaded without attaching.
   std::unique_ptr<RecordPoller> events_;

@@ -136,7 +136,10 @@ export class EbpfReceiver extends LifecycleComponent {
     this.#lastEmitMs = Date.now();
     this.#logger.info('ebpf optional features (none required)', Object.fromEntries(Object.entries(this.#features)
       .map(([k, v]) => [k, v.available ? 'available' : `unavailable: ${v.reason}`])));
-    this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval, nat: this.#nat !== undefined });
+    // The datapath falls back to the classic tracepoint when the kernel runs the
+    // probe's tp_btf program but refuses the real one (before 5.9): say which runs.
+    const receiveRefresh = this.#dp.readProgStats().some((p) => p.name === 'pf_tcp_rcv_space_adjust_btf') ? 'tp_btf' : 'tracepoint';
+    this.#logger.info('ebpf datapath attached', { cgroup: env.cgroupPath, intervalMs: c.collection_interval, nat: this.#nat !== undefined, receiveRefresh });
     this.#schedule();
   }
 
