@@ -95,8 +95,10 @@ export async function acquireNatJoin(opts: NatJoinOptions): Promise<NatJoin> {
   try {
     if (!opts.feeder && s.feeders === 0 && !s.session) {
       // Nobody publishes conntrack records here: follow the table ourselves.
-      // Events only need no counters, so no periodic dump (resyncs still run).
-      const session = new ConntrackSession({ netns: opts.netns, dumpIntervalMs: 0, enableAcct: false }, opts.where);
+      // Events only need no counters, so no periodic dump (resyncs still run),
+      // and only births and deaths: a translation is in the NEW event, and
+      // UPDATEs (each state change) would only refresh what the index keeps.
+      const session = new ConntrackSession({ netns: opts.netns, dumpIntervalMs: 0, enableAcct: false, updateEvents: false }, opts.where);
       s.session = session;
       const index = s.index;
       session.addListener({

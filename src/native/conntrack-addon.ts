@@ -28,6 +28,8 @@ export interface NativeOpenOptions {
   batchRecords?: number;
   flushMs?: number;
   events?: boolean;
+  /** With events: also UPDATE (state changes), not only NEW and DESTROY. Default true. */
+  updateEvents?: boolean;
   enableAcct?: boolean;
   netns?: string;
 }

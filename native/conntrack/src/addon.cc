@@ -179,6 +179,8 @@ Napi::Value Open(const Napi::CallbackInfo& info) {
   opts.flush_ms = IntOpt(o, "flushMs", opts.flush_ms);
   Napi::Value ev = o.Get("events");
   if (ev.IsBoolean()) opts.events = ev.As<Napi::Boolean>().Value();
+  Napi::Value upd = o.Get("updateEvents");
+  if (upd.IsBoolean()) opts.update_events = upd.As<Napi::Boolean>().Value();
   Napi::Value acct = o.Get("enableAcct");
   if (acct.IsBoolean()) opts.enable_acct = acct.As<Napi::Boolean>().Value();
   Napi::Value ns = o.Get("netns");

@@ -31,7 +31,7 @@ int64_t now_ms() {
 
 constexpr size_t kRxSize = 256 * 1024;
 
-int make_socket(bool events, int rcvbuf, int* effective, std::string* op) {
+int make_socket(bool events, bool update_events, int rcvbuf, int* effective, std::string* op) {
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_NETFILTER);
   if (fd < 0) { *op = "socket(AF_NETLINK, NETLINK_NETFILTER)"; return -errno; }
   sockaddr_nl sa{};
@@ -46,8 +46,13 @@ int make_socket(bool events, int rcvbuf, int* effective, std::string* op) {
     int got = 0;
     socklen_t gl = sizeof(got);
     if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0 && effective) *effective = got;
-    const int groups[] = {NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_UPDATE, NFNLGRP_CONNTRACK_DESTROY};
+    // UPDATE (every state change: 4-6 a TCP connection) only when asked: the
+    // kernel builds an event only for a group someone listens to, so a
+    // session that needs only births and deaths (the NAT join) spares both
+    // the kernel and the parser most messages.
+    const int groups[] = {NFNLGRP_CONNTRACK_NEW, NFNLGRP_CONNTRACK_DESTROY, NFNLGRP_CONNTRACK_UPDATE};
     for (int g : groups) {
+      if (g == NFNLGRP_CONNTRACK_UPDATE && !update_events) continue;
       if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &g, sizeof(g)) < 0) {
         int e = errno; close(fd); *op = "join conntrack multicast groups"; return -e;
       }
@@ -103,11 +108,11 @@ int Session::open(const Options& opts, std::string* op) {
   auto create = [&]() {
     if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) < 0) { err = errno; *op = "setns " + opts_.netns; return; }
     check_acct(opts_.enable_acct, &stats);
-    int fd = make_socket(opts_.events, opts_.rcvbuf, &effective, op);
+    int fd = make_socket(opts_.events, opts_.update_events, opts_.rcvbuf, &effective, op);
     if (fd < 0) { err = -fd; return; }
     if (opts_.events) ev_fd_ = fd; else dump_fd_ = fd;
     if (opts_.events) {
-      fd = make_socket(false, 0, nullptr, op);
+      fd = make_socket(false, false, 0, nullptr, op);
       if (fd < 0) { err = -fd; return; }
       dump_fd_ = fd;
     }

@@ -40,6 +40,7 @@ struct Options {
   int batch_records = 4096;    // flush a batch at this many records
   int flush_ms = 20;           // ... or when the oldest record waited this long
   bool events = true;          // subscribe to the multicast groups
+  bool update_events = true;   // ... UPDATE too, not only NEW and DESTROY
   std::string netns;           // path of a network namespace file, "" = our own
   bool enable_acct = true;     // set net.netfilter.nf_conntrack_acct=1 in that namespace
 };
