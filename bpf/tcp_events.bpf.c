@@ -36,13 +36,15 @@ static __always_inline struct pf_conn *pf_lookup_sk(const struct sock *sk)
 }
 
 /* tcp_rcv_space_adjust fires after each received skb an application read
- * copies out (tcp_recvmsg, splice, zero-copy), so a read of 128 KiB fires it
- * ~90 times. Only the copy that leaves nothing unread (copied_seq reached
- * rcv_nxt) refreshes the record: the ones before it would be overwritten
- * within the same read. This keeps the last read of a burst (the trailing
- * edge the live counters need) and skips ~86% of the map look-ups of a bulk
- * receiver (iperf3 between namespaces). A reader that stops with data still
- * queued shows it at its next full read, its next RTT callback, or its close.
+ * copies out (tcp_recvmsg, splice, zero-copy): a read of 128 KiB fires it from
+ * a few times (GRO-merged skbs, as between namespaces here) to ~90 times
+ * (MSS-sized ones). Only a copy that leaves nothing unread (copied_seq reached
+ * rcv_nxt) refreshes the record: the copies before it within the same read
+ * would be overwritten at once, and a read that leaves data queued is followed
+ * by another. This keeps the last read of a burst (the trailing edge the live
+ * counters need) and skips ~86% of the map look-ups of a bulk receiver
+ * (iperf3 between namespaces). A reader that stops with data still queued
+ * shows it at its next full read, its next RTT callback, or its close.
  *
  * All counters are refreshed, not only the receive side: sock_ops RTT
  * callbacks follow ACKs that carry an RTT sample, so the last ACKs of a burst
