@@ -6,11 +6,18 @@
 
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent, AgentOptions } from 'node:https';
-import { gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, https, request as httpRequest } from '../../../service/node-builtins.ts';
 import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
 
 const MAX_BODY = 64 * 1024;
+
+// On libuv's thread pool: an interval's export is ~1 MB of protobuf, and
+// compressing it on the main thread held the event loop (the receivers' timers,
+// the flows API) for tens of milliseconds and made the main thread the busiest
+// one (bench/pipeline.bench.ts: gzip was ~9% of its CPU).
+const gzip = promisify(gzipCallback);
 
 export interface HttpTransportOptions {
   url: string;
@@ -43,27 +50,28 @@ export class OtlpHttpTransport {
 
   /** Resolves with the response body on 2xx (an OTLP partial success is in it); rejects with an ExportError that says whether to retry. */
   async send(body: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
+    const compressed = this.#o.compression === 'gzip';
+    // Compressed once, also for the immediate resend below.
+    const payload = compressed ? await gzip(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     try {
-      return await this.#post(body, signal);
+      return await this.#post(payload, compressed, signal);
     } catch (e) {
       // A kept-alive socket the server closed while idle fails at once with
       // ECONNRESET; Node's advice is to resend on a fresh socket right away
       // rather than wait for a backoff.
-      if ((e as { reusedSocket?: boolean }).reusedSocket && (e as { code?: string }).code === 'ECONNRESET') return this.#post(body, signal);
+      if ((e as { reusedSocket?: boolean }).reusedSocket && (e as { code?: string }).code === 'ECONNRESET') return this.#post(payload, compressed, signal);
       throw e;
     }
   }
 
-  #post(body: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
-    const gzip = this.#o.compression === 'gzip';
-    const payload = gzip ? gzipSync(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  #post(payload: Buffer, compressed: boolean, signal?: AbortSignal): Promise<Buffer> {
     const headers: Record<string, string | number> = {
       ...this.#o.headers,
       'content-type': this.#o.contentType,
       'content-length': payload.length,
       'user-agent': 'podflow',
     };
-    if (gzip) headers['content-encoding'] = 'gzip';
+    if (compressed) headers['content-encoding'] = 'gzip';
     const send = this.#request;
     return new Promise<Buffer>((resolve, reject) => {
       const req = send(this.#url, { method: 'POST', headers, agent: this.#agent, timeout: this.#o.timeoutMs, signal }, (res) => {
