@@ -21,10 +21,12 @@
 
 namespace {
 
+using napi_glue::BatchCallback;
 using napi_glue::Guard;
 using napi_glue::ToArrayBuffer;
 using napi_glue::ToJsError;
-using Tsfn = napi_glue::BatchTsfn;
+using napi_glue::ToJsProgStats;
+using napi_glue::ToNumberArray;
 
 // Every open datapath, so process exit detaches them even when JS never
 // called close() (the kernel would too when the fds close; this also stops the
@@ -66,16 +68,11 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
     opts.attach = !o.Has("attach") || o.Get("attach").ToBoolean().Value();
     if (o.Has("pollIntervalMs")) opts.poll_interval_ms = o.Get("pollIntervalMs").As<Napi::Number>().Uint32Value();
 
-    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "podflow-ebpf-ringbuf", 0, 1);
-    // The receiver's own timer keeps the process alive while it runs; the poll
-    // thread must not.
-    tsfn_.Unref(env);
+    records_ = std::make_unique<BatchCallback>(env, info[1].As<Napi::Function>(), "podflow-ebpf-ringbuf");
     try {
-      dp_ = std::make_unique<Datapath>(opts, [this](std::vector<uint8_t>* batch) {
-        if (tsfn_.NonBlockingCall(batch) != napi_ok) delete batch;
-      });
+      dp_ = std::make_unique<Datapath>(opts, records_->Sink());
     } catch (const DatapathError& e) {
-      tsfn_.Release();
+      records_->Release();
       throw ToJsError(env, e);
     }
     g_open.Add(dp_.get());
@@ -85,14 +82,10 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
 
  private:
   std::vector<uint8_t> Shutdown() {
-    std::vector<uint8_t> rest;
-    if (!dp_ || released_) return rest;
-    {
-      g_open.Remove(dp_.get());
-    }
-    rest = dp_->Close();
-    tsfn_.Release();
-    released_ = true;
+    if (!dp_) return {};
+    g_open.Remove(dp_.get());
+    std::vector<uint8_t> rest = dp_->Close();  // empty once closed
+    records_->Release();
     return rest;
   }
 
@@ -124,23 +117,11 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
   }
 
   Napi::Value ReadStats(const Napi::CallbackInfo& info) {
-    std::vector<uint64_t> s = Guard(info.Env(), [&] { return dp_->ReadStats(); });
-    Napi::Array out = Napi::Array::New(info.Env(), s.size());
-    for (size_t i = 0; i < s.size(); i++) out[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
-    return out;
+    return ToNumberArray(info.Env(), Guard(info.Env(), [&] { return dp_->ReadStats(); }));
   }
 
   Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {
-    auto stats = Guard(info.Env(), [&] { return dp_->ReadProgStats(); });
-    Napi::Array out = Napi::Array::New(info.Env(), stats.size());
-    for (size_t i = 0; i < stats.size(); i++) {
-      Napi::Object o = Napi::Object::New(info.Env());
-      o.Set("name", stats[i].name);
-      o.Set("runTimeNs", static_cast<double>(stats[i].run_time_ns));
-      o.Set("runCount", static_cast<double>(stats[i].run_cnt));
-      out[i] = o;
-    }
-    return out;
+    return ToJsProgStats(info.Env(), Guard(info.Env(), [&] { return dp_->ReadProgStats(); }));
   }
 
   Napi::Value TestRunUdp(const Napi::CallbackInfo& info) {
@@ -154,9 +135,8 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
   // Detaches everything; returns the ring-buffer records not yet delivered.
   Napi::Value Close(const Napi::CallbackInfo& info) { return ToArrayBuffer(info.Env(), Shutdown()); }
 
+  std::unique_ptr<BatchCallback> records_;
   std::unique_ptr<Datapath> dp_;
-  Tsfn tsfn_;
-  bool released_ = false;
 };
 
 #define FIELD(obj, type, f) obj.Set(#f, Napi::Number::New(env, offsetof(type, f)))

@@ -175,11 +175,6 @@ uint32_t Datapath::TestRunUdp(bool egress, const uint8_t* packet, size_t len) {
 }
 
 std::vector<Datapath::ProgStats> Datapath::ReadProgStats() {
-  std::vector<ProgStats> out;
-  if (closed_) return out;
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) {
-    if (bpf_program__fd(prog) >= 0) out.push_back(ProgramStats(prog));  // not the one left unloaded
-  }
-  return out;
+  if (closed_) return {};
+  return ObjectProgramStats(skel_->obj);
 }

@@ -18,10 +18,12 @@
 
 namespace {
 
+using napi_glue::BatchCallback;
 using napi_glue::Guard;
 using napi_glue::ToArrayBuffer;
 using napi_glue::ToJsError;
-using Tsfn = napi_glue::BatchTsfn;
+using napi_glue::ToJsProgStats;
+using napi_glue::ToNumberArray;
 
 // Every open capture, so process exit detaches them and stops their poll
 // threads even when JS never called close().
@@ -62,15 +64,11 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
     opts.attach = !o.Has("attach") || o.Get("attach").ToBoolean().Value();
     if (o.Has("pollIntervalMs")) opts.poll_interval_ms = o.Get("pollIntervalMs").ToNumber().Uint32Value();
 
-    tsfn_ = Tsfn::New(env, info[1].As<Napi::Function>(), "podflow-ebpf-dns", 0, 1);
-    // The receiver's timer keeps the process alive while it runs; the poll thread must not.
-    tsfn_.Unref(env);
+    records_ = std::make_unique<BatchCallback>(env, info[1].As<Napi::Function>(), "podflow-ebpf-dns");
     try {
-      cap_ = std::make_unique<DnsCapture>(opts, [this](std::vector<uint8_t>* batch) {
-        if (tsfn_.NonBlockingCall(batch) != napi_ok) delete batch;
-      });
+      cap_ = std::make_unique<DnsCapture>(opts, records_->Sink());
     } catch (const DatapathError& e) {
-      tsfn_.Release();
+      records_->Release();
       throw ToJsError(env, e);
     }
     g_dns_open.Add(cap_.get());
@@ -80,36 +78,20 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
 
  private:
   std::vector<uint8_t> Shutdown() {
-    std::vector<uint8_t> rest;
-    if (!cap_ || released_) return rest;
-    {
-      g_dns_open.Remove(cap_.get());
-    }
-    rest = cap_->Close();
-    tsfn_.Release();
-    released_ = true;
+    if (!cap_) return {};
+    g_dns_open.Remove(cap_.get());
+    std::vector<uint8_t> rest = cap_->Close();  // empty once closed
+    records_->Release();
     return rest;
   }
 
 
   Napi::Value ReadStats(const Napi::CallbackInfo& info) {
-    std::vector<uint64_t> s = Guard(info.Env(), [&] { return cap_->ReadStats(); });
-    Napi::Array out = Napi::Array::New(info.Env(), s.size());
-    for (size_t i = 0; i < s.size(); i++) out[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
-    return out;
+    return ToNumberArray(info.Env(), Guard(info.Env(), [&] { return cap_->ReadStats(); }));
   }
 
   Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {
-    auto stats = Guard(info.Env(), [&] { return cap_->ReadProgStats(); });
-    Napi::Array out = Napi::Array::New(info.Env(), stats.size());
-    for (size_t i = 0; i < stats.size(); i++) {
-      Napi::Object o = Napi::Object::New(info.Env());
-      o.Set("name", stats[i].name);
-      o.Set("runTimeNs", static_cast<double>(stats[i].run_time_ns));
-      o.Set("runCount", static_cast<double>(stats[i].run_cnt));
-      out[i] = o;
-    }
-    return out;
+    return ToJsProgStats(info.Env(), Guard(info.Env(), [&] { return cap_->ReadProgStats(); }));
   }
 
   // testRun(egress, Uint8Array, repeat?) → { retval, records: ArrayBuffer, durationNs }
@@ -134,9 +116,8 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
   // Detaches; returns the records not yet delivered.
   Napi::Value Close(const Napi::CallbackInfo& info) { return ToArrayBuffer(info.Env(), Shutdown()); }
 
+  std::unique_ptr<BatchCallback> records_;
   std::unique_ptr<DnsCapture> cap_;
-  Tsfn tsfn_;
-  bool released_ = false;
 };
 
 #define FIELD(obj, type, f) obj.Set(#f, Napi::Number::New(env, offsetof(type, f)))

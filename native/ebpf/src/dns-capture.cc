@@ -88,11 +88,8 @@ std::vector<uint64_t> DnsCapture::ReadStats() {
 }
 
 std::vector<Datapath::ProgStats> DnsCapture::ReadProgStats() {
-  std::vector<Datapath::ProgStats> out;
-  if (closed_) return out;
-  bpf_program* prog;
-  bpf_object__for_each_program(prog, skel_->obj) out.push_back(ProgramStats(prog));
-  return out;
+  if (closed_) return {};
+  return ObjectProgramStats(skel_->obj);
 }
 
 uint32_t DnsCapture::TestRun(bool egress, const uint8_t* packet, size_t len, uint32_t repeat,

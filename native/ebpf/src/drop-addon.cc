@@ -16,7 +16,10 @@
 namespace {
 
 using napi_glue::Guard;
+using napi_glue::ToArrayBuffer;
 using napi_glue::ToJsError;
+using napi_glue::ToJsProgStats;
+using napi_glue::ToNumberArray;
 
 // Every open instance, so process exit detaches them even when JS never
 // called close().
@@ -73,10 +76,7 @@ class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
 
 
   Napi::Value ReadDrops(const Napi::CallbackInfo& info) {
-    std::vector<uint8_t> v = Guard(info.Env(), [&] { return dp_->ReadDrops(); });
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), v.size());
-    if (!v.empty()) memcpy(ab.Data(), v.data(), v.size());
-    return ab;
+    return ToArrayBuffer(info.Env(), Guard(info.Env(), [&] { return dp_->ReadDrops(); }));
   }
 
   Napi::Value ReadUnattributed(const Napi::CallbackInfo& info) {
@@ -92,19 +92,11 @@ class DropsWrap : public Napi::ObjectWrap<DropsWrap> {
   }
 
   Napi::Value ReadStats(const Napi::CallbackInfo& info) {
-    std::vector<uint64_t> s = Guard(info.Env(), [&] { return dp_->ReadStats(); });
-    Napi::Array out = Napi::Array::New(info.Env(), s.size());
-    for (size_t i = 0; i < s.size(); i++) out[i] = Napi::Number::New(info.Env(), static_cast<double>(s[i]));
-    return out;
+    return ToNumberArray(info.Env(), Guard(info.Env(), [&] { return dp_->ReadStats(); }));
   }
 
   Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {
-    Datapath::ProgStats s = Guard(info.Env(), [&] { return dp_->ReadProgStats(); });
-    Napi::Object o = Napi::Object::New(info.Env());
-    o.Set("name", s.name);
-    o.Set("runTimeNs", static_cast<double>(s.run_time_ns));
-    o.Set("runCount", static_cast<double>(s.run_cnt));
-    return o;
+    return ToJsProgStats(info.Env(), Guard(info.Env(), [&] { return dp_->ReadProgStats(); }));
   }
 
   Napi::Value Detach(const Napi::CallbackInfo& info) {

@@ -87,3 +87,12 @@ Datapath::ProgStats ProgramStats(const bpf_program* prog) {
   if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len)) Fail("prog_info", errno, "read program info");
   return {bpf_program__name(prog), info.run_time_ns, info.run_cnt};
 }
+
+std::vector<Datapath::ProgStats> ObjectProgramStats(bpf_object* obj) {
+  std::vector<Datapath::ProgStats> out;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    if (bpf_program__fd(prog) >= 0) out.push_back(ProgramStats(prog));
+  }
+  return out;
+}

@@ -53,6 +53,10 @@ std::vector<uint64_t> SumPerCpu(int fd, uint32_t n, const std::string& what);
 // Run time and count of one program (zero unless kernel.bpf_stats_enabled=1).
 Datapath::ProgStats ProgramStats(const bpf_program* prog);
 
+// ProgramStats of every program of an object that was loaded (one left out
+// with autoload off has no fd and no statistics).
+std::vector<Datapath::ProgStats> ObjectProgramStats(bpf_object* obj);
+
 // Reads every entry of a hash map with BPF_MAP_LOOKUP_BATCH (or, `drain`,
 // BPF_MAP_LOOKUP_AND_DELETE_BATCH: read and removed), `chunk` at a time.
 // The chunk buffers (~0.5 MiB for pf_conns) are kept per thread between

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -54,6 +55,52 @@ inline void CallJs(Napi::Env env, Napi::Function cb, void*, std::vector<uint8_t>
 }
 
 using BatchTsfn = Napi::TypedThreadSafeFunction<void, std::vector<uint8_t>, CallJs>;
+
+// The JS callback a native poll thread hands its record batches to (a
+// RecordSink), one call per batch. It does not keep the process alive: the
+// receiver's own timer does while it runs. Release() is idempotent.
+class BatchCallback {
+ public:
+  BatchCallback(Napi::Env env, Napi::Function cb, const char* name) : tsfn_(BatchTsfn::New(env, cb, name, 0, 1)) {
+    tsfn_.Unref(env);
+  }
+  std::function<void(std::vector<uint8_t>*)> Sink() {
+    return [this](std::vector<uint8_t>* batch) {
+      if (tsfn_.NonBlockingCall(batch) != napi_ok) delete batch;
+    };
+  }
+  void Release() {
+    if (released_) return;
+    released_ = true;
+    tsfn_.Release();
+  }
+
+ private:
+  BatchTsfn tsfn_;
+  bool released_ = false;
+};
+
+// Counters (a stats map summed over CPUs) as a JS array of numbers.
+inline Napi::Array ToNumberArray(Napi::Env env, const std::vector<uint64_t>& v) {
+  Napi::Array out = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) out[i] = Napi::Number::New(env, static_cast<double>(v[i]));
+  return out;
+}
+
+// One program's run statistics as { name, runTimeNs, runCount }.
+inline Napi::Object ToJsProgStats(Napi::Env env, const Datapath::ProgStats& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", s.name);
+  o.Set("runTimeNs", static_cast<double>(s.run_time_ns));
+  o.Set("runCount", static_cast<double>(s.run_cnt));
+  return o;
+}
+
+inline Napi::Array ToJsProgStats(Napi::Env env, const std::vector<Datapath::ProgStats>& stats) {
+  Napi::Array out = Napi::Array::New(env, stats.size());
+  for (size_t i = 0; i < stats.size(); i++) out[i] = ToJsProgStats(env, stats[i]);
+  return out;
+}
 
 // The open instances of one native class, so process exit can close (detach)
 // them even when JS never called close().
