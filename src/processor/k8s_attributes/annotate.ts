@@ -1,13 +1,20 @@
-// The hot path: name both ends of every row of a FlowBatch.
+// The hot path: name both ends of every row of a FlowBatch, column by column.
 //
-// Per row and side: one numeric Map key from the 16 address bytes (no string
-// per row), one per-batch cache hit for every address already seen in this
-// batch, and one Int32Array store per attribute. Everything that involves
-// strings (building attribute pairs, interning them into the batch's string
-// table, finding the columns) happens once per distinct entity per batch.
+// 1. Each row's address on each side becomes a small resolution number: one
+//    numeric Map key from the 16 address bytes (no string per row) and one
+//    per-batch Map lookup; the cache is asked once per distinct address.
+// 2. Per side and attribute name, a table from resolution number to the
+//    value's index in the batch's string table is built once per distinct
+//    entity; the column is then one load and one store per row.
+// 3. The Service name is a function of the destination's resolution, plus a
+//    look-up of the original destination on NAT rows only.
+// Only addresses with history (an IP reused within the grace period) need a
+// choice per row (pickFromHistory), on a slow path of their own. Each pass is
+// a function with one loop, so V8 optimises it as a whole (a loop nested in
+// another is entered by on-stack replacement and deoptimised on every exit).
 
 import {
-  FLAG_CONNECTION_ENDED, FLAG_HAS_ORIGINAL_DST, type FlowBatch,
+  FLAG_CONNECTION_ENDED, FLAG_HAS_ORIGINAL_DST, NO_STRING, type FlowBatch,
 } from '../../pdata/flow-batch.ts';
 import { formatAddress } from '../../pdata/ip-address.ts';
 import { addressKeyOf, type AddressKey } from './address-key.ts';
@@ -41,103 +48,156 @@ interface Resolution {
   miss: boolean;
 }
 
-interface Prepared {
-  cols: Int32Array[];
-  idx: Int32Array;
-}
-
 const NONE: Resolution = { attrs: undefined, history: undefined, miss: true };
+
+/** The distinct addresses of one batch, numbered in order of first sight. */
+class BatchResolutions {
+  readonly list: Resolution[] = [];
+  readonly keys: AddressKey[] = [];
+  readonly #byKey = new Map<AddressKey, number>();
+  readonly #ctx: AnnotateContext;
+
+  constructor(ctx: AnnotateContext) {
+    this.#ctx = ctx;
+  }
+
+  /** The resolution number of each row's address in `addrs`, into `out`. */
+  number(addrs: Uint8Array, n: number, out: Int32Array): void {
+    const byKey = this.#byKey;
+    for (let i = 0; i < n; i++) {
+      const off = i * 16;
+      const key = addressKeyOf(addrs, off);
+      let r = byKey.get(key);
+      if (r === undefined) r = this.#add(key, addrs, off);
+      out[i] = r;
+    }
+  }
+
+  #add(key: AddressKey, addrs: Uint8Array, off: number): number {
+    const r = this.list.length;
+    this.list.push(resolveAddress(this.#ctx, addrs, off, key));
+    this.keys.push(key);
+    this.#byKey.set(key, r);
+    return r;
+  }
+}
 
 export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext): AnnotateStats {
   const stats: AnnotateStats = { misses: 0 };
   const n = batch.length;
   if (n === 0) return stats;
+  const res = new BatchResolutions(ctx);
+  const src = new Int32Array(n);
+  const dst = new Int32Array(n);
+  res.number(batch.srcAddr, n, src);
+  res.number(batch.dstAddr, n, dst);
+  const count = res.list.length;
+  const miss = new Uint8Array(count);
+  let anyHistory = false;
+  for (let r = 0; r < count; r++) {
+    const x = res.list[r]!;
+    if (x.miss) miss[r] = 1;
+    if (x.history !== undefined) anyHistory = true;
+  }
+  stats.misses = countMarked(src, miss, n) + countMarked(dst, miss, n);
+  writeSide(batch, 'source', src, res.list);
+  writeSide(batch, 'destination', dst, res.list);
+  if (anyHistory) writeHistory(batch, ctx, src, dst, res.list);
+  if (ctx.wantService && ctx.cache) writeServices(batch, ctx.cache, dst, res);
+  return stats;
+}
+
+function countMarked(rows: Int32Array, marked: Uint8Array, n: number): number {
+  let c = 0;
+  for (let i = 0; i < n; i++) c += marked[rows[i]!]!;
+  return c;
+}
+
+/**
+ * Writes the attributes of every row whose `side` resolved to a fixed set of
+ * pairs: per attribute name, a table resolution → string index, then one
+ * pass over the rows. Later pairs of a list override earlier ones of the same
+ * name, as a row-by-row write would.
+ */
+function writeSide(batch: FlowBatch, side: Side, rows: Int32Array, list: readonly Resolution[]): void {
+  const count = list.length;
+  const tables = new Map<string, Int32Array>();
+  for (let r = 0; r < count; r++) {
+    const attrs = list[r]!.attrs;
+    if (attrs === undefined || list[r]!.history !== undefined) continue;
+    for (let j = 0; j + 1 < attrs.length; j += 2) {
+      let t = tables.get(attrs[j]!);
+      if (t === undefined) tables.set(attrs[j]!, (t = new Int32Array(count).fill(NO_STRING)));
+      t[r] = batch.strings.intern(attrs[j + 1]!);
+    }
+  }
+  for (const [name, table] of tables) fillColumn(batch.attributeColumn(`${side}.${name}`), rows, table, batch.length);
+}
+
+/** col[i] = table[rows[i]] where that is a value (rows without one keep what they had). */
+function fillColumn(col: Int32Array, rows: Int32Array, table: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const v = table[rows[i]!]!;
+    if (v !== NO_STRING) col[i] = v;
+  }
+}
+
+/** The rows whose address has history: the pod is chosen per row (and per connection). */
+function writeHistory(batch: FlowBatch, ctx: AnnotateContext, src: Int32Array, dst: Int32Array, list: readonly Resolution[]): void {
+  const n = batch.length;
   const now = ctx.now();
   const intervalStart = batch.startTimeMs || now;
   const end = batch.endTimeMs || now;
-  const resolved = new Map<AddressKey, Resolution>();
-  const prepared: Record<Side, Map<string[], Prepared>> = { source: new Map(), destination: new Map() };
-  const svcCol = ctx.wantService && ctx.cache ? batch.attributeColumn('destination.k8s.service.name') : undefined;
-  const svcIdx = new Map<string, number>();
-  const svcByKey = new Map<AddressKey, string | null>();
   const duration = batch.counters.durationMs;
-
-  // Columns by attribute name per side; keyed by the cache's own name strings
-  // (hash computed once), so no "source." + name string is built per entity.
-  const columns: Record<Side, Map<string, Int32Array>> = { source: new Map(), destination: new Map() };
-  const column = (side: Side, name: string): Int32Array => {
-    let c = columns[side].get(name);
-    if (c === undefined) columns[side].set(name, (c = batch.attributeColumn(`${side}.${name}`)));
-    return c;
-  };
-  const write = (side: Side, row: number, attrs: string[]) => {
-    let p = prepared[side].get(attrs);
-    if (p === undefined) {
-      const m = attrs.length >> 1;
-      p = { cols: new Array<Int32Array>(m), idx: new Int32Array(m) };
-      for (let j = 0; j < m; j++) {
-        p.cols[j] = column(side, attrs[2 * j]!);
-        p.idx[j] = batch.strings.intern(attrs[2 * j + 1]!);
-      }
-      prepared[side].set(attrs, p);
-    }
-    const { cols, idx } = p;
-    for (let j = 0; j < cols.length; j++) cols[j]![row] = idx[j]!;
-  };
-
-  const resolve = (buf: Uint8Array, off: number, key: AddressKey): Resolution => {
-    let r = resolved.get(key);
-    if (r !== undefined) return r;
-    r = resolveAddress(ctx, buf, off, key);
-    resolved.set(key, r);
-    return r;
-  };
-
   for (let i = 0; i < n; i++) {
-    const off = i * 16;
-    const flags = batch.flags[i]!;
-    const ended = (flags & FLAG_CONNECTION_ENDED) !== 0;
-    // When the connection began, if known; else the start of the interval it was seen in.
-    const t = ended && duration[i]! > 0 ? end - duration[i]! : intervalStart;
     for (let s = 0; s < 2; s++) {
+      const history = list[(s === 0 ? src : dst)[i]!]!.history;
+      if (history === undefined) continue;
       const side: Side = s === 0 ? 'source' : 'destination';
-      const buf = s === 0 ? batch.srcAddr : batch.dstAddr;
-      const key = addressKeyOf(buf, off);
-      const r = resolve(buf, off, key);
-      if (r.history !== undefined) {
-        write(side, i, ctx.cache!.podAttributes(pickFromHistory(ctx, batch, i, side, r.history, t, ended)));
-      } else if (r.attrs !== undefined) {
-        write(side, i, r.attrs);
-      }
-      if (r.miss) stats.misses++;
-    }
-    if (svcCol !== undefined) {
-      let name: string | null | undefined;
-      if (flags & FLAG_HAS_ORIGINAL_DST) {
-        const ok = addressKeyOf(batch.origDstAddr, off);
-        name = svcByKey.get(ok);
-        if (name === undefined) {
-          const vip = ctx.cache!.serviceAtVip(ok);
-          name = vip ? vip.name : null;
-          svcByKey.set(ok, name);
-        }
-      }
-      if (!name) {
-        const dk = addressKeyOf(batch.dstAddr, off);
-        name = svcByKey.get(dk);
-        if (name === undefined) {
-          name = ctx.cache!.serviceAtVip(dk)?.name ?? ctx.cache!.serviceOfBackend(dk) ?? null;
-          svcByKey.set(dk, name);
-        }
-      }
-      if (name) {
-        let idx = svcIdx.get(name);
-        if (idx === undefined) svcIdx.set(name, (idx = batch.strings.intern(name)));
-        svcCol[i] = idx;
+      const ended = (batch.flags[i]! & FLAG_CONNECTION_ENDED) !== 0;
+      // When the connection began, if known; else the start of the interval it was seen in.
+      const t = ended && duration[i]! > 0 ? end - duration[i]! : intervalStart;
+      const attrs = ctx.cache!.podAttributes(pickFromHistory(ctx, batch, i, side, history, t, ended));
+      for (let j = 0; j + 1 < attrs.length; j += 2) {
+        batch.attributeColumn(`${side}.${attrs[j]}`)[i] = batch.strings.intern(attrs[j + 1]!);
       }
     }
   }
-  return stats;
+}
+
+/**
+ * destination.k8s.service.name: the Service whose ClusterIP a NAT row was
+ * sent to, else the Service at (or backed by) the destination address.
+ */
+function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, res: BatchResolutions): void {
+  const n = batch.length;
+  // One look-up per distinct address of the batch, whichever side it was seen on.
+  const svcOf = new Int32Array(res.list.length);
+  const names = new Map<string, number>();
+  const intern = (name: string | undefined): number => {
+    if (!name) return NO_STRING;
+    let idx = names.get(name);
+    if (idx === undefined) names.set(name, (idx = batch.strings.intern(name)));
+    return idx;
+  };
+  for (let r = 0; r < res.list.length; r++) {
+    const k = res.keys[r]!;
+    svcOf[r] = intern(cache.serviceAtVip(k)?.name ?? cache.serviceOfBackend(k));
+  }
+  const col = batch.attributeColumn('destination.k8s.service.name');
+  const flags = batch.flags;
+  const atVip = new Map<AddressKey, number>();
+  for (let i = 0; i < n; i++) {
+    let v = NO_STRING;
+    if (flags[i]! & FLAG_HAS_ORIGINAL_DST) {
+      const ok = addressKeyOf(batch.origDstAddr, i * 16);
+      let w = atVip.get(ok);
+      if (w === undefined) atVip.set(ok, (w = intern(cache.serviceAtVip(ok)?.name)));
+      v = w;
+    }
+    if (v === NO_STRING) v = svcOf[dst[i]!]!;
+    if (v !== NO_STRING) col[i] = v;
+  }
 }
 
 function resolveAddress(ctx: AnnotateContext, buf: Uint8Array, off: number, key: AddressKey): Resolution {
