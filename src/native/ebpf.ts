@@ -11,7 +11,11 @@ export interface DatapathOptions {
   /** Bytes, a power of two and a multiple of the page size. */
   ringBufferSize: number;
   includeLoopback: boolean;
-  /** Drain period of the ring buffer when not woken early (half full). Default 100. */
+  /**
+   * Drain period of the ring buffer when not woken early (half full); 0: no
+   * periodic drain, the caller takes the records (takeRecords) and onRecords
+   * gets only what a filling buffer forces out between two takes. Default 100.
+   */
   pollIntervalMs?: number;
   /** The receive-side refresh as a BTF-typed raw tracepoint (probeTpBtf said it works). Default false. */
   tpBtf?: boolean;
@@ -33,6 +37,8 @@ export interface Datapath {
   deleteConnections(cookies: BigUint64Array): number;
   /** Keys: n × PF_UDP_KEY.size bytes. */
   deleteUdp(keys: ArrayBuffer): number;
+  /** Final records the ring buffer holds now (n × PF_CONN.size bytes), besides those given to onRecords. */
+  takeRecords(): ArrayBuffer;
   /** pf_stats summed over CPUs, indexed by PF_STAT_*. */
   readStats(): number[];
   /** Per-program run time and count; zero unless kernel.bpf_stats_enabled=1. */

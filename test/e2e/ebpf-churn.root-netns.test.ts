@@ -56,6 +56,28 @@ t.test('a ring buffer too small for the burst loses nothing', async (t) => {
   server.proc.kill();
 });
 
+t.test('a burst that fills half the ring buffer between two collections wakes the poll thread', async (t) => {
+  // Final records wait in the ring buffer for the next collection, which
+  // takes them; only a buffer half full wakes the poll thread to empty it. 64
+  // KiB hold 546 records (112 bytes + an 8-byte header): 3000 connections
+  // make 6000 within a 2 s interval, so without that wake-up most would
+  // overflow (and be counted as ring-buffer loss).
+  const rb = await startReceiver(t, { collection_interval: 2000, ring_buffer_size: 65536 });
+  const port = 7003;
+  const n = 3000;
+  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
+  await server.next();
+  const client = net.spawnTraffic(net.client, ['burst', net.serverV4, String(port), String(n), '64']);
+  t.equal((await client.next()).failed, 0);
+  await rb.settle(2);
+  const c2s = rb.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === port && r.observer === 'source');
+  t.equal(sum(c2s, 'opened'), n, 'opened');
+  t.equal(sum(c2s, 'closed'), n, 'closed');
+  t.equal(rb.telemetry.counter('podflow_ebpf_ringbuf_lost_total', '').get(), 0, 'nothing overflowed the ring buffer');
+  await rb.receiver.shutdown();
+  server.proc.kill();
+});
+
 t.test('a full connection map: what is not tracked is counted', async (t) => {
   const tiny = await startReceiver(t, { collection_interval: 250, conn_map_size: 64 });
   const port = 7002;

@@ -1,9 +1,11 @@
 // N-API glue for the datapath (datapath.h): the Datapath class for JS, and
 // layout() so a test can compare the C record layouts with the TypeScript ones.
 //
-// Ring-buffer records reach JS in batches: the poll thread hands each batch to
-// a thread-safe function, which calls the JS callback once per batch with an
-// ArrayBuffer of n * sizeof(pf_conn) bytes, never once per record.
+// Ring-buffer records reach JS in batches, never one per record: takeRecords()
+// returns what the buffer holds, and the poll thread hands what it drains (at
+// its period, or when the buffer fills up) to a thread-safe function, which
+// calls the JS callback once per batch; both as ArrayBuffers of
+// n * sizeof(pf_conn) bytes.
 #include <napi.h>
 
 #include <cstddef>
@@ -46,6 +48,7 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
                            InstanceMethod("deleteConnections", &DatapathWrap::DeleteConnections),
                            InstanceMethod("deleteUdp", &DatapathWrap::DeleteUdp),
                            InstanceMethod("readStats", &DatapathWrap::ReadStats),
+                           InstanceMethod("takeRecords", &DatapathWrap::TakeRecords),
                            InstanceMethod("readProgStats", &DatapathWrap::ReadProgStats),
                            InstanceMethod("testRunUdp", &DatapathWrap::TestRunUdp),
                            InstanceMethod("close", &DatapathWrap::Close),
@@ -118,6 +121,10 @@ class DatapathWrap : public Napi::ObjectWrap<DatapathWrap> {
 
   Napi::Value ReadStats(const Napi::CallbackInfo& info) {
     return ToNumberArray(info.Env(), Guard(info.Env(), [&] { return dp_->ReadStats(); }));
+  }
+
+  Napi::Value TakeRecords(const Napi::CallbackInfo& info) {
+    return ToArrayBuffer(info.Env(), Guard(info.Env(), [&] { return dp_->TakeRecords(); }));
   }
 
   Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {

@@ -159,6 +159,11 @@ uint32_t Datapath::DeleteUdp(const pf_udp_key* keys, size_t n) {
   return deleted;
 }
 
+std::vector<uint8_t> Datapath::TakeRecords() {
+  if (closed_ || !events_) return {};
+  return events_->Take();
+}
+
 std::vector<uint64_t> Datapath::ReadStats() {
   if (closed_) return std::vector<uint64_t>(PF_STAT_MAX, 0);
   return SumPerCpu(bpf_map__fd(skel_->maps.pf_stats), PF_STAT_MAX, "pf_stats");

@@ -23,7 +23,9 @@ struct DatapathOptions {
   uint32_t ring_buffer_size = 1u << 22;
   bool include_loopback = false;
   // How often the poll thread drains the ring buffer when nobody wakes it
-  // (the programs wake it early when the buffer is half full).
+  // (the programs wake it early when the buffer is half full); 0: never, the
+  // owner takes the records itself (TakeRecords) and the thread only empties
+  // a buffer that fills up between two takes.
   uint32_t poll_interval_ms = 100;
   // The receive-side refresh as a BTF-typed raw tracepoint (the caller probed
   // that the kernel allows it: ProbeTpBtf) instead of the classic tracepoint.
@@ -67,6 +69,9 @@ class Datapath {
   std::vector<ProgStats> ReadProgStats();
   // pf_stats summed over CPUs.
   std::vector<uint64_t> ReadStats();
+  // The final records the ring buffer holds now (n * sizeof(pf_conn) bytes),
+  // besides those the poll thread hands to the sink.
+  std::vector<uint8_t> TakeRecords();
   // Stops polling, detaches every program and returns the records still in
   // the ring buffer. Idempotent.
   std::vector<uint8_t> Close();

@@ -1,11 +1,12 @@
 // The ebpf receiver: loads the datapath (bpf/ through native/ebpf), and every
 // collection_interval emits ONE FlowBatch with the counter deltas since the
 // previous one: live TCP sockets read from pf_conns in one batched lookup,
-// closed ones from the final records the ring buffer delivered meanwhile (so a
-// connection shorter than the interval is never lost), UDP from pf_udp.
+// closed ones from the final records the ring buffer holds (so a connection
+// shorter than the interval is never lost), UDP from pf_udp.
 //
-//   kernel ──ring buffer──▶ poll thread ──batch ArrayBuffer──▶ #closed (queued)
-//   kernel ◀──batch lookup── collect() every interval ──▶ FlowBatch ──NAT join──▶ next.consume
+//   kernel ──ring buffer──────────── takeRecords() ─┐
+//          └─(half full) poll thread ──▶ #closed ───┤ collect() every interval ──▶ FlowBatch ──NAT join──▶ next.consume
+//   kernel ◀──batch lookup──────────────────────────┘
 
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
@@ -46,7 +47,7 @@ export class EbpfReceiver extends LifecycleComponent {
   readonly #conns = new ConnectionTable();
   readonly #udp: UdpTable;
   #dp: Datapath | undefined;
-  /** Final records delivered by the ring buffer since the last collection. */
+  /** Final records the poll thread drained since the last collection (a ring buffer that filled up). */
   #closed: ArrayBuffer[] = [];
   #lastStats = [0, 0, 0, 0];
   #udpDeleted = 0;
@@ -111,6 +112,9 @@ export class EbpfReceiver extends LifecycleComponent {
         udpMapSize: c.udp_map_size,
         ringBufferSize: c.ring_buffer_size,
         includeLoopback: c.include_loopback,
+        // Taken at each collection (#collect); the poll thread only empties
+        // a buffer that fills up in between, so a quiet node costs no wake-ups.
+        pollIntervalMs: 0,
       }, (records) => this.#closed.push(records));
     } catch (e) {
       await this.#releaseNat();
@@ -182,20 +186,22 @@ export class EbpfReceiver extends LifecycleComponent {
   /** One interval's rows: live sockets first, then final records (their deltas build on the live read). */
   #collect(dp: Datapath): FlowBatch {
     const now = Date.now();
-    // Sized for the final records already queued plus the live sockets, so
-    // the columns rarely grow (each growth copies every column).
-    const queued = this.#closed.reduce((n, b) => n + b.byteLength / PF_CONN.size, 0);
-    const batch = new FlowBatch(Math.max(64, 2 * (queued + this.#conns.active) + 64));
-    batch.startTimeMs = this.#lastEmitMs;
-    batch.endTimeMs = now;
-    this.#lastEmitMs = now;
-    let stats: number[];
+    let batch: FlowBatch | undefined;
     try {
-      stats = dp.readStats();
-      const orphans = this.#conns.append(batch, dp.readConnections(), false);
-      if (orphans.length) dp.deleteConnections(BigUint64Array.from(orphans, (c) => BigInt(c)));
+      const stats = dp.readStats();
+      // The map before the final records: a socket read live here and closed
+      // since has its final record taken below, which builds on this read.
+      const live = dp.readConnections();
+      const taken = dp.takeRecords();
       const closed = this.#closed;
       this.#closed = [];
+      closed.push(taken);
+      // Sized for what was read, so the columns never grow (each growth
+      // copies every column): two rows per record.
+      const records = closed.reduce((n, b) => n + b.byteLength, live.byteLength) / PF_CONN.size;
+      batch = this.#newBatch(2 * records + 64, now);
+      const orphans = this.#conns.append(batch, live, false);
+      if (orphans.length) dp.deleteConnections(BigUint64Array.from(orphans, (c) => BigInt(c)));
       let finals = orphans.length;
       for (const buf of closed) {
         this.#conns.append(batch, buf, true);
@@ -211,6 +217,14 @@ export class EbpfReceiver extends LifecycleComponent {
       this.#logger.error('reading the ebpf maps failed', { error: e });
     }
     this.#conns.endInterval();
+    return batch ?? this.#newBatch(64, now);
+  }
+
+  #newBatch(capacity: number, now: number): FlowBatch {
+    const batch = new FlowBatch(capacity);
+    batch.startTimeMs = this.#lastEmitMs;
+    batch.endTimeMs = now;
+    this.#lastEmitMs = now;
     return batch;
   }
 
