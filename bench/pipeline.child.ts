@@ -9,8 +9,9 @@
 //
 // Both variants see the same flows: synthetic intervals of ~50k active flows
 // (25k long-lived connections, both edges, plus churn), stripped of their
-// Kubernetes names, then named again from a prepared address → pod map (what
-// k8s_attributes does from its cache). Then
+// Kubernetes names, then named again by k8s_attributes' own annotateBatch from
+// its cache (K8sCache), prepared with the topology's pods, nodes, Services and
+// EndpointSlices as the API server would list them. Then
 //   podflow: flow_aggregate (N workers) → otlp_http exporter (protobuf) → sink
 //   sdk:     one Counter.add / Histogram.record per flow and metric on the main
 //            thread, with the same attributes flow_aggregate groups by, through
@@ -36,7 +37,14 @@ import { DEFAULT_GROUP_BY } from '../src/processor/flow_aggregate/config.ts';
 import { flowAggregateFactory } from '../src/processor/flow_aggregate/factory.ts';
 import type { FlowAggregateProcessor } from '../src/processor/flow_aggregate/flow-aggregate-processor.ts';
 import type { PeriodicFlowExporter } from '../src/exporter/internal/otlp/periodic-flow-exporter.ts';
+import { annotateBatch, type AnnotateContext } from '../src/processor/k8s_attributes/annotate.ts';
+import { METADATA_NAMES } from '../src/processor/k8s_attributes/attribute-names.ts';
+import { K8sCache, type ResourceName } from '../src/processor/k8s_attributes/cache.ts';
+import { CidrLabels } from '../src/processor/k8s_attributes/cidr-labels.ts';
+
+import { formatAddress } from '../src/pdata/ip-address.ts';
 import { syntheticConfigSchema } from '../src/receiver/synthetic/config.ts';
+import { buildTopology, POD_NAME, POD_NODE, POD_STRINGS, type Topology, type Workload } from '../src/receiver/synthetic/topology.ts';
 import { generateInterval } from '../src/receiver/synthetic/generate.ts';
 import { silentLogger } from '../src/service/logger.ts';
 import { SelfTelemetry } from '../src/service/telemetry/self-telemetry.ts';
@@ -46,6 +54,27 @@ const [mode, workersArg, intervalsArg, sinkUrl] = process.argv.slice(2) as [stri
 const workers = Number(workersArg);
 const intervals = Number(intervalsArg);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+
+/**
+ * With PODFLOW_BENCH_MEMTRACE=1, one stderr line per step: where the RSS goes
+ * (V8 heap, array buffers, anonymous vs file-backed pages). Off by default.
+ */
+const memTrace = process.env.PODFLOW_BENCH_MEMTRACE === '1';
+let tracedWorkers: Array<{ getHeapStatistics(): Promise<{ total_heap_size: number; used_heap_size: number; external_memory: number }> }> = [];
+async function traceMemory(step: string): Promise<void> {
+  if (!memTrace) return;
+  const ws = await Promise.all(tracedWorkers.map((w) => w.getHeapStatistics()));
+  const wf = ws.map((h) => `worker heap ${(h.total_heap_size / 2 ** 20).toFixed(1)}/${(h.used_heap_size / 2 ** 20).toFixed(1)} ext ${(h.external_memory / 2 ** 20).toFixed(1)}`).join(' ');
+  const m = process.memoryUsage();
+  const { readFileSync } = await import('node:fs');
+  const roll = readFileSync('/proc/self/smaps_rollup', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(roll)?.[1] ?? 0) / 1024;
+  const f = (v: number) => v.toFixed(1);
+  process.stderr.write(`mem ${step.padEnd(22)} rss ${f(m.rss / 2 ** 20)} anon ${f(kb('Anonymous'))} file ${f(kb('Rss') - kb('Anonymous'))}` +
+    ` heapTotal ${f(m.heapTotal / 2 ** 20)} heapUsed ${f(m.heapUsed / 2 ** 20)} external ${f(m.external / 2 ** 20)} arrayBuffers ${f(m.arrayBuffers / 2 ** 20)}` +
+    ` maxRss ${f(process.resourceUsage().maxRSS / 1024)} ${wf}\n`);
+}
+await traceMemory('modules loaded');
 
 /** Input intervals (seconds of flows) per export: podflow's default 10 s. */
 const EXPORT_EVERY = 10;
@@ -63,87 +92,96 @@ const SYNTHETIC = { flows_per_interval: 25_000, connections_per_second: 400, nam
 
 // ---- the prepared Kubernetes name cache ----
 
-const SIDE_FIELDS = ['namespace.name', 'pod.name', 'node.name', 'workload.name', 'workload.kind', 'deployment.name', 'statefulset.name', 'daemonset.name'];
-
-class NameCache {
-  readonly podByAddr = new Map<number, number>();
-  readonly names: Array<Array<string | undefined>> = [];
-  readonly serviceByAddr = new Map<number, string>();
-
-  /** Learns every pod (and service) seen in a named batch: the informer cache, prepared. */
-  learn(b: FlowBatch): void {
-    for (let i = 0; i < b.length; i++) {
-      for (const side of ['source', 'destination'] as const) {
-        const addr = v4(side === 'source' ? b.srcAddr : b.dstAddr, i);
-        if (!this.podByAddr.has(addr) && b.getAttribute(i, `${side}.k8s.pod.name`) !== undefined) {
-          this.podByAddr.set(addr, this.names.length);
-          this.names.push(SIDE_FIELDS.map((f) => b.getAttribute(i, `${side}.k8s.${f}`)));
-        }
-      }
-      const svc = b.getAttribute(i, 'destination.k8s.service.name');
-      if (svc !== undefined) this.serviceByAddr.set(v4(b.dstAddr, i), svc);
-    }
-  }
-
-  /**
-   * Writes the name columns of every row from the map, column by column: no
-   * object per row, one map lookup per row and side.
-   */
-  annotate(b: FlowBatch): void {
-    const pods = this.names.length;
-    const F = SIDE_FIELDS.length;
-    // Each pod's names interned into this batch's string table once.
-    const idx = new Int32Array(pods * F);
-    for (let p = 0; p < pods; p++) {
-      for (let f = 0; f < F; f++) {
-        const v = this.names[p]![f];
-        idx[p * F + f] = v === undefined ? NO_STRING : b.strings.intern(v);
-      }
-    }
-    const n = b.length;
-    const podOf = new Int32Array(n);
-    for (const side of ['source', 'destination'] as const) {
-      const addrs = side === 'source' ? b.srcAddr : b.dstAddr;
-      for (let i = 0; i < n; i++) podOf[i] = this.podByAddr.get(v4(addrs, i)) ?? -1;
-      for (let f = 0; f < F; f++) {
-        const col = b.attributeColumn(`${side}.k8s.${SIDE_FIELDS[f]}`);
-        for (let i = 0; i < n; i++) {
-          const p = podOf[i]!;
-          col[i] = p < 0 ? NO_STRING : idx[p * F + f]!;
-        }
-      }
-    }
-    const svcIdx = new Map<number, number>();
-    const svcCol = b.attributeColumn('destination.k8s.service.name');
-    for (let i = 0; i < n; i++) {
-      const a = v4(b.dstAddr, i);
-      let k = svcIdx.get(a);
-      if (k === undefined) {
-        const s = this.serviceByAddr.get(a);
-        svcIdx.set(a, (k = s === undefined ? NO_STRING : b.strings.intern(s)));
-      }
-      svcCol[i] = k;
-    }
-  }
+/**
+ * k8s_attributes' own cache (K8sCache), filled with API-shaped objects for
+ * every pod, node, Service and EndpointSlice of the synthetic topology, as its
+ * informers would fill it from the API server; names then come from
+ * k8s_attributes' own annotateBatch, with its default metadata.
+ */
+function preparedNames(topo: Topology): AnnotateContext {
+  const rejects: string[] = [];
+  const cache = new K8sCache({ metadata: METADATA_NAMES, tagRules: [], onReject: (r, k, p) => rejects.push(`${r} ${k}: ${p}`) });
+  const fill = (r: ResourceName, objects: Iterable<unknown>) => {
+    const h = cache.handler(r);
+    h.beginSync();
+    for (const o of objects) h.upsert(o);
+    h.endSync();
+  };
+  fill('pods', topo.workloads.flatMap((w) => Array.from({ length: w.podCount }, (_, j) => podObject(topo, w, w.firstPod + j))));
+  fill('nodes', Array.from({ length: topo.nodeCount }, (_, k) => ({
+    metadata: { name: `node-${k + 1}`, uid: `node-${k}` },
+    status: { addresses: [{ type: 'InternalIP', address: `192.168.0.${k + 1}` }] },
+  })));
+  const served = topo.workloads.filter((w) => w.service !== undefined);
+  fill('services', served.map((w) => ({
+    metadata: { name: w.service, namespace: w.namespace, uid: `svc-${w.index}` },
+    spec: { type: 'ClusterIP', clusterIP: formatAddress(w.vip4, 0), clusterIPs: [formatAddress(w.vip4, 0)], ports: [{ port: w.servicePort, targetPort: w.targetPort, protocol: 'TCP' }] },
+  })));
+  fill('endpointslices', served.map((w) => ({
+    metadata: { name: `${w.service}-x7k2p`, namespace: w.namespace, uid: `eps-${w.index}`, labels: { 'kubernetes.io/service-name': w.service } },
+    addressType: 'IPv4',
+    endpoints: Array.from({ length: w.podCount }, (_, j) => ({ addresses: [formatAddress(topo.podAddr4, (w.firstPod + j) * 16)], conditions: { ready: true } })),
+    ports: [{ port: w.targetPort, protocol: 'TCP' }],
+  })));
+  if (rejects.length) throw new Error(`the prepared cache rejected objects: ${rejects.slice(0, 3).join('; ')}`);
+  return { cache, cidr: new CidrLabels({}), dns: undefined, wantService: true, wantNamespace: true, bindings: new Map(), now: Date.now };
 }
 
-function v4(addr: Uint8Array, i: number): number {
-  const o = i * 16 + 12;
-  return ((addr[o]! << 24) | (addr[o + 1]! << 16) | (addr[o + 2]! << 8) | addr[o + 3]!) >>> 0;
+/** Pod p of workload w as the API serves it: a Deployment's pods are owned by its ReplicaSet. */
+function podObject(topo: Topology, w: Workload, p: number): unknown {
+  const name = topo.podStrings[p * POD_STRINGS + POD_NAME]!;
+  // Deployment pods are "<deployment>-<pod-template-hash>-<suffix>".
+  const hash = w.kind === 'Deployment' ? name.slice(w.name.length + 1, name.lastIndexOf('-')) : undefined;
+  const owner = hash !== undefined ? { kind: 'ReplicaSet', name: `${w.name}-${hash}` } : { kind: w.kind, name: w.name };
+  return {
+    metadata: {
+      name, namespace: w.namespace, uid: `pod-${p}`, labels: hash !== undefined ? { 'pod-template-hash': hash } : {},
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: `owner-${w.index}`, controller: true }],
+    },
+    spec: { nodeName: topo.podStrings[p * POD_STRINGS + POD_NODE] },
+    status: { phase: 'Running', podIP: formatAddress(topo.podAddr4, p * 16), podIPs: [{ ip: formatAddress(topo.podAddr4, p * 16) }, { ip: formatAddress(topo.podAddr6, p * 16) }] },
+  };
 }
 
 // ---- the input ----
 
 const config = syntheticConfigSchema.decodeOrDefault(SYNTHETIC, [], [])!;
-const cache = new NameCache();
+const names = preparedNames(buildTopology(config));
 // Two distinct intervals, replayed in turn: generation stays out of the timing
-// and out of the memory figure beyond these two input batches.
+// and out of the memory figure beyond these two input batches. They lose the
+// names the synthetic receiver gave them: k8s_attributes names them again.
 const ring = [0, 1].map((i) => {
   const named = generateInterval(config, i);
-  cache.learn(named);
-  return selectRows(named, undefined, named.length, { attributes: [] });
+  const bare = selectRows(named, undefined, named.length, { attributes: [] });
+  checkNames(named, bare);
+  return bare;
 });
+// The synthetic receiver's batches and the check's copies are garbage now:
+// out of the heap before the run, so that its RSS holds only the two inputs.
+gc();
+
+/**
+ * The prepared cache must name every row as the synthetic receiver did (the
+ * names flow_aggregate groups by), or the bench would measure other groups.
+ * The Service name is left out: k8s_attributes also names the Service a
+ * reply's destination pod backs, which the synthetic receiver does not.
+ */
+function checkNames(named: FlowBatch, bare: FlowBatch): void {
+  const probe = selectRows(bare, undefined, bare.length, { attributes: [] });
+  annotateBatch(probe, names);
+  for (const side of ['source', 'destination']) {
+    for (const f of ['namespace.name', 'workload.name', 'workload.kind', 'pod.name', 'node.name']) {
+      const k = `${side}.k8s.${f}`;
+      for (let i = 0; i < named.length; i++) {
+        if (named.getAttribute(i, k) !== probe.getAttribute(i, k)) {
+          throw new Error(`row ${i}: ${k} is "${probe.getAttribute(i, k)}" from the prepared cache, "${named.getAttribute(i, k)}" from the synthetic receiver`);
+        }
+      }
+    }
+  }
+}
 const flowsPerInterval = ring[0]!.length;
+await traceMemory('input generated');
 
 function settings(id: string, telemetry: SelfTelemetry): CreateSettings {
   return {
@@ -181,9 +219,11 @@ async function runPodflow(): Promise<Record<string, number>> {
   await exporter.start();
   await agg.start();
   const threads = agg.workerThreads();
+  tracedWorkers = threads;
   // Idle piscina workers are unref'd, and a pending Worker.cpuUsage() does not
   // keep the process alive: without a ref'd handle it would just exit.
   const keepAlive = setInterval(() => undefined, 1000);
+  await traceMemory('pipeline started');
   let annotateMs = 0;
   let consumeMs = 0;
   let exportMs = 0;
@@ -191,7 +231,7 @@ async function runPodflow(): Promise<Record<string, number>> {
   const step = async (i: number) => {
     const b = ring[i % ring.length]!;
     let t = threadCpuMs();
-    cache.annotate(b);
+    annotateBatch(b, names);
     annotateMs += threadCpuMs() - t;
     t = threadCpuMs();
     await agg.consume(b);
@@ -204,6 +244,7 @@ async function runPodflow(): Promise<Record<string, number>> {
       await exporter.flush();
       exportMs += threadCpuMs() - t;
       exports++;
+      await traceMemory(`export after ${i + 1}`);
     }
   };
   for (let i = 0; i < WARMUP_INTERVALS; i++) await step(i);
@@ -223,6 +264,8 @@ async function runPodflow(): Promise<Record<string, number>> {
   clearInterval(keepAlive);
   await agg.shutdown();
   await exporter.shutdown();
+  tracedWorkers = [];
+  await traceMemory('shut down');
   const wallMs = performance.now() - t0;
   const cpuMs = cpuMsSince(c0);
   const mainCpuMs = threadCpuMs() - m0;
@@ -258,7 +301,7 @@ async function runSdk(): Promise<Record<string, number>> {
   const step = async (i: number) => {
     const b = ring[i % ring.length]!;
     const t = threadCpuMs();
-    cache.annotate(b);
+    annotateBatch(b, names);
     annotateMs += threadCpuMs() - t;
     const cols = attrNames.map((k) => b.attributes.get(k));
     for (let r = 0; r < b.length; r++) {
