@@ -208,14 +208,29 @@ function writeSide(batch: FlowBatch, side: Side, rows: Int32Array, list: readonl
       t[r] = batch.strings.intern(attrs[j + 1]!);
     }
   }
-  for (const [name, table] of tables) fillColumn(batch.attributeColumn(`${side}.${name}`), rows, table, batch.length);
+  for (const [name, table] of tables) {
+    const column = `${side}.${name}`;
+    // A new column (a receiver's batch) holds NO_STRING on every row: the
+    // table's NO_STRING can be stored as it is.
+    if (batch.attributes.has(column)) mergeColumn(batch.attributeColumn(column), rows, table, batch.length);
+    else setColumn(batch.attributeColumn(column), rows, table, batch.length);
+  }
+}
+
+/** col[i] = table[rows[i]], for a column that holds nothing yet. */
+function setColumn(col: Int32Array, rows: Int32Array, table: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) col[i] = table[rows[i]!]!;
 }
 
 /** col[i] = table[rows[i]] where that is a value (rows without one keep what they had). */
-function fillColumn(col: Int32Array, rows: Int32Array, table: Int32Array, n: number): void {
+function mergeColumn(col: Int32Array, rows: Int32Array, table: Int32Array, n: number): void {
   for (let i = 0; i < n; i++) {
     const v = table[rows[i]!]!;
-    if (v !== NO_STRING) col[i] = v;
+    // keep is -1 where v is NO_STRING (-1; string indexes are ≥ 0), else 0:
+    // the old value or v with no branch, which would mispredict where only
+    // some entities have the attribute (deployment.name, statefulset.name).
+    const keep = v >> 31;
+    col[i] = (v & ~keep) | (col[i]! & keep);
   }
 }
 
