@@ -96,6 +96,30 @@ t.test('failed connect; orphaned final records from the map', async (t) => {
   t.notOk(readFlow(b, 0).counters?.closed);
 });
 
+t.test('a close that raced the map read: reported once, whichever record comes first', async (t) => {
+  // The read caught the entry flagged closed before the program deleted it;
+  // the ring-buffer record of the same close arrives after, in this interval
+  // or the next.
+  const closing = { cookie: 21, flags: CLIENT | K.PF_CONN_CLOSED, acked: 100, received: 50, segsOut: 3, segsIn: 2, endNs: 3_000_000 };
+  for (const later of [false, true]) {
+    const table = new ConnectionTable();
+    let b = new FlowBatch();
+    t.same(table.append(b, records(closing), false), [21], 'deleted from the map');
+    t.equal(b.length, 2, 'reported from the map read');
+    if (later) table.endInterval();
+    b = new FlowBatch();
+    table.append(b, records(closing), true);
+    t.equal(b.length, 0, `the ring-buffer record ${later ? 'of the next interval ' : ''}is ignored`);
+    t.equal(table.closedTotal, 1);
+  }
+  // A map entry whose delete failed comes back for deletion, never as rows.
+  const table = new ConnectionTable();
+  table.append(new FlowBatch(), records(closing), false);
+  const b = new FlowBatch();
+  t.same(table.append(b, records(closing), false), [21], 'deleted again');
+  t.equal(b.length, 0, 'not reported twice');
+});
+
 t.test('handshake time: once, on the client → server edge of a client socket', async (t) => {
   const table = new ConnectionTable();
   let b = new FlowBatch();
