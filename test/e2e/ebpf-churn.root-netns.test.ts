@@ -4,7 +4,7 @@
 // the ring buffer); a connect to a closed port is a failed connection with a
 // reset.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createNetPair } from './support/ebpf-netns.ts';
 import { startReceiver, sum } from './support/ebpf-flows.ts';
 
@@ -40,15 +40,8 @@ t.test('a ring buffer too small for the burst loses nothing', async (t) => {
   // 4 KiB holds 36 final records: most of the burst overflows it. The
   // overflowing sockets keep their final counters in the map (flagged) and are
   // reported from there; the loss of the ring-buffer path is counted.
-  const small = await startReceiver(t, { collection_interval: 250, ring_buffer_size: 4096 });
-  const port = 7001;
   const n = 2000;
-  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
-  await server.next();
-  const client = net.spawnTraffic(net.client, ['burst', net.serverV4, String(port), String(n), '64']);
-  t.equal((await client.next()).failed, 0);
-  await small.settle(3);
-  const c2s = small.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === port && r.observer === 'source');
+  const { rx: small, c2s, server } = await burst(t, { collection_interval: 250, ring_buffer_size: 4096 }, 7001, n, 3);
   t.equal(sum(c2s, 'opened'), n, 'opened');
   t.equal(sum(c2s, 'closed'), n, 'closed');
   t.ok(small.telemetry.counter('podflow_ebpf_ringbuf_lost_total', '').get() > 0, 'ring-buffer overflow counted');
@@ -62,15 +55,8 @@ t.test('a burst that fills half the ring buffer between two collections wakes th
   // KiB hold 546 records (112 bytes + an 8-byte header): 3000 connections
   // make 6000 within a 2 s interval, so without that wake-up most would
   // overflow (and be counted as ring-buffer loss).
-  const rb = await startReceiver(t, { collection_interval: 2000, ring_buffer_size: 65536 });
-  const port = 7003;
   const n = 3000;
-  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
-  await server.next();
-  const client = net.spawnTraffic(net.client, ['burst', net.serverV4, String(port), String(n), '64']);
-  t.equal((await client.next()).failed, 0);
-  await rb.settle(2);
-  const c2s = rb.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === port && r.observer === 'source');
+  const { rx: rb, c2s, server } = await burst(t, { collection_interval: 2000, ring_buffer_size: 65536 }, 7003, n, 2);
   t.equal(sum(c2s, 'opened'), n, 'opened');
   t.equal(sum(c2s, 'closed'), n, 'closed');
   t.equal(rb.telemetry.counter('podflow_ebpf_ringbuf_lost_total', '').get(), 0, 'nothing overflowed the ring buffer');
@@ -137,3 +123,19 @@ t.test('connects that fail before the SYN (no free local port): failed, once eac
     'failed rows: ended, from the client address');
   server.proc.kill();
 });
+
+/**
+ * A receiver with `opts`, then n short connections to a burst server on
+ * `port`, settled over `intervals` collections: the client → server rows the
+ * receiver reported from the client's side.
+ */
+async function burst(t: Test, opts: Parameters<typeof startReceiver>[1], port: number, n: number, intervals: number) {
+  const rx = await startReceiver(t, opts);
+  const server = net.spawnTraffic(net.server, ['burst-server', String(port)]);
+  await server.next();
+  const client = net.spawnTraffic(net.client, ['burst', net.serverV4, String(port), String(n), '64']);
+  t.equal((await client.next()).failed, 0, 'every connection made');
+  await rx.settle(intervals);
+  const c2s = rx.flows([net.serverV4]).filter((r) => r.transport === 'tcp' && r.destinationPort === port && r.observer === 'source');
+  return { rx, c2s, server };
+}
