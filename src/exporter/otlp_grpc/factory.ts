@@ -1,17 +1,14 @@
 // Factory of the otlp_grpc exporter (alias "otlp", the Collector's former name).
 
-import type { ChannelCredentials } from '@grpc/grpc-js';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-grpc-signal-exporter.ts';
 import { classifyGrpcError } from '../internal/exporterhelper/export-error.ts';
 import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
-import { OtlpGrpcTransport } from '../internal/otlp/otlp-grpc-transport.ts';
+import { grpcChannelCredentials, OtlpGrpcTransport } from '../internal/otlp/otlp-grpc-transport.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
-import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
 import { otlpGrpcConfigSchema, resolveGrpcTarget, validateOtlpGrpcConfig, type OtlpGrpcConfig } from './config.ts';
-import { grpcJs } from '../../service/grpc-js.ts';
 
 function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent {
   if (settings.signal !== 'metrics') return createGrpcSignalExporter(settings, c);
@@ -31,7 +28,7 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
       // shutdown that gives up cancels the call, and a partial success is seen.
       const transport = new OtlpGrpcTransport('metrics', {
         address: target.url.replace(/^https?:\/\//, ''),
-        credentials: channelCredentials(target.insecure, c),
+        credentials: grpcChannelCredentials(target.insecure, c.tls),
         headers: common.headers,
         compression: common.compression,
         timeoutMs: common.timeoutMs,
@@ -47,14 +44,6 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
       };
     },
   });
-}
-
-function channelCredentials(insecure: boolean, c: OtlpGrpcConfig): ChannelCredentials {
-  const { credentials } = grpcJs();
-  if (insecure) return credentials.createInsecure();
-  const f = readTlsFiles(c.tls);
-  return credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null,
-    c.tls.insecure_skip_verify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {});
 }
 
 export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcConfig> = {

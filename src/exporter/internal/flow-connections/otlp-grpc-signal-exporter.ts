@@ -2,17 +2,15 @@
 // component, sent with OtlpGrpcTransport. In a file of its own so that only
 // otlp_grpc loads grpc-js.
 
-import type { ChannelCredentials } from '@grpc/grpc-js';
 import type { ConsumerComponent, CreateSettings } from '../../../component/component.ts';
 import { classifyGrpcError } from '../exporterhelper/export-error.ts';
 import { resolveCommon } from '../otlp/otlp-common-config.ts';
-import { OtlpGrpcTransport } from '../otlp/otlp-grpc-transport.ts';
-import { insecureSetting, readTlsFiles, type TlsConfig } from '../otlp/tls-settings.ts';
+import { grpcChannelCredentials, OtlpGrpcTransport } from '../otlp/otlp-grpc-transport.ts';
+import { insecureSetting } from '../otlp/tls-settings.ts';
 import { parseGrpcEndpoint } from '../otlp/otlp-endpoint.ts';
 import { otlpEnv, type Env } from '../otlp/otlp-env.ts';
 import { component, type CommonKeys } from './otlp-signal-exporters.ts';
 import { signalEnv } from './signal-env.ts';
-import { grpcJs } from '../../../service/grpc-js.ts';
 
 export function createGrpcSignalExporter(settings: CreateSettings, c: CommonKeys & { endpoint?: string | undefined }): ConsumerComponent {
   const env = signalEnv(settings.signal);
@@ -24,19 +22,11 @@ export function createGrpcSignalExporter(settings: CreateSettings, c: CommonKeys
   return component(settings, c, url, 'proto', () => {
     const transport = new OtlpGrpcTransport(settings.signal === 'logs' ? 'logs' : 'traces', {
       address: url.replace(/^https?:\/\//, ''),
-      credentials: channelCredentials(insecure, c.tls, env),
+      credentials: grpcChannelCredentials(insecure, c.tls, env),
       headers: common.headers,
       compression: common.compression,
       timeoutMs: common.timeoutMs,
     });
     return { send: (body, signal) => transport.send(body, signal), classify: classifyGrpcError, close: () => transport.close() };
   });
-}
-
-function channelCredentials(insecure: boolean, tls: TlsConfig, env: Env): ChannelCredentials {
-  const { credentials } = grpcJs();
-  if (insecure) return credentials.createInsecure();
-  const f = readTlsFiles(tls, env);
-  return credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null,
-    tls.insecure_skip_verify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {});
 }

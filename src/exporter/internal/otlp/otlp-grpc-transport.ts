@@ -7,6 +7,8 @@
 
 import type { ChannelCredentials, Client, Metadata, ServiceError } from '@grpc/grpc-js';
 import { grpcJs } from '../../../service/grpc-js.ts';
+import type { Env } from './otlp-env.ts';
+import { readTlsFiles, type TlsConfig } from './tls-settings.ts';
 
 export type OtlpGrpcService = 'metrics' | 'logs' | 'traces';
 
@@ -77,4 +79,13 @@ export class OtlpGrpcTransport {
   close(): void {
     this.#client.close();
   }
+}
+
+/** The channel credentials of an otlp_grpc exporter: plaintext, or TLS with the configured files. */
+export function grpcChannelCredentials(insecure: boolean, tls: TlsConfig, env: Env = process.env): ChannelCredentials {
+  const { credentials } = grpcJs();
+  if (insecure) return credentials.createInsecure();
+  const f = readTlsFiles(tls, env);
+  return credentials.createSsl(f.ca ?? null, f.key ?? null, f.cert ?? null,
+    tls.insecure_skip_verify ? { rejectUnauthorized: false, checkServerIdentity: () => undefined } : {});
 }
