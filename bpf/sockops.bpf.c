@@ -47,12 +47,9 @@ static __always_inline void pf_fill_ends(struct pf_conn *c, struct bpf_sock_ops 
 
 static __always_inline void pf_refresh_from_ops(struct pf_conn *c, struct bpf_sock_ops *skops)
 {
-	c->bytes_acked = skops->bytes_acked;
-	c->bytes_received = skops->bytes_received;
-	c->segs_out = skops->segs_out;
-	c->segs_in = skops->segs_in;
-	c->total_retrans = skops->total_retrans;
-	c->srtt_us = skops->srtt_us >> 3;
+#define PF_READ_OPS(field) skops->field
+	PF_COPY_LIVE_COUNTERS(c, PF_READ_OPS);
+#undef PF_READ_OPS
 	c->rtt_min_us = skops->rtt_min;
 }
 

@@ -85,12 +85,9 @@ int BPF_PROG(pf_tcp_rcv_space_adjust_btf, struct sock *sk)
 	struct pf_conn *c = bpf_map_lookup_elem(&pf_conns, &cookie);
 	if (!c)
 		return 0;
-	c->bytes_acked = tp->bytes_acked;
-	c->bytes_received = tp->bytes_received;
-	c->segs_out = tp->segs_out;
-	c->segs_in = tp->segs_in;
-	c->total_retrans = tp->total_retrans;
-	c->srtt_us = tp->srtt_us >> 3;
+#define PF_READ_TYPED(field) tp->field
+	PF_COPY_LIVE_COUNTERS(c, PF_READ_TYPED);
+#undef PF_READ_TYPED
 	return 0;
 }
 

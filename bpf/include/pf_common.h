@@ -20,17 +20,29 @@ volatile const __u8 pf_include_loopback __weak = 0;
  * one wake-up per poll period instead of one per record. */
 volatile const __u64 pf_ringbuf_wakeup_bytes __weak = 1 << 20;
 
+/* The live counters every refresh copies into a record, each read with
+ * READ(field): a CO-RE probe read, a typed load or a sock_ops context field,
+ * whichever the hook has (the names are the same in tcp_sock and
+ * bpf_sock_ops). One list, so the refreshes of the different hooks never
+ * drift apart. The kernel keeps srtt_us shifted left by 3. */
+#define PF_COPY_LIVE_COUNTERS(c, READ)                          \
+	do {                                                    \
+		(c)->bytes_acked = READ(bytes_acked);           \
+		(c)->bytes_received = READ(bytes_received);     \
+		(c)->segs_out = READ(segs_out);                 \
+		(c)->segs_in = READ(segs_in);                   \
+		(c)->total_retrans = READ(total_retrans);       \
+		(c)->srtt_us = READ(srtt_us) >> 3;              \
+	} while (0)
+
 /* Copies the live counters of a kernel socket into `c` (tracepoint context,
  * where the socket is only a pointer: read with CO-RE probe reads). */
 static __always_inline void pf_refresh_from_sk(struct pf_conn *c, const struct sock *sk)
 {
 	const struct tcp_sock *tp = (const struct tcp_sock *)sk;
-	c->bytes_acked = BPF_CORE_READ(tp, bytes_acked);
-	c->bytes_received = BPF_CORE_READ(tp, bytes_received);
-	c->segs_out = BPF_CORE_READ(tp, segs_out);
-	c->segs_in = BPF_CORE_READ(tp, segs_in);
-	c->total_retrans = BPF_CORE_READ(tp, total_retrans);
-	c->srtt_us = BPF_CORE_READ(tp, srtt_us) >> 3;
+#define PF_READ_CORE(field) BPF_CORE_READ(tp, field)
+	PF_COPY_LIVE_COUNTERS(c, PF_READ_CORE);
+#undef PF_READ_CORE
 }
 
 /* The socket cookie of a kernel socket, 0 when none was ever assigned (then
