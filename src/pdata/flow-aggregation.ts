@@ -76,14 +76,25 @@ export function bucketIndex(boundaries: Float64Array, v: number): number {
 
 export function emptyHistogramColumns(boundaries: readonly number[] | Float64Array, rows: number): HistogramColumns {
   const b = Float64Array.from(boundaries);
-  return {
+  const h: HistogramColumns = {
     boundaries: b,
     count: new Float64Array(rows),
     sum: new Float64Array(rows),
-    min: new Float64Array(rows).fill(Infinity),
-    max: new Float64Array(rows).fill(-Infinity),
+    min: new Float64Array(rows),
+    max: new Float64Array(rows),
     buckets: new Float64Array(rows * (b.length + 1)),
   };
+  clearHistogramColumns(h);
+  return h;
+}
+
+/** Every row of `h` back to no samples (count 0, min +Infinity, max -Infinity), in place. */
+export function clearHistogramColumns(h: HistogramColumns): void {
+  h.count.fill(0);
+  h.sum.fill(0);
+  h.min.fill(Infinity);
+  h.max.fill(-Infinity);
+  h.buckets.fill(0);
 }
 
 export function copyAggregation(a: FlowAggregation): FlowAggregation {

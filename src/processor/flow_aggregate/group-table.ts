@@ -1,12 +1,13 @@
 // The per-interval state of one worker: an open-addressing hash table from
 // group key (KeySpec words) to a group index, and per-group accumulators in
 // flat typed arrays (summed counters; count/sum/min/max/buckets for the
-// histogram inputs). Nothing per flow is allocated; the table is dropped and
-// rebuilt after every flush, so memory follows the interval's cardinality.
+// histogram inputs). Nothing per flow is allocated; after every flush the
+// table is cleared in place, or allocated afresh when the next interval's size
+// differs, so memory follows the interval's cardinality.
 
 import { FlowBatch, NO_STRING, type CounterColumn } from '../../pdata/flow-batch.ts';
 import {
-  ADDITIVE_COLUMNS, HISTOGRAM_COLUMNS, bucketIndex, emptyHistogramColumns,
+  ADDITIVE_COLUMNS, HISTOGRAM_COLUMNS, bucketIndex, clearHistogramColumns, emptyHistogramColumns,
   type HistogramColumn, type HistogramColumns,
 } from '../../pdata/flow-aggregation.ts';
 import { StringTable } from '../../pdata/string-table.ts';
@@ -78,10 +79,7 @@ export class GroupTable {
 
   #clear(): void {
     this.#sums.forEach((s) => s.fill(0));
-    for (const c of HISTOGRAM_COLUMNS) {
-      const h = this.#hist[c];
-      h.count.fill(0); h.sum.fill(0); h.min.fill(Infinity); h.max.fill(-Infinity); h.buckets.fill(0);
-    }
+    for (const c of HISTOGRAM_COLUMNS) clearHistogramColumns(this.#hist[c]);
     this.#slots.fill(0);
   }
 
