@@ -1,10 +1,11 @@
 // The rows the workers receive in an 'add' task: only the columns the group
 // key and the accumulators read, in one buffer: transferred to a single
 // worker, or shared by several, each reading it in place (no copy per worker,
-// no structured clone of row objects). A
-// counter column that is zero on every row of the batch is left out: adding
-// zeros changes no sum and records no histogram sample, and most batches carry
-// no drops or DNS rows.
+// no structured clone of row objects). A counter column that is zero on every
+// row of the chunk is left out (adding zeros changes no sum and records no
+// histogram sample), and so is an attribute column unset on every row of it:
+// receivers append their drop and DNS rows after the flows, so most chunks
+// carry none of those columns.
 //
 // Cost per row on the main thread is one copy of what the workers read (about
 // 120 bytes for the default group_by with the usual counters) instead of a
@@ -115,9 +116,9 @@ export class RowsCopier {
     }
     for (const { name, offset } of this.#attributes) {
       const col = batch.attributes.get(name);
-      // A column unset on every row of the range keys like an absent one (see
-      // writeKeys and hashKeys): not sent, like the drop and DNS attributes of
-      // the chunks without such rows.
+      // A column unset on every row of the range keys like an absent one
+      // (writeKeys writes -1 for both; the partition hash adds 0 for both):
+      // not sent, like the drop and DNS attributes of the chunks without such rows.
       if (!col || (!idx && allUnset(col, from, from + count))) continue;
       const v = new Int32Array(buffer, offset, count);
       if (!idx) v.set(col.subarray(from, from + count));
