@@ -130,14 +130,15 @@ class BatchResolutions {
 
   #numberByKey(addrs: Uint8Array, off: number): number {
     const key = addressKeyOf(addrs, off);
-    return this.#byKey.get(key) ?? this.#add(key, addrs, off);
+    let r = this.#byKey.get(key);
+    if (r === undefined) this.#byKey.set(key, (r = this.#add(key, addrs, off)));
+    return r;
   }
 
   #add(key: AddressKey, addrs: Uint8Array, off: number): number {
     const r = this.list.length;
     this.list.push(resolveAddress(this.#ctx, addrs, off, key));
     this.keys.push(key);
-    this.#byKey.set(key, r);
     return r;
   }
 }
