@@ -8,7 +8,6 @@ import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { classifyNetworkError } from '../internal/exporterhelper/export-error.ts';
 import { OtlpHttpTransport } from '../internal/otlp/otlp-http-transport.ts';
-import { releaseLargeBuffer } from '../internal/otlp/release-large-buffer.ts';
 import { PeriodicFlowExporter, type MetricsSender } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
 import { otlpHttpConfigSchema, resolveHttpUrl, validateOtlpHttpConfig, type OtlpHttpConfig } from './config.ts';
@@ -42,13 +41,8 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
       return {
         send: async (rm, signal) => {
           const body = serializer.serializeRequest(rm);
-          if (!body) return;
-          try {
-            partial(await transport.send(body, signal));
-          } finally {
-            // A retry serializes again: this request's bytes are dead now.
-            releaseLargeBuffer(body);
-          }
+          // Owned by the transport: a retry serializes again.
+          if (body) partial(await transport.send(body, signal, true));
         },
         classify: classifyNetworkError,
         close: async () => transport.close(),

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, https, request as httpRequest } from '../../../service/node-builtins.ts';
 import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
+import { releaseLargeBuffer } from './release-large-buffer.ts';
 
 const MAX_BODY = 64 * 1024;
 
@@ -48,11 +49,17 @@ export class OtlpHttpTransport {
     }
   }
 
-  /** Resolves with the response body on 2xx (an OTLP partial success is in it); rejects with an ExportError that says whether to retry. */
-  async send(body: Uint8Array, signal?: AbortSignal): Promise<Buffer> {
+  /**
+   * Resolves with the response body on 2xx (an OTLP partial success is in it); rejects with an ExportError that says whether to retry.
+   * `owned`: the caller will not use `body` again (a retry serializes anew), so its bytes are freed as soon as
+   * they are compressed (see release-large-buffer.ts). Uncompressed bytes are what the socket writes, and a
+   * response can come before the write is done, so those are left to the garbage collector.
+   */
+  async send(body: Uint8Array, signal?: AbortSignal, owned = false): Promise<Buffer> {
     const compressed = this.#o.compression === 'gzip';
     // Compressed once, also for the immediate resend below.
     const payload = compressed ? await gzip(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    if (compressed && owned) releaseLargeBuffer(body);
     try {
       return await this.#post(payload, compressed, signal);
     } catch (e) {

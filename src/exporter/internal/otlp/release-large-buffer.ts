@@ -1,9 +1,10 @@
-// Frees the memory of a large serialized request as soon as it is sent.
+// Frees the memory of a large serialized request once nothing reads it any
+// more (the otlp_http transport: as soon as it is compressed).
 //
-// A request's bytes (~5 MB for 14k data points) live across the await of its
-// HTTP round trip, long enough for V8 to promote the array that holds them;
+// A request's bytes (~5 MB for 14k data points) would live across the await of
+// its HTTP round trip, long enough for V8 to promote the array that holds them;
 // a promoted ArrayBuffer is freed only by a full collection, which an agent
-// whose JS heap stays small rarely runs. Each export then left its request
+// whose JS heap stays small rarely runs. Each export left its request
 // resident until one did (pipeline bench: +5 MiB of array buffers per
 // export). Transferring the buffer to a zero-length one releases the bytes at
 // once. Only buffers of 64 KiB and more, and only detachable ones: Node marks

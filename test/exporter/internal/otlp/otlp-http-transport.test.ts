@@ -1,0 +1,51 @@
+// OtlpHttpTransport and the bytes it is given: the server receives them
+// intact, and an owned body is freed only once nothing reads it any more
+// (compressed); an uncompressed body is what the socket writes, and a body the
+// caller keeps (the logs/traces queue resends it) is never touched.
+
+import t, { type Test } from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import { OtlpHttpTransport } from '../../../../src/exporter/internal/otlp/otlp-http-transport.ts';
+
+const SIZE = 256 * 1024;
+
+async function sink(t: Test): Promise<{ url: string; received: Buffer[] }> {
+  const received: Buffer[] = [];
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => {
+      const raw = Buffer.concat(parts);
+      received.push(req.headers['content-encoding'] === 'gzip' ? gunzipSync(raw) : raw);
+      res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/metrics`, received };
+}
+
+function body(): Uint8Array {
+  const b = new Uint8Array(SIZE);
+  for (let i = 0; i < SIZE; i++) b[i] = (i * 31) & 0xff;
+  return b;
+}
+
+for (const compression of ['gzip', 'none'] as const) {
+  for (const owned of [true, false]) {
+    t.test(`${compression}, ${owned ? 'owned' : 'kept by the caller'}`, async (t) => {
+      const s = await sink(t);
+      const transport = new OtlpHttpTransport({ url: s.url, headers: {}, contentType: 'application/x-protobuf', compression, timeoutMs: 5000 });
+      t.teardown(() => transport.close());
+      const b = body();
+      const expected = Buffer.from(body());
+      await transport.send(b, undefined, owned);
+      t.equal(s.received.length, 1);
+      t.ok(s.received[0]!.equals(expected), 'the server got the bytes intact');
+      const freed = compression === 'gzip' && owned;
+      t.equal(b.byteLength, freed ? 0 : SIZE, freed ? 'freed once compressed' : 'left as it was');
+    });
+  }
+}
