@@ -57,7 +57,9 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 /**
  * With PODFLOW_BENCH_MEMTRACE=1, one stderr line per step: where the RSS goes
- * (V8 heap, array buffers, anonymous vs file-backed pages). Off by default.
+ * (V8 heap, array buffers, anonymous vs file-backed pages, the workers'
+ * heaps). Off by default: the lines after each export are taken inside the
+ * measured run, so a traced run's CPU and time figures are not the bench's.
  */
 const memTrace = process.env.PODFLOW_BENCH_MEMTRACE === '1';
 let tracedWorkers: Array<{ getHeapStatistics(): Promise<{ total_heap_size: number; used_heap_size: number; external_memory: number }> }> = [];
@@ -264,11 +266,11 @@ async function runPodflow(): Promise<Record<string, number>> {
   clearInterval(keepAlive);
   await agg.shutdown();
   await exporter.shutdown();
-  tracedWorkers = [];
-  await traceMemory('shut down');
   const wallMs = performance.now() - t0;
   const cpuMs = cpuMsSince(c0);
   const mainCpuMs = threadCpuMs() - m0;
+  tracedWorkers = [];
+  await traceMemory('shut down');
   // Points and groups of the measured part (and shutdown's last flush); failures and drops over the whole run.
   const sent = telemetry.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: 'otlp_http' }) - sent0;
   const failed = telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_http' });
