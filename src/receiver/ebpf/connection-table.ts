@@ -24,6 +24,9 @@ interface Reported {
   retrans: number;
   resets: number;
   opened: boolean;
+  /** The batch (ConnectionTable's count of batches) whose rows `row`, `row + 1` hold the last report. */
+  batchSeq: number;
+  row: number;
 }
 
 export function u64(view: DataView, off: number): number {
@@ -57,6 +60,17 @@ export class ConnectionTable {
   #mapEnded = new Set<number>();
   #mapEndedBefore = new Set<number>();
   closedTotal = 0;
+  /**
+   * The batch being filled and how many batches came before it. A socket read
+   * live and then closed before the same collection took its final record
+   * (the ring buffer is taken after the map is read, and at shutdown after
+   * the last read) has both in one batch: the final record is folded into the
+   * rows the live read wrote, so a batch holds one row pair per socket. Two
+   * pairs would read as two connections to whatever joins the edges (the flow
+   * logs and spans), each half ended.
+   */
+  #batch: FlowBatch | undefined;
+  #batchSeq = 0;
 
   /** Sockets currently tracked (seen open and not yet closed). */
   get active(): number {
@@ -70,6 +84,10 @@ export class ConnectionTable {
    * which the caller deletes from the map.
    */
   append(batch: FlowBatch, buf: ArrayBuffer, final: boolean): number[] {
+    if (batch !== this.#batch) {
+      this.#batch = batch;
+      this.#batchSeq++;
+    }
     // Word views instead of a DataView: element loads the optimising
     // compilers inline, where the DataView getters stayed builtin calls in
     // the receiver's profile. Every pf_conn field is naturally aligned, the
@@ -130,6 +148,10 @@ export class ConnectionTable {
       if (prev !== NONE) this.#reported.delete(cookie);
       this.#ended.add(cookie);
       this.closedTotal++;
+      if (prev !== NONE && prev.batchSeq === this.#batchSeq) {
+        this.#foldFinal(batch, u32, off, prev.row, isClient, established, opened, outBytes, outPackets, outRetrans, inBytes, inPackets, resets);
+        return;
+      }
     } else {
       if (opened === 0 && resets === 0 && outBytes === 0 && outPackets === 0 && outRetrans === 0
         && inBytes === 0 && inPackets === 0) return; // idle this interval
@@ -141,6 +163,8 @@ export class ConnectionTable {
       next.retrans = retrans;
       next.resets = resetsNow;
       next.opened = prev.opened || established;
+      next.batchSeq = this.#batchSeq;
+      next.row = batch.length;
       if (prev === NONE) this.#reported.set(cookie, next);
     }
 
@@ -165,25 +189,56 @@ export class ConnectionTable {
     cnt.opened[c2s] = opened;
     cnt.resets[c2s] = resets;
     cnt.rttUs[c2s] = u32[(off + PF_CONN.srtt_us) >> 2]!;
-    // The handshake as the client lived it, once per connection (the interval it opened in).
-    if (opened && isClient) {
-      const start = word64(u32, off + PF_CONN.start_ns);
-      const est = word64(u32, off + PF_CONN.established_ns);
-      if (est > start) cnt.connectUs[c2s] = Math.max(1, Math.round((est - start) / 1e3));
-    }
-    if (final) {
-      cnt.failed[c2s] = established ? 0 : 1;
-      cnt.closed[c2s] = established ? 1 : 0;
-      const start = word64(u32, off + PF_CONN.start_ns);
-      const end = word64(u32, off + PF_CONN.end_ns);
-      cnt.durationMs[c2s] = end > start ? (end - start) / 1e6 : 0;
-    }
+    if (opened) openConnection(batch, u32, off, c2s, isClient);
+    if (final) endConnection(batch, u32, off, c2s, established);
   }
+
+  /** Adds a final record's deltas to the rows `o` (local → remote) and `o + 1` (remote → local) a live read of the same socket wrote into this batch, and marks them ended. */
+  #foldFinal(
+    batch: FlowBatch, u32: Uint32Array, off: number, o: number, isClient: boolean, established: boolean, opened: number,
+    outBytes: number, outPackets: number, outRetrans: number, inBytes: number, inPackets: number, resets: number,
+  ): void {
+    const cnt = batch.counters;
+    const i = o + 1;
+    cnt.bytes[o] += outBytes;
+    cnt.packets[o] += outPackets;
+    cnt.retransmits[o] += outRetrans;
+    cnt.bytes[i] += inBytes;
+    cnt.packets[i] += inPackets;
+    batch.flags[o] |= FLAG_CONNECTION_ENDED;
+    batch.flags[i] |= FLAG_CONNECTION_ENDED;
+    const c2s = isClient ? o : i;
+    cnt.resets[c2s] += resets;
+    const rtt = u32[(off + PF_CONN.srtt_us) >> 2]!;
+    if (rtt) cnt.rttUs[c2s] = rtt;
+    if (opened) openConnection(batch, u32, off, c2s, isClient);
+    endConnection(batch, u32, off, c2s, established);
+  }
+}
+
+/** A connection seen established for the first time: counted opened, with the handshake as the client lived it (once per connection, in the interval it opened in). */
+function openConnection(batch: FlowBatch, u32: Uint32Array, off: number, c2s: number, isClient: boolean): void {
+  const cnt = batch.counters;
+  cnt.opened[c2s] = 1;
+  if (!isClient) return;
+  const start = word64(u32, off + PF_CONN.start_ns);
+  const est = word64(u32, off + PF_CONN.established_ns);
+  if (est > start) cnt.connectUs[c2s] = Math.max(1, Math.round((est - start) / 1e3));
+}
+
+/** The per-connection facts of a final record, on its client → server row. */
+function endConnection(batch: FlowBatch, u32: Uint32Array, off: number, c2s: number, established: boolean): void {
+  const cnt = batch.counters;
+  cnt.failed[c2s] = established ? 0 : 1;
+  cnt.closed[c2s] = established ? 1 : 0;
+  const start = word64(u32, off + PF_CONN.start_ns);
+  const end = word64(u32, off + PF_CONN.end_ns);
+  cnt.durationMs[c2s] = end > start ? (end - start) / 1e6 : 0;
 }
 
 /** What "nothing reported yet" compares against (never mutated). */
 const NONE: Readonly<Reported> = Object.freeze({
-  bytesAcked: 0, bytesReceived: 0, segsOut: 0, segsIn: 0, retrans: 0, resets: 0, opened: false,
+  bytesAcked: 0, bytesReceived: 0, segsOut: 0, segsIn: 0, retrans: 0, resets: 0, opened: false, batchSeq: -1, row: -1,
 });
 
 /**

@@ -190,7 +190,8 @@ export class EbpfReceiver extends LifecycleComponent {
     try {
       const stats = dp.readStats();
       // The map before the final records: a socket read live here and closed
-      // since has its final record taken below, which builds on this read.
+      // since has its final record taken below, which builds on this read
+      // (ConnectionTable folds it into the rows the read wrote).
       const live = dp.readConnections();
       const taken = dp.takeRecords();
       const closed = this.#closed;

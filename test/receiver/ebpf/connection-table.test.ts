@@ -162,3 +162,32 @@ t.test('rows after other rows of the batch start empty (rows are claimed without
   t.match(readFlow(b, 1), { sourcePort: 40000, counters: { bytes: 10, packets: 1, opened: 1 } });
   t.match(readFlow(b, 4), { destinationPort: 40000, counters: { bytes: 40, packets: 4 } });
 });
+
+t.test('read live, then closed before the same collection took its final record: one ended row pair in the batch', async (t) => {
+  // The collection reads the map, then takes the ring buffer (and at shutdown
+  // the last read is followed by what the detached ring buffer still holds):
+  // a socket that opened and closed between the two has both in one batch.
+  for (const live of [{ acked: 0, received: 0 }, { acked: 1000, received: 7000 }]) {
+    const table = new ConnectionTable();
+    const b = new FlowBatch();
+    table.append(b, records({ cookie: 5, flags: CLIENT, ...live, segsOut: 2, segsIn: 1, srtt: 40, startNs: 1_000_000, establishedNs: 1_088_000 }), false);
+    table.append(b, records({ cookie: 6, flags: CLIENT, acked: 10, received: 10, lport: 40001 }), false);
+    table.append(b, records({ cookie: 5, flags: CLIENT | K.PF_CONN_CLOSED, acked: 3002, received: 20001, segsOut: 10, segsIn: 17,
+      srtt: 76, startNs: 1_000_000, establishedNs: 1_088_000, endNs: 2_751_067 }), true);
+    t.equal(b.length, 4, `${live.acked} bytes at the live read: the final folds into the live rows`);
+    t.match(readFlow(b, 0), { sourcePort: 40000, connectionEnded: true,
+      counters: { bytes: 3002, packets: 10, opened: 1, closed: 1, rttUs: 76, connectUs: 88, durationMs: 1.751067 } });
+    t.match(readFlow(b, 1), { destinationPort: 40000, connectionEnded: true, counters: { bytes: 20001, packets: 17 } });
+    t.match(readFlow(b, 2), { sourcePort: 40001, connectionEnded: false }, 'the other socket untouched');
+    t.equal(table.closedTotal, 1);
+    t.equal(table.active, 1);
+  }
+  // In the next batch a final record makes rows of its own.
+  const table = new ConnectionTable();
+  table.append(new FlowBatch(), records({ cookie: 5, flags: CLIENT, acked: 1000, received: 7000 }), false);
+  const b = new FlowBatch();
+  table.append(b, records({ cookie: 5, flags: CLIENT | K.PF_CONN_CLOSED, acked: 3002, received: 20001 }), true);
+  t.equal(b.length, 2);
+  t.match(readFlow(b, 0), { connectionEnded: true, counters: { bytes: 2002, closed: 1 } });
+  t.notOk(readFlow(b, 0).counters?.opened, 'opened in the batch before');
+});
