@@ -1,10 +1,10 @@
 // Factory of the otlp_grpc exporter (alias "otlp", the Collector's former name).
 
-import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-grpc-signal-exporter.ts';
 import { classifyGrpcError } from '../internal/exporterhelper/export-error.ts';
 import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
+import { encodeMetricsRequest } from '../internal/otlp/metrics-request-encoder.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { grpcChannelCredentials, OtlpGrpcTransport } from '../internal/otlp/otlp-grpc-transport.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
@@ -36,7 +36,7 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
       const partial = metricsPartialSuccess(settings, 'proto');
       return {
         send: async (rm, signal) => {
-          const body = ProtobufMetricsSerializer.serializeRequest(rm);
+          const body = encodeMetricsRequest(rm);
           if (body) partial(await transport.send(body, signal));
         },
         classify: classifyGrpcError,

@@ -1,10 +1,12 @@
 // Factory of the otlp_http exporter (alias "otlphttp", the Collector's former
 // name): protobuf over HTTP by default, JSON with `encoding: json`.
 
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createHttpSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
 import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
+import { encodeMetricsRequest } from '../internal/otlp/metrics-request-encoder.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { classifyNetworkError } from '../internal/exporterhelper/export-error.ts';
 import { OtlpHttpTransport } from '../internal/otlp/otlp-http-transport.ts';
@@ -27,8 +29,10 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
     createSender: (): MetricsSender => {
       const files = readTlsFiles(c.tls);
       const json = c.encoding === 'json';
-      // The official serializers; podflow posts itself to see status and Retry-After.
-      const serializer = json ? JsonMetricsSerializer : ProtobufMetricsSerializer;
+      // JSON through the official serializer; protobuf through podflow's
+      // encoder (the same bytes, see metrics-request-encoder.ts). podflow
+      // posts itself to see status and Retry-After.
+      const encode = json ? (rm: ResourceMetrics) => JsonMetricsSerializer.serializeRequest(rm) : encodeMetricsRequest;
       const transport = new OtlpHttpTransport({
         url,
         headers: common.headers,
@@ -40,7 +44,7 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
       const partial = metricsPartialSuccess(settings, json ? 'json' : 'proto');
       return {
         send: async (rm, signal) => {
-          const body = serializer.serializeRequest(rm);
+          const body = encode(rm);
           // Owned by the transport: a retry serializes again.
           if (body) partial(await transport.send(body, signal, true));
         },

@@ -49,6 +49,12 @@ export class FlowMetricsAccumulator {
   readonly #now: () => number;
   readonly #reader = new FlowAttributeReader();
   #series = new Map<string, FlowSeries>();
+  /**
+   * Delta: the series of the period before. A series that comes back takes
+   * its attributes object from there rather than a new one, so the encoder's
+   * bytes for that attribute set (kept while the object lives) carry over.
+   */
+  #previous = new Map<string, FlowSeries>();
   #overflow: FlowSeries;
   /** Series per metric, counted against the limit. */
   readonly #active = new Int32Array(METRIC_COUNT);
@@ -107,7 +113,7 @@ export class FlowMetricsAccumulator {
       const key = this.#reader.key(row);
       let s = this.#series.get(key);
       if (!s && this.#hasRoom(mask)) {
-        s = new FlowSeries(this.#reader.attributes(row), now);
+        s = new FlowSeries(this.#previous.get(key)?.attributes ?? this.#reader.attributes(row), now);
         this.#series.set(key, s);
       }
       for (let m = 0; m < METRIC_COUNT; m++) {
@@ -177,6 +183,7 @@ export class FlowMetricsAccumulator {
   }
 
   #reset(now: number): void {
+    this.#previous = this.#series;
     this.#series = new Map();
     this.#active.fill(0);
     this.#periodStartMs = now;

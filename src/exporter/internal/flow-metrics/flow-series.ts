@@ -81,7 +81,9 @@ export class FlowSeries {
   readonly histograms: Array<HistogramState | undefined> = new Array(HISTOGRAM_METRICS.length).fill(undefined);
 
   constructor(attributes: Attributes, startMs: number) {
-    this.attributes = attributes;
+    // Frozen: nothing changes a series' attributes, and the OTLP encoder keeps
+    // the bytes of frozen attribute sets instead of encoding them every export.
+    this.attributes = Object.freeze(attributes);
     this.startMs = startMs;
     this.startTime = millisToHrTime(startMs);
     this.updatedMs = startMs;

@@ -99,6 +99,19 @@ t.test('cumulative keeps adding; delta resets and starts at the previous collect
   t.same(p.endTime, [1_025, 0]);
 });
 
+t.test('a series keeps one frozen attributes object from period to period (delta) and export to export (cumulative)', async (t) => {
+  for (const temporality of ['delta', 'cumulative'] as const) {
+    const c = acc({ temporality });
+    const points = (ms: MetricData[]) => metric(ms, 'network.flow.bytes')!.dataPoints as Array<{ attributes: Attributes }>;
+    c.a.consume(sampleBatch());
+    const first = points(c.a.collect());
+    c.a.consume(sampleBatch());
+    const second = points(c.a.collect());
+    t.ok(first.length > 1 && first.every((p) => Object.isFrozen(p.attributes)), `${temporality}: frozen`);
+    t.ok(second.every((p) => first.some((q) => q.attributes === p.attributes)), `${temporality}: the same objects the second time`);
+  }
+});
+
 function wideBatch(n: number, from = 0): FlowBatch {
   const b = new FlowBatch(n);
   for (let i = 0; i < n; i++) {
