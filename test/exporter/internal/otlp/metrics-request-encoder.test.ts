@@ -32,7 +32,7 @@ function rng(seed: number): () => number {
 }
 
 const VALUES: unknown[] = [
-  'cart', '', 'zürich-ü', '東京', 'lone \ud800 surrogate', 'x'.repeat(300),
+  'cart', '', 'zürich-ü', '東京', '😀 pair', 'lone \ud800 surrogate', 'lone low \udc00', 'high at end \ud83d', 'x'.repeat(300),
   true, false, 0, 1, 127, 128, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1, -1, -128, -(2 ** 40), 1.5, -0.25, Number.MAX_VALUE, NaN, Infinity, 2 ** 63,
   new Uint8Array([1, 2, 255]), ['a', 1, true, null], [], { nested: 'yes', n: 2 }, null, undefined,
 ];
@@ -42,6 +42,7 @@ function randomAttributes(r: () => number, freeze: boolean): Attributes {
   const n = Math.floor(r() * 12);
   for (let i = 0; i < n; i++) a[`${['source', 'destination', 'k8s', 'network'][Math.floor(r() * 4)]}.key${Math.floor(r() * 40)}`] = VALUES[Math.floor(r() * VALUES.length)];
   if (r() < 0.1) a['10'] = 'an integer-like key, enumerated first';
+  if (r() < 0.1) a['schlüssel.名'] = 'a non-ASCII key';
   return (freeze ? Object.freeze(a) : a) as Attributes;
 }
 
