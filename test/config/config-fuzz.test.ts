@@ -17,6 +17,7 @@ import { defaultRegistry } from '../../src/components.ts';
 import { ConfigError } from '../../src/config/config-error.ts';
 import { loadConfig } from '../../src/config/resolve.ts';
 import { PodflowError } from '../../src/errors/podflow-error.ts';
+import { rng } from '../support/seeded-random.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SEED = Number(process.env.PODFLOW_FUZZ_SEED ?? 20261126);
@@ -50,17 +51,6 @@ const BASE = {
     },
   },
 };
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const VALUES: unknown[] = [
   null, '', 'x', 'true', -1, 0, 1, 2 ** 53, 1.5, -0.5, true, false, [], {}, [1, 'a'], { a: { b: null } },

@@ -8,6 +8,7 @@ import { builtinValue, isBuiltinKey, type BuiltinKey } from '../../../src/pdata/
 import {
   ADDITIVE_COLUMNS, DEFAULT_HISTOGRAM_BOUNDARIES, HISTOGRAM_COLUMNS, type HistogramColumn,
 } from '../../../src/pdata/flow-aggregation.ts';
+import { rng } from '../../support/seeded-random.ts';
 
 export interface RefHistogram { count: number; sum: number; min: number; max: number; buckets: number[] }
 export interface RefGroup { counters: Record<string, number>; histograms: Record<HistogramColumn, RefHistogram> }
@@ -82,17 +83,7 @@ export function fromReduced(batch: FlowBatch, into: RefResult = new Map()): RefR
   return into;
 }
 
-/** mulberry32: small, fast, seedable. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const NAMESPACES = ['default', 'shop', 'kube-system'];
 const WORKLOADS = ['web', 'cart', 'db', 'dns', 'auth'];

@@ -10,6 +10,7 @@ import {
   AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData, type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
 import { encodeMetricsRequest } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
+import { rng } from '../../../support/seeded-random.ts';
 
 function official(rm: ResourceMetrics): Buffer {
   return Buffer.from(ProtobufMetricsSerializer.serializeRequest(rm)!);
@@ -17,18 +18,6 @@ function official(rm: ResourceMetrics): Buffer {
 
 function ours(rm: ResourceMetrics): Buffer {
   return Buffer.from(encodeMetricsRequest(rm));
-}
-
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const VALUES: unknown[] = [

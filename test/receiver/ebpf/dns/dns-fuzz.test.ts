@@ -9,23 +9,12 @@ import { FlowBatch } from '../../../../src/pdata/flow-batch.ts';
 import { DNS_PARSE_FAILURES, parseDnsMessage, readDnsName } from '../../../../src/receiver/ebpf/dns/dns-message.ts';
 import { DNS_PACKET_FAILURES, DnsTransactions } from '../../../../src/receiver/ebpf/dns/dns-transactions.ts';
 import { header, name, opt, ptr, query, question, response, rr, tcpFrame } from './dns-wire.ts';
+import { rng } from '../../../support/seeded-random.ts';
 
 const SEED = Number(process.env.DNS_FUZZ_SEED ?? 0x5eed_d25);
 const KNOWN = new Set<string>(DNS_PARSE_FAILURES);
 // Presentation output: lower-case letters, digits, - _ * / \ and the label dots.
 const PRINTABLE = /^(?:\.|[a-z0-9_*/\\.-]+)$/;
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function seeds(): Uint8Array[] {
   const q = question('www.example.com');
