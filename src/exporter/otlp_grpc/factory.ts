@@ -51,7 +51,7 @@ export const otlpGrpcExporterFactory: ExporterFactory<OtlpGrpcConfig> = {
   type: 'otlp_grpc',
   aliases: ['otlp'],
   stability: 'beta',
-  description: 'Pushes flow metrics, flow logs and connection spans over OTLP/gRPC (the official @opentelemetry/otlp-transformer serializers), with retries and a sending queue.',
+  description: 'Pushes flow metrics, flow logs and connection spans over OTLP/gRPC (the official @opentelemetry/otlp-transformer serializers; metrics through a podflow encoder of the same bytes), with retries and a sending queue.',
   signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpGrpcConfigSchema,
   validate: (c) => validateOtlpGrpcConfig(c),

@@ -60,7 +60,7 @@ export const otlpHttpExporterFactory: ExporterFactory<OtlpHttpConfig> = {
   type: 'otlp_http',
   aliases: ['otlphttp'],
   stability: 'beta',
-  description: 'Pushes flow metrics, flow logs and connection spans over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/otlp-transformer serializers), with retries and a sending queue.',
+  description: 'Pushes flow metrics, flow logs and connection spans over OTLP/HTTP, protobuf or JSON (the official @opentelemetry/otlp-transformer serializers; metrics in protobuf through a podflow encoder of the same bytes), with retries and a sending queue.',
   signals: ['metrics', 'logs', 'traces'],
   configSchema: otlpHttpConfigSchema,
   validate: (c) => validateOtlpHttpConfig(c),
