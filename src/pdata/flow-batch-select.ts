@@ -105,7 +105,7 @@ function gather<T extends Column>(src: T, dst: T, rows: Int32Array, n: number): 
  * Rows `rows[0..n)` of a 16-byte address column into the first n rows of
  * `dst`, as four 32-bit words each (columns own 4-byte aligned buffers).
  */
-function gatherAddresses(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
+export function gatherAddresses(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
   const s = new Int32Array(src.buffer, src.byteOffset, src.length >> 2);
   const d = new Int32Array(dst.buffer, dst.byteOffset, dst.length >> 2);
   for (let j = 0; j < n; j++) {

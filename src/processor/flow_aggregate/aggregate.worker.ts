@@ -14,8 +14,8 @@
 //     transferred; n > 1 a SharedArrayBuffer
 //     run({rows, partition: k, partitions: n},  ──▶   add(task), in every worker:
 //         {name:'add'}) to every worker               n = 1: all rows → GroupTable.addRows
-//                                                     n > 1: hash each row's key, fold the
-//                                                     rows of partition k in, read in place
+//                                                     n > 1: hash each row's key, copy the
+//                                                     rows of partition k, fold those in
 //                                               ◀──   { folded: rows folded in }, and
 //                                                     move(buffer) when it was transferred
 //     buffer back into the BufferPool (shared:
@@ -33,12 +33,14 @@
 
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { COUNTER_COLUMNS } from '../../pdata/flow-batch.ts';
 import type { FlowBatchTransfer } from '../../pdata/flow-batch.ts';
 import type { HistogramColumn } from '../../pdata/flow-aggregation.ts';
+import { BufferPool } from './buffer-pool.ts';
 import { compileKeySpec } from './group-key.ts';
 import { GroupTable } from './group-table.ts';
 import { Partitioner, textHashes } from './partition.ts';
-import type { WorkerRows } from './worker-rows.ts';
+import { RowsCopier, type WorkerRows } from './worker-rows.ts';
 
 export interface AggregateWorkerData {
   groupBy: string[];
@@ -68,6 +70,8 @@ export interface FlushResult {
 const config = workerData as AggregateWorkerData;
 const spec = compileKeySpec(config.groupBy);
 const table = new GroupTable(spec, config.groupBy, config.boundaries);
+// This worker's own rows of a chunk are copied into one buffer, reused for every chunk.
+const ownRows = new RowsCopier(spec, new BufferPool(1));
 let partitioner: Partitioner | undefined;
 let mine = new Int32Array(0);
 /** Text hashes of the string table of the batch being received (a batch's first chunk carries it). */
@@ -104,9 +108,11 @@ function foldIn(task: AddTask): number {
     mine[count] = i;
     count += ((part[i]! ^ partition) - 1) >>> 31;
   }
-  // Read in place through the index (a chunk with none of this partition's
-  // rows still brings the batch's strings for the next ones).
-  table.addRows(rows, mine, count);
+  const counters = COUNTER_COLUMNS.filter((c) => rows.counters[c] !== undefined);
+  // A chunk with none of this partition's rows still brings the batch's strings for the next ones.
+  const own = ownRows.copy(rows, mine, 0, count, counters, rows.strings);
+  table.addRows(own);
+  ownRows.recycle(own.buffer);
   return count;
 }
 

@@ -73,11 +73,10 @@ export function keyColumnsOf(spec: KeySpec): KeyColumnName[] {
 }
 
 /**
- * Writes the key of rows [from, to) of `batch` (with `index`, of the rows
- * index[from..to)) into `out` (row-major, spec.words per row, the first at
- * 0), column by column: each column is read in one tight loop. Callers pass a
- * few thousand rows at a time, so the keys written stay in the CPU cache while
- * the next column is added to them.
+ * Writes the key of rows [from, to) of `batch` into `out` (row-major,
+ * spec.words per row, row `from` at 0), column by column: each column is read
+ * in one tight loop. Callers pass a few thousand rows at a time, so the keys
+ * written stay in the CPU cache while the next column is added to them.
  *
  * String attributes become `ids[localIndex + 1]`, a table-wide id (≥ 0) that
  * the caller resolved for every string of the batch beforehand (a Map lookup
@@ -86,9 +85,7 @@ export function keyColumnsOf(spec: KeySpec): KeyColumnName[] {
  * the loop (an attribute set on some rows only would mispredict a branch, and a
  * call would make V8 reload the arrays on every row).
  */
-export function writeKeys(
-  spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, from = 0, to = batch.length, index?: Int32Array,
-): void {
+export function writeKeys(spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, from = 0, to = batch.length): void {
   const W = spec.words;
   // One small function per kind of column, each a single loop: V8 optimises
   // them as wholes (a loop nested in the loop over parts would be entered by
@@ -96,20 +93,20 @@ export function writeKeys(
   for (const p of spec.parts) {
     const o = p.offset;
     switch (p.kind) {
-      case 'source.address': keyAddress(batch.srcAddr!, out, from, to, o, W, index); break;
-      case 'destination.address': keyAddress(batch.dstAddr!, out, from, to, o, W, index); break;
+      case 'source.address': keyAddress(batch.srcAddr!, out, from, to, o, W); break;
+      case 'destination.address': keyAddress(batch.dstAddr!, out, from, to, o, W); break;
       // The client's (ephemeral) port is never part of a key: it is 0 for the end
       // that opened the connection — the source when FLAG_SOURCE_IS_CLIENT is
       // set, else the destination (the reply edge) — so one connection's two
       // edges group by the server port only and groups stay bounded.
-      case 'source.port': keyPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, from, to, o, W, index); break;
-      case 'destination.port': keyPort(batch.dstPort!, batch.flags!, 0, out, from, to, o, W, index); break;
-      case 'network.transport': keyByte(batch.protocol!, 0xff, out, from, to, o, W, index); break;
-      case 'network.type': keyByte(batch.family!, 0xff, out, from, to, o, W, index); break;
-      case 'flow.observer': keyByte(batch.flags!, FLAG_OBSERVER_DESTINATION, out, from, to, o, W, index); break;
+      case 'source.port': keyPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, from, to, o, W); break;
+      case 'destination.port': keyPort(batch.dstPort!, batch.flags!, 0, out, from, to, o, W); break;
+      case 'network.transport': keyByte(batch.protocol!, 0xff, out, from, to, o, W); break;
+      case 'network.type': keyByte(batch.family!, 0xff, out, from, to, o, W); break;
+      case 'flow.observer': keyByte(batch.flags!, FLAG_OBSERVER_DESTINATION, out, from, to, o, W); break;
       case 'attribute': {
         const col = batch.attributes.get(p.name);
-        if (col) keyString(col, ids, out, from, to, o, W, index);
+        if (col) keyString(col, ids, out, from, to, o, W);
         else for (let i = from, k = o; i < to; i++, k += W) out[k] = -1;
         break;
       }
@@ -117,31 +114,25 @@ export function writeKeys(
   }
 }
 
-function keyAddress(a: Uint8Array, out: Int32Array, from: number, to: number, o: number, W: number, index: Int32Array | undefined): void {
+function keyAddress(a: Uint8Array, out: Int32Array, from: number, to: number, o: number, W: number): void {
   const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
   for (let i = from, k = o; i < to; i++, k += W) {
-    const s = (index === undefined ? i : index[i]!) << 2;
+    const s = i << 2;
     out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
   }
 }
 
 /** The port, or 0 where this end is the client: (flags & FLAG_SOURCE_IS_CLIENT) === clientWhen. */
-function keyPort(
-  ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, from: number, to: number, o: number, W: number,
-  index: Int32Array | undefined,
-): void {
-  for (let i = from, k = o; i < to; i++, k += W) {
-    const r = index === undefined ? i : index[i]!;
-    out[k] = (flags[r]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[r]!;
-  }
+function keyPort(ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = (flags[i]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[i]!;
 }
 
-function keyByte(col: Uint8Array, mask: number, out: Int32Array, from: number, to: number, o: number, W: number, index: Int32Array | undefined): void {
-  for (let i = from, k = o; i < to; i++, k += W) out[k] = col[index === undefined ? i : index[i]!]! & mask;
+function keyByte(col: Uint8Array, mask: number, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = col[i]! & mask;
 }
 
-function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: number, to: number, o: number, W: number, index: Int32Array | undefined): void {
-  for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[index === undefined ? i : index[i]!]! + 1]!;
+function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[i]! + 1]!;
 }
 
 /**

@@ -114,10 +114,8 @@ export class GroupTable {
    * another over the rows, so V8 optimises each as a whole instead of
    * entering (and deoptimising out of) an inner loop on every row.
    */
-  addRows(rows: WorkerRows, index?: Int32Array, count = rows.length): void {
-    // With `index`, only the rows index[0..count) (a worker's partition of a
-    // chunk, read in place: copying them out first cost as much as folding them).
-    const n = index === undefined ? rows.length : count;
+  addRows(rows: WorkerRows): void {
+    const n = rows.length;
     const W = this.#spec.words;
     if (this.#groupOf.length < n) this.#groupOf = new Int32Array(Math.max(n, this.#groupOf.length * 2));
     const keys = this.#scratch;
@@ -132,18 +130,18 @@ export class GroupTable {
     const groupOf = this.#groupOf;
     for (let from = 0; from < n; from += KEY_CHUNK) {
       const to = Math.min(n, from + KEY_CHUNK);
-      writeKeys(this.#spec, rows, keys, ids, from, to, index);
+      writeKeys(this.#spec, rows, keys, ids, from, to);
       this.#findAll(keys, groupOf, from, to);
     }
     // Groups are all inserted (and the table grown) by now: the accumulators stay put.
     const c = rows.counters;
     ADDITIVE_COLUMNS.forEach((name, j) => {
       const col = c[name];
-      if (col) sumInto(this.#sums[j]!, col, groupOf, n, index);
+      if (col) sumInto(this.#sums[j]!, col, groupOf, n);
     });
     for (const h of HISTOGRAM_COLUMNS) {
       const col = c[h];
-      if (col) recordInto(this.#hist[h], col, groupOf, n, index);
+      if (col) recordInto(this.#hist[h], col, groupOf, n);
     }
     this.flowsIn += n;
   }
@@ -241,17 +239,16 @@ function renumber(col: Int32Array, n: number, index: Int32Array, strings: readon
   }
 }
 
-/** Row i's value (row index[i] of `col` with an index) into its group's sum. */
-function sumInto(sum: Float64Array, col: Float64Array, groupOf: Int32Array, n: number, index: Int32Array | undefined): void {
-  for (let i = 0; i < n; i++) sum[groupOf[i]!] += col[index === undefined ? i : index[i]!]!;
+function sumInto(sum: Float64Array, col: Float64Array, groupOf: Int32Array, n: number): void {
+  for (let i = 0; i < n; i++) sum[groupOf[i]!] += col[i]!;
 }
 
 /** Samples are the column's positive values; 0 means the row has none. */
-function recordInto(h: HistogramColumns, col: Float64Array, groupOf: Int32Array, n: number, index: Int32Array | undefined): void {
+function recordInto(h: HistogramColumns, col: Float64Array, groupOf: Int32Array, n: number): void {
   const { count, sum, min, max, buckets, boundaries } = h;
   const B = boundaries.length + 1;
   for (let i = 0; i < n; i++) {
-    const v = col[index === undefined ? i : index[i]!]!;
+    const v = col[i]!;
     if (v > 0) {
       const g = groupOf[i]!;
       count[g] += 1;
