@@ -69,14 +69,13 @@ export class ProtoOut {
       this.varint32(v);
       return;
     }
+    this.ensure(varint64Size(v));
     let [low, high] = split64(v);
     while (high > 0 || low > 0x7f) {
-      this.ensure(1);
       this.buf[this.pos++] = (low & 0x7f) | 0x80;
       low = ((low >>> 7) | (high << 25)) >>> 0;
       high >>>= 7;
     }
-    this.ensure(1);
     this.buf[this.pos++] = low;
   }
 
@@ -109,9 +108,11 @@ export class ProtoOut {
     this.pos += b.length;
   }
 
-  /** A string field's content: its UTF-8 length, then its bytes (ASCII copied, the rest through TextEncoder). */
-  string(s: string): void {
-    const n = utf8Length(s);
+  /**
+   * A string field's content: its UTF-8 length `n`, then its bytes (ASCII
+   * copied, the rest through TextEncoder); `n` when the caller measured it already.
+   */
+  string(s: string, n = utf8Length(s)): void {
     this.varint32(n);
     this.ensure(n);
     if (n === s.length) {
@@ -149,7 +150,7 @@ export class ProtoOut {
 }
 
 /** The low and high 32 bits of an integer's 64-bit two's complement. */
-export function split64(v: number): [number, number] {
+function split64(v: number): [number, number] {
   if (v >= 0) return [v >>> 0, (v / TWO_32) >>> 0];
   const abs = -v;
   let low = ~(abs >>> 0) >>> 0;
