@@ -28,10 +28,11 @@ function isInt64(v: number): boolean {
   return Number.isInteger(v) && v >= MIN_INT64 && v < MAX_INT64;
 }
 
-function writeScalarAnyValue(out: ProtoOut, value: string | boolean | number): void {
+/** `stringBytes`: a string value's UTF-8 length, when the caller measured it already. */
+function writeScalarAnyValue(out: ProtoOut, value: string | boolean | number, stringBytes?: number): void {
   if (typeof value === 'string') {
     out.tag(1, LEN);
-    out.string(value);
+    out.string(value, stringBytes);
   } else if (typeof value === 'boolean') {
     out.tag(2, VARINT);
     out.varint32(value ? 1 : 0);
@@ -77,18 +78,20 @@ function writeKeyValues(out: ProtoOut, obj: Record<string, unknown>, field: numb
   for (const key in obj) {
     if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
     const value = obj[key];
-    const keySize = fieldSize(utf8Length(key));
-    const scalar = scalarAnyValueSize(value);
+    // Each string measured once, for its length prefix and its write.
+    const keyBytes = utf8Length(key);
+    const stringBytes = typeof value === 'string' ? utf8Length(value) : -1;
+    const scalar = stringBytes >= 0 ? fieldSize(stringBytes) : scalarAnyValueSize(value);
     const nested = scalar < 0 ? anyValueBytes(value) : undefined;
     const valueSize = scalar < 0 ? nested!.length : scalar;
     out.tag(field, LEN);
-    out.varint32(keySize + fieldSize(valueSize));
+    out.varint32(fieldSize(keyBytes) + fieldSize(valueSize));
     out.tag(1, LEN);
-    out.string(key);
+    out.string(key, keyBytes);
     out.tag(2, LEN);
     out.varint32(valueSize);
     if (nested) out.raw(nested);
-    else writeScalarAnyValue(out, value as string | boolean | number);
+    else writeScalarAnyValue(out, value as string | boolean | number, stringBytes);
   }
 }
 
