@@ -10,7 +10,7 @@
 // collect() hands out what accumulated since the previous one and starts empty,
 // so idle series simply are not reported.
 
-import { ValueType } from '@opentelemetry/api';
+import { ValueType, type Attributes } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
 import { AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData } from '@opentelemetry/sdk-metrics';
 import type { FlowBatch } from '../../../pdata/flow-batch.ts';
@@ -50,11 +50,13 @@ export class FlowMetricsAccumulator {
   readonly #reader = new FlowAttributeReader();
   #series = new Map<string, FlowSeries>();
   /**
-   * Delta: the series of the period before. A series that comes back takes
-   * its attributes object from there rather than a new one, so the encoder's
-   * bytes for that attribute set (kept while the object lives) carry over.
+   * Delta: the attributes of the period before's series, by key. A series
+   * that comes back takes its attributes object from there rather than a new
+   * one, so the encoder's bytes for that attribute set (kept while the object
+   * lives) carry over. Only the attributes: the series' sums and histograms
+   * are not kept a period longer.
    */
-  #previous = new Map<string, FlowSeries>();
+  #previous = new Map<string, Attributes>();
   #overflow: FlowSeries;
   /** Series per metric, counted against the limit. */
   readonly #active = new Int32Array(METRIC_COUNT);
@@ -113,7 +115,7 @@ export class FlowMetricsAccumulator {
       const key = this.#reader.key(row);
       let s = this.#series.get(key);
       if (!s && this.#hasRoom(mask)) {
-        s = new FlowSeries(this.#previous.get(key)?.attributes ?? this.#reader.attributes(row), now);
+        s = new FlowSeries(this.#previous.get(key) ?? this.#reader.attributes(row), now);
         this.#series.set(key, s);
       }
       for (let m = 0; m < METRIC_COUNT; m++) {
@@ -183,7 +185,8 @@ export class FlowMetricsAccumulator {
   }
 
   #reset(now: number): void {
-    this.#previous = this.#series;
+    this.#previous = new Map();
+    for (const [key, s] of this.#series) this.#previous.set(key, s.attributes);
     this.#series = new Map();
     this.#active.fill(0);
     this.#periodStartMs = now;
