@@ -72,8 +72,14 @@ t.test('a TCP transfer between two "pods" is exported with both workloads named'
   await client.done;
 
   const mine = (l: string) => l.includes(`source_address="${net.clientV4}"`) && l.includes(`destination_address="${net.serverV4}"`);
+  const reply = (l: string) => l.includes(`source_address="${net.serverV4}"`) && l.includes(`destination_address="${net.clientV4}"`);
+  // Until the whole transfer is in: a collection that ran mid-transfer
+  // already exported the series with the bytes acked by then, and the rest
+  // (and the reply) come with the next collections.
+  const complete = (ls: string[]) => ls.some((l) => mine(l) && l.includes('destination_k8s_service_name') && Number(l.split(' ').pop()) >= 200_000)
+    && ls.some(reply);
   let lines: string[] = [];
-  for (let i = 0; i < 100 && !lines.some((l) => mine(l) && l.includes('destination_k8s_service_name')); i++) {
+  for (let i = 0; i < 100 && !complete(lines); i++) {
     await new Promise((r) => setTimeout(r, 200));
     lines = await scrape();
   }
@@ -89,7 +95,7 @@ t.test('a TCP transfer between two "pods" is exported with both workloads named'
   ]) t.ok(edge?.includes(label), label);
   const bytes = Number(edge?.split(' ').pop());
   t.ok(bytes >= 200_000, `bytes ${bytes} ≥ the 200000 sent`);
-  const back = lines.find((l) => l.includes(`source_address="${net.serverV4}"`) && l.includes(`destination_address="${net.clientV4}"`));
+  const back = lines.find(reply);
   t.ok(back?.includes('source_k8s_workload_name="payments"') && back.includes('destination_k8s_workload_name="checkout"'), 'reply edge named the other way round');
   t.equal(telemetry.counter('podflow_k8s_watch_restarts_total', '').get({ resource: 'pods' }), 0, 'no watch restarts');
   server.proc.kill();
