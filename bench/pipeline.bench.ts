@@ -44,11 +44,17 @@ const CHILD = join(ROOT, 'bench/.build/pipeline.child.js');
  * loads one .ts file carries Node's type stripper, and every worker thread
  * again. The child is bench/pipeline.child.ts compiled by tsc, with its
  * imports of ../src/X.ts pointed at the build's ../../dist/X.js. Both run
- * with the Node flags podflow ships with (bin/node-flags).
+ * with the Node flags and environment podflow ships with (bin/node-flags, bin/node-env).
  */
-/** The Node flags bin/podflow runs podflow with (bin/node-flags). */
-function shippedNodeFlags(): string[] {
-  return readFileSync(join(ROOT, 'bin/node-flags'), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+/** The lines of bin/node-flags or bin/node-env, as bin/podflow reads them: '#' comments, no spaces. */
+function shippedLines(file: 'node-flags' | 'node-env'): string[] {
+  return readFileSync(join(ROOT, 'bin', file), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+}
+
+/** The environment bin/podflow runs node with: bin/node-env under the bench's own (a variable already set wins, as in bin/podflow). */
+function shippedNodeEnv(): NodeJS.ProcessEnv {
+  const vars = shippedLines('node-env').map((v) => [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)]);
+  return { ...Object.fromEntries(vars), ...process.env };
 }
 
 function buildChild(): void {
@@ -66,7 +72,7 @@ function buildChild(): void {
 
 function measure(mode: 'podflow' | 'sdk', workers: number, intervals: number, sinkUrl: string): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...shippedNodeFlags(), '--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...shippedLines('node-flags'), '--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl], { stdio: ['ignore', 'pipe', 'inherit'], env: shippedNodeEnv() });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.on('error', reject);

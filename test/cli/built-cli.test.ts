@@ -61,6 +61,21 @@ t.test('bin/podflow runs the build while it is current, with bin/node-flags', as
   for (const f of flags) t.ok(exec.split(' ').includes(f), `passes ${f}`);
 });
 
+t.test('bin/podflow runs node with bin/node-env, unless podflow\'s environment sets the variable', async (t) => {
+  const vars = readFileSync(join(ROOT, 'bin/node-env'), 'utf8').split('\n').map((l) => l.replace(/#.*/, '').trim()).filter(Boolean);
+  t.ok(vars.length > 0, 'bin/node-env names variables');
+  const names = vars.map((v) => v.slice(0, v.indexOf('=')));
+  // `sh -x` traces each export; exec hands the exported environment to node.
+  const exports = (env: NodeJS.ProcessEnv) => {
+    const r = spawnSync('sh', ['-x', join(ROOT, 'bin/podflow'), '--version'], { encoding: 'utf8', env });
+    t.equal(r.status, 0, r.stderr);
+    return r.stderr.split('\n').filter((l) => l.startsWith('+ export ')).map((l) => l.slice('+ export '.length));
+  };
+  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !names.includes(k)));
+  t.same(exports(base), vars, 'exports every variable of bin/node-env');
+  t.same(exports({ ...base, [names[0]!]: 'kept' }), vars.slice(1), `leaves ${names[0]} as the environment sets it`);
+});
+
 t.test('validate and components from dist/ without type stripping', async (t) => {
   const run = (...args: string[]) => spawnSync(NODE, [...JS_ONLY, MAIN, ...args], { encoding: 'utf8', cwd: ROOT });
   const v = run('validate', '-c', join(ROOT, 'config/default.yaml'));
