@@ -14,6 +14,7 @@
 // an add per row.
 
 import { FLAG_OBSERVER_DESTINATION, FLAG_SOURCE_IS_CLIENT, type FlowBatch } from '../../pdata/flow-batch.ts';
+import { fmix32 } from '../../pdata/fmix32.ts';
 import type { KeyColumns, KeySpec } from './group-key.ts';
 
 /** Rows hashed at a time, so the hashes being summed stay in the CPU cache. */
@@ -32,7 +33,7 @@ export class Partitioner {
   constructor(spec: KeySpec, partitions: number) {
     this.#spec = spec;
     this.#n = partitions;
-    this.#salts = Int32Array.from(spec.parts, (_, j) => finish(j + 0x7f4a7c15) | 1);
+    this.#salts = Int32Array.from(spec.parts, (_, j) => fmix32(j + 0x7f4a7c15) | 1);
   }
 
   /** The partition of every row of `batch` (a view valid until the next call). */
@@ -56,7 +57,7 @@ export class Partitioner {
       const to = Math.min(n, from + HASH_CHUNK);
       h.fill(0, from, to);
       this.#sum(rows, h, from, to);
-      for (let i = from; i < to; i++) h[i] = (finish(h[i]!) >>> 0) % parts;
+      for (let i = from; i < to; i++) h[i] = (fmix32(h[i]!) >>> 0) % parts;
     }
     return h.subarray(0, n);
   }
@@ -106,7 +107,7 @@ function sumAddress(a: Uint8Array, salt: number, h: Int32Array, from: number, to
   for (let i = from; i < to; i++) {
     const s = i << 2;
     // Each word through the mixer first: a plain sum of the four would not tell ::1 from 1::.
-    h[i] = (h[i]! + Math.imul(finish(w[s]! ^ finish(w[s + 1]! ^ finish(w[s + 2]! ^ finish(w[s + 3]!)))), salt)) | 0;
+    h[i] = (h[i]! + Math.imul(fmix32(w[s]! ^ fmix32(w[s + 1]! ^ fmix32(w[s + 2]! ^ fmix32(w[s + 3]!)))), salt)) | 0;
   }
 }
 
@@ -140,9 +141,3 @@ function hashText(s: string): number {
   return h | 0;
 }
 
-/** The murmur3 finaliser: every input bit reaches every output bit. */
-function finish(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
