@@ -13,14 +13,15 @@
 //     pooled buffer: n = 1 an ArrayBuffer,
 //     transferred; n > 1 a SharedArrayBuffer
 //     run({rows, partition: k, partitions: n},  ──▶   add(task), in every worker:
-//         {name:'add'}) to every worker               n = 1: all rows → GroupTable.addRows
-//                                                     n > 1: hash each row's key, copy the
-//                                                     rows of partition k, fold those in
+//         {name:'add'}) to every worker, up to        n = 1: all rows → GroupTable.addRows
+//         8 chunks queued, none waiting for the       n > 1: hash each row's key, copy the
+//         reply to the one before                     rows of partition k, fold those in
 //                                               ◀──   { folded: rows folded in }, and
 //                                                     move(buffer) when it was transferred
 //     buffer back into the BufferPool (shared:
 //     once all n replied)
-//   every interval / shutdown
+//   every interval / shutdown, once every chunk
+//   sent before has settled (later chunks wait)
 //     run(null, {name:'flush'})                 ──▶   flush()
 //                                                     GroupTable.toBatch(); reset()
 //                                               ◀──   move({ batch, flowsIn }) with the

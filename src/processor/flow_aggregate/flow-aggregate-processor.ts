@@ -43,20 +43,34 @@ function workerExecArgv(): string[] | undefined {
 
 /**
  * Chunks (of CHUNK_ROWS rows) that may be queued before consume() waits:
- * enough to keep the workers busy while the main thread copies the next
- * chunk, few enough that a slow worker pushes back on the receiver instead of
- * buffering without bound (about 1 MiB per chunk; every worker reads the same chunks).
+ * enough for a whole receiver interval of ~50k flows (7 chunks), so that
+ * consume() returns while the workers fold it and the main thread names the
+ * next batch meanwhile, few enough that a slow worker pushes back on the
+ * receiver instead of buffering without bound (about 1.3 MiB per chunk with
+ * the default group_by; every worker reads the same chunks). With 3, the main
+ * thread waited for a worker reply at nearly every chunk: bench/pipeline.bench.ts'
+ * main thread went 457-470 -> 385-397 ns/flow and its wall time 1.84-1.89 -> 1.11-1.13 s
+ * (this and posting chunks without waiting for the previous reply, below).
  */
-const MAX_IN_FLIGHT = 3;
+export const MAX_IN_FLIGHT = 8;
 
 interface Partition {
   pool: Piscina;
   /**
-   * The last task queued. Every task starts after the previous one settled:
-   * piscina does not promise FIFO order between queued tasks, and a flush must
-   * come after exactly the batches sent before it.
+   * Settles once every task queued so far has settled: a flush waits for it,
+   * so that it comes after exactly the chunks sent before it and `sent`
+   * counts all of them.
    */
   tail: Promise<unknown>;
+  /**
+   * Settles once the last flush has; chunks sent after a flush began wait for
+   * it. Otherwise a chunk is posted at once, without waiting for the previous
+   * chunk's reply (the worker folds its messages in order). The flush itself
+   * is posted only once every earlier chunk has settled (`tail`), so a chunk
+   * posted meanwhile would reach the worker before it and be folded into the
+   * interval being emitted, uncounted in its `sent`.
+   */
+  gate: Promise<unknown>;
   /**
    * Rows of this partition the worker has acknowledged (or, for a chunk
    * whose task failed, that the chunk held) since the last flush: what its
@@ -103,7 +117,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     };
     for (let k = 0; k < this.#config.workers; k++) {
       const pool = new Piscina({
-        filename: WORKER_FILE, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: 1,
+        // Chunks go out without waiting for each other (see Partition.gate): up to MAX_IN_FLIGHT at once.
+        filename: WORKER_FILE, minThreads: 1, maxThreads: 1, concurrentTasksPerWorker: MAX_IN_FLIGHT,
         idleTimeout: Number.MAX_SAFE_INTEGER, workerData,
         // Tasks arrive as messages rather than through a blocking Atomics.wait,
         // so the worker's event loop stays live between tasks (Worker.cpuUsage(),
@@ -118,7 +133,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       });
       // A worker error outside a task (piscina replaces the thread); the lost rows are counted at flush.
       pool.on('error', (err: unknown) => this.#log.warn('flow_aggregate worker failed', { partition: k, error: err }));
-      this.#partitions.push({ pool, tail: Promise.resolve(), sent: 0 });
+      this.#partitions.push({ pool, tail: Promise.resolve(), gate: Promise.resolve(), sent: 0 });
     }
     // A worker that cannot load fails start() here, with its error, instead of the first batches.
     await Promise.all(this.#partitions.map((p) => p.pool.run(null, { name: 'ready' })));
@@ -162,7 +177,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     let counts: Int32Array | undefined;
     const tasks = this.#partitions.map((p, k) => {
       const task: AddTask = { rows: chunk, partition: k, partitions };
-      const done = p.tail
+      const done = p.gate
         .then(() => p.pool.run(task, { name: 'add', ...(shared ? {} : { transferList: [chunk.buffer as ArrayBuffer] }) }))
         .then(
           (r: AddResult) => {
@@ -177,7 +192,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
             this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err });
           },
         );
-      p.tail = done;
+      p.tail = Promise.all([p.tail, done]);
       return done;
     });
     // A transferred buffer is detached here (byteLength 0): the pool ignores it.
@@ -213,7 +228,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
         p.sent = 0;
         return p.pool.run(null, { name: 'flush' });
       });
-      p.tail = flushed.catch(() => undefined);
+      p.gate = p.tail = flushed.catch(() => undefined);
       return flushed.then(
         (r: FlushResult) => {
           if (sent > r.flowsIn) this.#metrics.dropped(sent - r.flowsIn, 'worker_crash');

@@ -11,7 +11,7 @@ import { appendRows } from '../../../src/processor/batch/append-rows.ts';
 import { CHUNK_ROWS } from '../../../src/processor/flow_aggregate/worker-rows.ts';
 import { flowAggregateFactory } from '../../../src/processor/flow_aggregate/factory.ts';
 import type { FlowAggregateConfig } from '../../../src/processor/flow_aggregate/config.ts';
-import { FlowAggregateProcessor } from '../../../src/processor/flow_aggregate/flow-aggregate-processor.ts';
+import { FlowAggregateProcessor, MAX_IN_FLIGHT } from '../../../src/processor/flow_aggregate/flow-aggregate-processor.ts';
 import { compileKeySpec } from '../../../src/processor/flow_aggregate/group-key.ts';
 import { Partitioner } from '../../../src/processor/flow_aggregate/partition.ts';
 import { SelfTelemetry } from '../../../src/service/telemetry/self-telemetry.ts';
@@ -94,10 +94,10 @@ t.test('batches of several chunks per worker, with an interval ending between ch
     const keys = decode({}).group_by;
     await p.start();
     t.teardown(() => p.shutdown());
-    const batches = randomBatches(4242 + workers, 120, 1000);
+    const batches = randomBatches(4242 + workers, 160, 1000);
     const big = new FlowBatch(8);
     for (const b of batches) appendRows(big, b);
-    t.ok(big.length > CHUNK_ROWS * workers * 3, `${big.length} rows: more chunks per worker than may be in flight`);
+    t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), `${big.length} rows: more chunks than may be in flight`);
     const consumed = p.consume(big);
     const midway = p.flush();
     await consumed;
@@ -111,13 +111,38 @@ t.test('batches of several chunks per worker, with an interval ending between ch
   }
 });
 
+t.test('rows consumed while a flush waits for the chunks before it land in the next interval', async (t) => {
+  // Chunks go to a worker without waiting for the previous reply, but the
+  // flush waits for every chunk sent before it: one sent meanwhile must wait
+  // for the flush, or the worker would fold it into the interval being emitted.
+  for (const workers of [1, 2]) {
+    const { p, sink } = make({ workers });
+    const keys = decode({}).group_by;
+    await p.start();
+    t.teardown(() => p.shutdown());
+    const [first, second] = [randomBatches(31 + workers, 4, 500), randomBatches(41 + workers, 4, 500)];
+    for (const b of first) await p.consume(b);
+    const flushed = p.flush();
+    // The flush has begun (its first step runs in the microtask before this one) and
+    // waits for the chunks of `first`, which consume() posted without waiting for them.
+    await null;
+    for (const b of second) await p.consume(b);
+    await flushed;
+    await p.flush();
+    t.equal(sink.batches.length, 2, `${workers} worker(s): two intervals`);
+    t.equal(difference(fromReduced(sink.batches[0]!), referenceAggregate(first, keys)), undefined, 'the first holds exactly the rows before the flush');
+    t.equal(difference(fromReduced(sink.batches[1]!), referenceAggregate(second, keys)), undefined, 'the second exactly the rows after it');
+    await p.shutdown();
+  }
+});
+
 t.test('shutdown while a batch waits for room: the rows not yet sent are counted, the rest emitted', async (t) => {
   const { p, sink, telemetry } = make({ workers: 1 });
   await p.start();
   const big = new FlowBatch(8);
-  for (const b of randomBatches(777, 120, 1000)) appendRows(big, b);
+  for (const b of randomBatches(777, 160, 1000)) appendRows(big, b);
   big.counters.packets.fill(1); // so the output's packet sum counts the rows that made it
-  t.ok(big.length > CHUNK_ROWS * 4, 'more chunks than may be in flight');
+  t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), 'more chunks than may be in flight');
   const consumed = p.consume(big);
   await p.shutdown();
   await consumed;
@@ -210,9 +235,9 @@ t.test('a worker killed while a batch of many chunks is being sent: every row is
     await p.start();
     t.teardown(() => p.shutdown());
     const big = new FlowBatch(8);
-    for (const b of randomBatches(9000 + victim, 120, 1000)) appendRows(big, b);
+    for (const b of randomBatches(9000 + victim, 160, 1000)) appendRows(big, b);
     big.counters.packets.fill(1);
-    t.ok(big.length > CHUNK_ROWS * 4, 'more chunks than may be in flight');
+    t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), 'more chunks than may be in flight');
     const killed = p.workerThreads()[victim]!;
     const consumed = p.consume(big);
     await new Promise((resolve) => setTimeout(resolve, 2));
