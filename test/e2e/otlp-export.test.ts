@@ -79,6 +79,31 @@ t.test('otlp_grpc: cumulative sums and histograms, attributes, resource, headers
   t.equal(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').get({ exporter: 'otlp_grpc' }), 0);
 });
 
+t.test('otlp_grpc: an export larger than a gRPC server takes goes as several requests, each within max_request_size_mib', async (t) => {
+  // The sink's gRPC server keeps grpc-js's default limit: a message over 4 MiB is refused (RESOURCE_EXHAUSTED).
+  const problems: Problem[] = [];
+  const config = syntheticReceiverFactory.configSchema.decodeOrDefault({ seed: 5, flows_per_interval: 6000, connections_per_second: 200, namespaces: 30, workloads_per_namespace: 15 }, ['receivers', 'synthetic'], problems)!;
+  t.same(problems, []);
+  const batch = generateInterval(config, 0);
+  const telemetry = new SelfTelemetry();
+  const before = sink.requests.length;
+  const e = build(otlpGrpcExporterFactory, 'otlp_grpc/large', { endpoint: `127.0.0.1:${sink.grpcPort}`, tls: { insecure: true }, export_interval: '1h' }, telemetry);
+  await e.start();
+  await e.consume(batch);
+  await e.shutdown();
+  const got = sink.requests.slice(before).filter((r) => r.transport === 'grpc');
+  const bytes = got.reduce((n, r) => n + r.bytes, 0);
+  t.ok(bytes > 4 * 1024 * 1024, `${(bytes / 2 ** 20).toFixed(1)} MiB of requests: more than one message may hold`);
+  t.ok(got.length >= 2 && got.every((r) => r.bytes > 0 && r.bytes <= 4 * 1024 * 1024), `${got.length} requests of ${got.map((r) => (r.bytes / 2 ** 20).toFixed(2)).join(', ')} MiB`);
+  const sent = telemetry.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: 'otlp_grpc/large' });
+  t.equal(got.reduce((n, r) => n + r.points.length, 0), sent, 'every point counted as sent arrived');
+  t.equal(telemetry.counter('podflow_exporter_send_failed_metric_points_total', '').series().reduce((n, x) => n + x.value, 0), 0, 'nothing failed');
+  const want = batch.counters.bytes.subarray(0, batch.length).reduce((a, b) => a + b, 0);
+  t.equal(got.reduce((n, r) => n + total(r, 'network.flow.bytes'), 0), want, 'the bytes of every flow, once');
+  const series = got.flatMap((r) => pointsOf(r, 'network.flow.bytes').map((p) => JSON.stringify(p.attributes)));
+  t.equal(new Set(series).size, series.length, 'no series twice');
+});
+
 t.test('otlp_http (protobuf): delta temporality restarts every interval', async (t) => {
   const before = sink.requests.length;
   const e = build(otlpHttpExporterFactory, 'otlp_http', {

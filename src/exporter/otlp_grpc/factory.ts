@@ -4,9 +4,10 @@ import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../c
 import { createGrpcSignalExporter } from '../internal/flow-connections/otlp-grpc-signal-exporter.ts';
 import { classifyGrpcError } from '../internal/exporterhelper/export-error.ts';
 import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
-import { encodeMetricsRequest } from '../internal/otlp/metrics-request-encoder.ts';
+import { encodeMetricsRequest, metricsRequestSize } from '../internal/otlp/metrics-request-encoder.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { grpcChannelCredentials, OtlpGrpcTransport } from '../internal/otlp/otlp-grpc-transport.ts';
+import { PartedMetricsSend } from '../internal/otlp/parted-metrics-send.ts';
 import { PeriodicFlowExporter } from '../internal/otlp/periodic-flow-exporter.ts';
 import { otlpGrpcConfigSchema, resolveGrpcTarget, validateOtlpGrpcConfig, type OtlpGrpcConfig } from './config.ts';
 
@@ -34,11 +35,15 @@ function create(settings: CreateSettings, c: OtlpGrpcConfig): ConsumerComponent 
         timeoutMs: common.timeoutMs,
       });
       const partial = metricsPartialSuccess(settings, 'proto');
+      const parted = new PartedMetricsSend({
+        maxBytes: c.max_request_size_mib * 1024 * 1024,
+        encode: encodeMetricsRequest,
+        size: metricsRequestSize,
+        send: async (body, signal) => partial(await transport.send(body, signal)),
+      });
       return {
-        send: async (rm, signal) => {
-          const body = encodeMetricsRequest(rm);
-          if (body) partial(await transport.send(body, signal));
-        },
+        send: (rm, signal) => parted.send(rm, signal),
+        delivered: (rm) => parted.delivered(rm),
         classify: classifyGrpcError,
         close: async () => transport.close(),
       };

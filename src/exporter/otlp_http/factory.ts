@@ -6,10 +6,11 @@ import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createHttpSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
 import { metricsPartialSuccess } from '../internal/otlp/metrics-partial-success.ts';
-import { encodeMetricsRequest } from '../internal/otlp/metrics-request-encoder.ts';
+import { encodeMetricsRequest, metricsRequestSize } from '../internal/otlp/metrics-request-encoder.ts';
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { classifyNetworkError } from '../internal/exporterhelper/export-error.ts';
 import { OtlpHttpTransport } from '../internal/otlp/otlp-http-transport.ts';
+import { PartedMetricsSend } from '../internal/otlp/parted-metrics-send.ts';
 import { PeriodicFlowExporter, type MetricsSender } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
 import { otlpHttpConfigSchema, resolveHttpUrl, validateOtlpHttpConfig, type OtlpHttpConfig } from './config.ts';
@@ -42,12 +43,16 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
         tls: { ...files, rejectUnauthorized: !c.tls.insecure_skip_verify },
       });
       const partial = metricsPartialSuccess(settings, json ? 'json' : 'proto');
+      const parted = new PartedMetricsSend({
+        maxBytes: c.max_request_size_mib * 1024 * 1024,
+        encode,
+        ...(json ? {} : { size: metricsRequestSize }),
+        // Owned by the transport: a retry serializes again.
+        send: async (body, signal) => partial(await transport.send(body, signal, true)),
+      });
       return {
-        send: async (rm, signal) => {
-          const body = encode(rm);
-          // Owned by the transport: a retry serializes again.
-          if (body) partial(await transport.send(body, signal, true));
-        },
+        send: (rm, signal) => parted.send(rm, signal),
+        delivered: (rm) => parted.delivered(rm),
         classify: classifyNetworkError,
         close: async () => transport.close(),
       };

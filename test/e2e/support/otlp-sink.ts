@@ -93,6 +93,8 @@ export interface ReceivedRequest {
   transport: 'grpc' | 'http-proto' | 'http-json';
   headers: Record<string, string>;
   points: Point[];
+  /** Size of the request message, decompressed. */
+  bytes: number;
 }
 
 /** PEM material for a TLS sink; with `ca` set, clients must present a certificate it signed (mTLS). */
@@ -108,6 +110,8 @@ export class OtlpSink {
   #grpc: GrpcServer | undefined;
   #http: HttpServer | undefined;
   #waiters: Array<() => void> = [];
+  /** Size of each gRPC request message as it arrived. */
+  readonly #grpcBytes = new WeakMap<protobuf.Message, number>();
 
   #record(r: ReceivedRequest): void {
     this.requests.push(r);
@@ -126,7 +130,11 @@ export class OtlpSink {
         requestStream: false,
         responseStream: false,
         requestSerialize: (m: protobuf.Message) => Buffer.from(request.encode(m).finish()),
-        requestDeserialize: (b: Buffer) => request.decode(b),
+        requestDeserialize: (b: Buffer) => {
+          const m = request.decode(b);
+          this.#grpcBytes.set(m, b.length);
+          return m;
+        },
         responseSerialize: (m: protobuf.Message) => Buffer.from(response.encode(m).finish()),
         responseDeserialize: (b: Buffer) => response.decode(b),
       },
@@ -135,7 +143,7 @@ export class OtlpSink {
     this.#grpc.addService(service, {
       Export: (call: { request: protobuf.Message; metadata: { getMap(): Record<string, unknown> } }, cb: (e: Error | null, r: protobuf.Message) => void) => {
         const headers = Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)]));
-        this.#record({ transport: 'grpc', headers, points: flatten(this.#toObject(call.request)) });
+        this.#record({ transport: 'grpc', headers, points: flatten(this.#toObject(call.request)), bytes: this.#grpcBytes.get(call.request) ?? -1 });
         cb(null, response.create({}));
       },
     });
@@ -157,7 +165,7 @@ export class OtlpSink {
         }
         const json = String(req.headers['content-type']).startsWith('application/json');
         const msg = json ? request.fromObject(JSON.parse(body.toString('utf8')) as Record<string, unknown>) : request.decode(body);
-        this.#record({ transport: json ? 'http-json' : 'http-proto', headers, points: flatten(this.#toObject(msg)) });
+        this.#record({ transport: json ? 'http-json' : 'http-proto', headers, points: flatten(this.#toObject(msg)), bytes: body.length });
         res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
         res.end(json ? '{}' : Buffer.from(response.encode(response.create({})).finish()));
       });

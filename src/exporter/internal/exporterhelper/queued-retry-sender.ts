@@ -45,6 +45,12 @@ export interface QueuedRetrySenderOptions<T> {
   classify?: (e: unknown) => Verdict;
   /** Units in an item, for the counters. */
   size: (item: T) => number;
+  /**
+   * Units of an item that the attempts so far delivered (an item sent as
+   * several requests, one of which failed): counted as sent, not lost, when
+   * the item is dropped. Default: none.
+   */
+  delivered?: (item: T) => number;
   stats: SenderStats;
   logger: Logger;
   /** With storage_dir: how an item is written to and read from a file. */
@@ -195,9 +201,9 @@ export class QueuedRetrySender<T> {
     if (left.length) {
       const kept = left.filter((e) => e.file !== undefined);
       const lost = left.filter((e) => e.file === undefined);
-      for (const e of lost) this.#o.stats.dropped(e.size, 'shutdown');
+      const dropped = lost.reduce((n, e) => n + this.#countLost(e, 'shutdown'), 0);
       this.#o.logger.warn('Shutdown timeout: queue not drained.', {
-        kept_on_disk_items: kept.length, dropped_items: lost.reduce((n, e) => n + e.size, 0),
+        kept_on_disk_items: kept.length, dropped_items: dropped,
       });
     }
   }
@@ -291,9 +297,17 @@ export class QueuedRetrySender<T> {
   }
 
   #drop(e: Entry<T>, reason: DropReason, error: string): void {
-    this.#o.stats.dropped(e.size, reason);
+    const lost = this.#countLost(e, reason);
     this.#forget(e);
-    this.#o.logger.warn('Exporting failed. Dropping data.', { error, reason, dropped_items: e.size });
+    this.#o.logger.warn('Exporting failed. Dropping data.', { error, reason, dropped_items: lost });
+  }
+
+  /** Counts what is lost of an item given up on (what earlier requests of it delivered counts as sent); returns it. */
+  #countLost(e: Entry<T>, reason: DropReason): number {
+    const delivered = Math.min(this.#o.delivered?.(e.item) ?? 0, e.size);
+    if (delivered > 0) this.#o.stats.sent(delivered);
+    this.#o.stats.dropped(e.size - delivered, reason);
+    return e.size - delivered;
   }
 }
 

@@ -13,4 +13,8 @@ export const pushFields = {
   ...seriesFields,
   temporality: enumOf(['cumulative', 'delta'] as const, { default: 'cumulative' }),
   export_interval: duration({ default: 10_000, min: 100, description: 'How often metrics are pushed.' }),
+  max_request_size_mib: int({
+    default: 4, min: 1, max: 1024,
+    description: 'An export of metrics whose request would be larger is sent as several requests, each within it (a gRPC receiver refuses messages over 4 MiB by default).',
+  }),
 };

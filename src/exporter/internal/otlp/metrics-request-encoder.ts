@@ -230,12 +230,11 @@ function schemaUrlBytes(url: string | undefined): Uint8Array {
   return out.finish();
 }
 
-/** The ExportMetricsServiceRequest holding `rm`, as the official ProtobufMetricsSerializer encodes it. */
-export function encodeMetricsRequest(rm: ResourceMetrics): Uint8Array {
-  if (rm.scopeMetrics.some((sm) => sm.metrics.some((m) => m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM))) {
-    return ProtobufMetricsSerializer.serializeRequest(rm)!;
-  }
-  // Measure: every message's size, innermost first.
+const hasExponential = (rm: ResourceMetrics) =>
+  rm.scopeMetrics.some((sm) => sm.metrics.some((m) => m.dataPointType === DataPointType.EXPONENTIAL_HISTOGRAM));
+
+/** Every message's size in the request holding `rm`, innermost first. */
+function measureRequest(rm: ResourceMetrics) {
   const resource = resourceBytes(rm);
   const scopes = rm.scopeMetrics.map((sm) => {
     const scope = scopeBytes(sm.scope);
@@ -246,6 +245,24 @@ export function encodeMetricsRequest(rm: ResourceMetrics): Uint8Array {
   });
   const rmSchema = schemaUrlBytes(rm.resource.schemaUrl);
   const rmSize = fieldSize(resource.length) + scopes.reduce((n, s) => n + fieldSize(s.size), 0) + rmSchema.length;
+  return { resource, scopes, rmSchema, rmSize };
+}
+
+/**
+ * The size encodeMetricsRequest(rm) will have, without writing it (3-8 ms
+ * against 17-33 for an export of 13k points and 7.4 MB with its attribute
+ * bytes cached): how an export is split into requests within a limit
+ * (split-metrics-request.ts) without encoding what is split.
+ */
+export function metricsRequestSize(rm: ResourceMetrics): number {
+  if (hasExponential(rm)) return ProtobufMetricsSerializer.serializeRequest(rm)!.byteLength;
+  return fieldSize(measureRequest(rm).rmSize);
+}
+
+/** The ExportMetricsServiceRequest holding `rm`, as the official ProtobufMetricsSerializer encodes it. */
+export function encodeMetricsRequest(rm: ResourceMetrics): Uint8Array {
+  if (hasExponential(rm)) return ProtobufMetricsSerializer.serializeRequest(rm)!;
+  const { resource, scopes, rmSchema, rmSize } = measureRequest(rm);
 
   // Write, into a buffer of exactly the request's size.
   const out = new ProtoOut(fieldSize(rmSize));

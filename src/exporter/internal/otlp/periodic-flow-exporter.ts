@@ -25,6 +25,8 @@ import { resourceMetricsCodec } from './resource-metrics-codec.ts';
 /** One transport's way of sending a ResourceMetrics and judging its failures. */
 export interface MetricsSender {
   send(rm: ResourceMetrics, signal: AbortSignal): Promise<void>;
+  /** Points of `rm` already delivered by the requests of a send that failed part-way (see PartedMetricsSend). */
+  delivered?(rm: ResourceMetrics): number;
   classify(e: unknown): Verdict;
   close(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export class PeriodicFlowExporter extends LifecycleComponent implements Consumer
       send: (rm, signal) => transport.send(rm, signal),
       classify: (e) => transport.classify(e),
       size: countPoints,
+      delivered: (rm) => transport.delivered?.(rm) ?? 0,
       stats: this.#stats,
       logger: settings.logger,
       coalesce: opts.temporality === 'cumulative',

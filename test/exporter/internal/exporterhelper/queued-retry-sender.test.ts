@@ -103,6 +103,29 @@ t.test('sender: retries until delivered; permanent errors and elapsed time drop 
   await s.shutdown(100);
 });
 
+t.test('sender: an item given up on part-way counts what its earlier requests delivered as sent', async (t) => {
+  // As PartedMetricsSend reports it: the item of 10 units went out as several
+  // requests, the first ones (4 units) delivered before one failed for good.
+  const stats = new Stats();
+  const delivered = new Map<number, number>();
+  const s = new QueuedRetrySender<number>({
+    queue: { enabled: true, num_consumers: 1, queue_size: 10 }, retry: retry(), logger: silentLogger, stats: stats.api, size: () => 10,
+    delivered: (n) => delivered.get(n) ?? 0,
+    send: async (n) => {
+      delivered.set(n, 4);
+      throw new ExportError(n === 1 ? 'refused' : 'down', n !== 1);
+    },
+  });
+  s.start();
+  s.offer(1);
+  await until(() => stats.sent + (stats.dropped.non_retryable ?? 0) === 10);
+  t.same({ sent: stats.sent, dropped: stats.dropped }, { sent: 4, dropped: { non_retryable: 6 } }, 'a permanent failure');
+  s.offer(2);
+  await new Promise((r) => setTimeout(r, 30));
+  await s.shutdown(20);
+  t.same({ sent: stats.sent, dropped: stats.dropped }, { sent: 8, dropped: { non_retryable: 6, shutdown: 6 } }, 'still retrying at the shutdown timeout');
+});
+
 t.test('sender: bounded queue, coalescing, disabled queue, shutdown accounting', async (t) => {
   const stats = new Stats();
   let release!: () => void;

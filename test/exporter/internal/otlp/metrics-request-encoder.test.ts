@@ -9,7 +9,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   AggregationTemporality, DataPointType, type DataPoint, type Histogram, type MetricData, type ResourceMetrics,
 } from '@opentelemetry/sdk-metrics';
-import { encodeMetricsRequest } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
+import { encodeMetricsRequest, metricsRequestSize } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
 import { rng } from '../../../support/seeded-random.ts';
 
 function official(rm: ResourceMetrics): Buffer {
@@ -91,14 +91,17 @@ function randomRequest(seed: number): ResourceMetrics {
 t.test('the same bytes as the official serializer on random requests', async (t) => {
   let bytes = 0;
   const wrong: number[] = [];
+  const wrongSize: number[] = [];
   for (let seed = 1; seed <= 300; seed++) {
     const rm = randomRequest(seed);
     const want = official(rm);
     bytes += want.length;
     // Twice: the second time frozen attribute sets come from the cache.
     if (!ours(rm).equals(want) || !ours(rm).equals(want)) wrong.push(seed);
+    if (metricsRequestSize(rm) !== want.length) wrongSize.push(seed);
   }
   t.same(wrong, [], `300 requests, ${bytes} bytes in all`);
+  t.same(wrongSize, [], 'metricsRequestSize tells each one\'s size');
 });
 
 t.test('long messages: length prefixes of several bytes at every level', async (t) => {
