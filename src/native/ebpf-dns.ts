@@ -38,7 +38,10 @@ export interface DnsCaptureOptions {
   /** Bytes, a power of two and a multiple of the page size. */
   ringBufferSize: number;
   includeLoopback: boolean;
-  /** Drain period of the ring buffer. Default 100. */
+  /**
+   * Drain period of the ring buffer's poll thread. 0: it waits until the
+   * programs find the buffer half full, and takeRecords() drains the rest. Default 100.
+   */
   pollIntervalMs?: number;
   /** false: load only (BPF_PROG_TEST_RUN tests). Default true. */
   attach?: boolean;
@@ -53,6 +56,8 @@ export interface DnsCapture {
    * PF_DNS_EVENT.size bytes; `durationNs`: the kernel's mean run time over `repeat` runs (default 1).
    */
   testRun(egress: boolean, packet: Uint8Array, repeat?: number): { retval: number; records: ArrayBuffer; durationNs: number };
+  /** The records in the ring buffer now (the poll thread may run beside it): n × PF_DNS_EVENT.size bytes. */
+  takeRecords(): ArrayBuffer;
   /** Detaches; returns records not yet delivered. Idempotent. */
   close(): ArrayBuffer;
 }

@@ -38,6 +38,7 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
     return DefineClass(env, "DnsCapture",
                        {
                            InstanceMethod("readStats", &DnsCaptureWrap::ReadStats),
+                           InstanceMethod("takeRecords", &DnsCaptureWrap::TakeRecords),
                            InstanceMethod("readProgStats", &DnsCaptureWrap::ReadProgStats),
                            InstanceMethod("testRun", &DnsCaptureWrap::TestRun),
                            InstanceMethod("close", &DnsCaptureWrap::Close),
@@ -92,6 +93,12 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
 
   Napi::Value ReadProgStats(const Napi::CallbackInfo& info) {
     return ToJsProgStats(info.Env(), Guard(info.Env(), [&] { return cap_->ReadProgStats(); }));
+  }
+
+  // What the ring buffer holds now, as n * sizeof(pf_dns_event) bytes (empty once closed).
+  Napi::Value TakeRecords(const Napi::CallbackInfo& info) {
+    if (!cap_) return Napi::ArrayBuffer::New(info.Env(), 0);
+    return ToArrayBuffer(info.Env(), Guard(info.Env(), [&] { return cap_->TakeRecords(); }));
   }
 
   // testRun(egress, Uint8Array, repeat?) → { retval, records: ArrayBuffer, durationNs }

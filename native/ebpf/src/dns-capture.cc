@@ -82,6 +82,12 @@ std::vector<uint8_t> DnsCapture::Close() {
   return rest;
 }
 
+std::vector<uint8_t> DnsCapture::TakeRecords() {
+  std::lock_guard<std::mutex> lock(close_mu_);
+  if (closed_ || !events_) return {};
+  return events_->Take();
+}
+
 std::vector<uint64_t> DnsCapture::ReadStats() {
   if (closed_) return std::vector<uint64_t>(PF_DNS_STAT_MAX, 0);
   return SumPerCpu(bpf_map__fd(skel_->maps.pf_dns_stats), PF_DNS_STAT_MAX, "pf_dns_stats");

@@ -21,6 +21,8 @@ struct DnsCaptureOptions {
   std::vector<uint16_t> ports;
   uint32_t ring_buffer_size = 1u << 21;
   bool include_loopback = false;
+  // 0: the poll thread waits for the programs, which wake it when the buffer
+  // is half full; TakeRecords() drains the rest at each collection.
   uint32_t poll_interval_ms = 100;
   // false: load only (BPF_PROG_TEST_RUN tests): nothing attached, no poll
   // thread; TestRun() drains the ring buffer itself.
@@ -41,6 +43,9 @@ class DnsCapture {
   std::vector<uint64_t> ReadStats();
   // Run time and count of the two programs (kernel.bpf_stats_enabled=1).
   std::vector<Datapath::ProgStats> ReadProgStats();
+  // Drains the ring buffer now (safe beside the poll thread): the collection
+  // takes what was captured up to this point without waiting for a poll.
+  std::vector<uint8_t> TakeRecords();
   // Stops polling, detaches and returns the records still in the ring buffer. Idempotent.
   std::vector<uint8_t> Close();
   // BPF_PROG_TEST_RUN of one program on one packet (behind an Ethernet

@@ -42,8 +42,11 @@ function records(...recs: Rec[]): ArrayBuffer {
 class FakeCapture implements DnsCapture {
   stats = [0, 0];
   rest = new ArrayBuffer(0);
+  /** What the ring buffer holds for the next takeRecords(). */
+  held = new ArrayBuffer(0);
   closed = 0;
   readStats() { return this.stats; }
+  takeRecords() { const h = this.held; this.held = new ArrayBuffer(0); return h; }
   readProgStats() { return [{ name: 'pf_dns_egress', runTimeNs: 0, runCount: 0 }]; }
   testRun(): never { throw new Error('not in tests'); }
   close() { this.closed++; return this.rest; }
@@ -75,7 +78,19 @@ function lookup(id: number, name: string, rcode: number, queryNs: number, durati
 t.test('opens the capture on the cgroup with the ports and loopback setting', async (t) => {
   const s = setup();
   t.match(s.opts(), { cgroupPath: '/sys/fs/cgroup/x', ports: [53, 5353], includeLoopback: true });
+  t.equal(s.opts().pollIntervalMs, 0, 'no poll period: the collection drains the buffer');
   t.equal(s.feature.name, 'dns');
+});
+
+t.test('each collection takes what the ring buffer holds, beside what the poll thread delivered', async (t) => {
+  const s = setup();
+  const now = monotonicNs();
+  s.deliver(lookup(1, 'delivered.test', RCODE.NOERROR, now - 2e9, 1e6));
+  s.fake.held = lookup(2, 'held.test', RCODE.NOERROR, now - 1e6, 5e5);
+  const b = new FlowBatch(4);
+  s.feature.collect(b, Date.now());
+  t.same(s.rows(b).map((r) => r.attributes?.['dns.question.name']).sort(), ['delivered.test', 'held.test']);
+  t.equal(s.fake.held.byteLength, 0, 'the buffer was drained');
 });
 
 t.test('a query and its response → one row on the client → server edge', async (t) => {
