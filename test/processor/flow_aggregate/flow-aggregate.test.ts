@@ -3,7 +3,7 @@
 // summed over intervals (cumulative), with 1 and 3 workers and several group_by
 // sets; a killed worker is replaced and exactly its rows are counted as lost.
 
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { Problem } from '../../../src/config/schema.ts';
 import { FlowBatch } from '../../../src/pdata/flow-batch.ts';
 import { selectRows } from '../../../src/pdata/flow-batch-select.ts';
@@ -33,6 +33,14 @@ function make(raw: Record<string, unknown>, telemetry = new SelfTelemetry()) {
   return { p, sink, telemetry };
 }
 
+/** make(), started, shut down at the test's end; with the group_by its config resolved to. */
+async function started(t: Test, raw: Record<string, unknown>) {
+  const made = make(raw);
+  await made.p.start();
+  t.teardown(() => made.p.shutdown());
+  return { ...made, keys: decode(raw).group_by };
+}
+
 const GROUPINGS: Array<string[] | undefined> = [
   undefined, // the default
   ['source.address', 'destination.address', 'destination.port', 'network.transport', 'source.port'],
@@ -54,10 +62,7 @@ t.test('config: defaults and path-named errors', async (t) => {
 for (const workers of [1, 3]) {
   for (const [gi, groupBy] of GROUPINGS.entries()) {
     t.test(`equals the reference: ${workers} worker(s), grouping ${gi}`, async (t) => {
-      const { p, sink, telemetry } = make({ workers, ...(groupBy ? { group_by: groupBy } : {}) });
-      const keys = groupBy ?? decode({}).group_by;
-      await p.start();
-      t.teardown(() => p.shutdown());
+      const { p, sink, telemetry, keys } = await started(t, { workers, ...(groupBy ? { group_by: groupBy } : {}) });
       const cumulative: RefResult = new Map();
       const cumulativeOut: RefResult = new Map();
       let flowsIn = 0;
@@ -90,10 +95,7 @@ t.test('batches of several chunks per worker, with an interval ending between ch
   // first chunk only; a flush queued while consume() waits for room lands
   // between two chunks of one batch, and the next chunk must still resolve its strings.
   for (const workers of [1, 2]) {
-    const { p, sink } = make({ workers });
-    const keys = decode({}).group_by;
-    await p.start();
-    t.teardown(() => p.shutdown());
+    const { p, sink, keys } = await started(t, { workers });
     const batches = randomBatches(4242 + workers, 160, 1000);
     const big = new FlowBatch(8);
     for (const b of batches) appendRows(big, b);
@@ -116,10 +118,7 @@ t.test('rows consumed while a flush waits for the chunks before it land in the n
   // flush waits for every chunk sent before it: one sent meanwhile must wait
   // for the flush, or the worker would fold it into the interval being emitted.
   for (const workers of [1, 2]) {
-    const { p, sink } = make({ workers });
-    const keys = decode({}).group_by;
-    await p.start();
-    t.teardown(() => p.shutdown());
+    const { p, sink, keys } = await started(t, { workers });
     const [first, second] = [randomBatches(31 + workers, 4, 500), randomBatches(41 + workers, 4, 500)];
     for (const b of first) await p.consume(b);
     const flushed = p.flush();
@@ -180,10 +179,7 @@ t.test('the input batch is left untouched (the processor copies what it sends)',
 
 t.test('a killed worker is replaced and exactly its rows are counted as lost', async (t) => {
   const workers = 2;
-  const { p, sink, telemetry } = make({ workers });
-  const keys = decode({}).group_by;
-  await p.start();
-  t.teardown(() => p.shutdown());
+  const { p, sink, telemetry, keys } = await started(t, { workers });
   const before = randomBatches(101, 3, 400);
   for (const b of before) await p.consume(b);
   await p.settled();
@@ -231,9 +227,7 @@ t.test('a worker killed while a batch of many chunks is being sent: every row is
   // those rows of the victim's partition itself; what the victim had folded in is
   // counted at the flush. Whenever the kill lands, nothing goes unaccounted.
   for (const victim of [0, 1]) {
-    const { p, sink, telemetry } = make({ workers: 2 });
-    await p.start();
-    t.teardown(() => p.shutdown());
+    const { p, sink, telemetry } = await started(t, { workers: 2 });
     const big = new FlowBatch(8);
     for (const b of randomBatches(9000 + victim, 160, 1000)) appendRows(big, b);
     big.counters.packets.fill(1);
