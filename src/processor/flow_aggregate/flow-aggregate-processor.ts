@@ -49,7 +49,7 @@ function workerExecArgv(): string[] | undefined {
  * receiver instead of buffering without bound (about 1.3 MiB per chunk with
  * the default group_by; every worker reads the same chunks). With 3, the main
  * thread waited for a worker reply at nearly every chunk: bench/pipeline.bench.ts'
- * main thread went 457-470 -> 385-397 ns/flow and its wall time 1.84-1.89 -> 1.11-1.13 s
+ * main thread went 457-470 -> 385-405 ns/flow and its wall time 1.84-1.89 -> 1.11-1.16 s
  * (this and posting chunks without waiting for the previous reply, below).
  */
 export const MAX_IN_FLIGHT = 8;
