@@ -97,7 +97,6 @@ class DnsCaptureWrap : public Napi::ObjectWrap<DnsCaptureWrap> {
 
   // What the ring buffer holds now, as n * sizeof(pf_dns_event) bytes (empty once closed).
   Napi::Value TakeRecords(const Napi::CallbackInfo& info) {
-    if (!cap_) return Napi::ArrayBuffer::New(info.Env(), 0);
     return ToArrayBuffer(info.Env(), Guard(info.Env(), [&] { return cap_->TakeRecords(); }));
   }
 
