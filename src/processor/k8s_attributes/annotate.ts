@@ -146,7 +146,6 @@ class BatchResolutions {
   }
 }
 
-
 /** Bytes 8..11 of a v4-mapped address (00 00 ff ff) as an Int32 in this machine's byte order. */
 const V4_MAPPED_WORD = new Int32Array(Uint8Array.of(0, 0, 0xff, 0xff).buffer)[0]!;
 
