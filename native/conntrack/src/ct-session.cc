@@ -243,6 +243,7 @@ bool Session::read_events(Sink* sink) {
           if (type == REC_NEW) stats.ev_new++;
           else if (type == REC_UPDATE) stats.ev_update++;
           else stats.ev_destroy++;
+          if (dump_count_ > 0 && !flush_dump(sink)) return false;  // keep the read order
           if (ev_count_ == 0) ev_first_ms_ = now_ms();
           const uint8_t* p = reinterpret_cast<const uint8_t*>(&r);
           ev_buf_.insert(ev_buf_.end(), p, p + sizeof(r));
@@ -259,6 +260,15 @@ bool Session::read_events(Sink* sink) {
 
 bool Session::read_dump(Sink* sink) {
   for (int round = 0; round < 16 && dump_active_; round++) {
+    // The kernel writes a dump message when we receive it, so it is a snapshot
+    // of that moment, while the event socket holds changes made before it.
+    // Events must reach JS in the order they happened relative to the
+    // snapshot: a DESTROY of an old entry read after a snapshot of the new
+    // entry on the same key (same id: same slot, same 5-tuple) would end the
+    // new one and count it opened twice. So take what the event socket holds
+    // first; only changes made while this one message is written can still
+    // come after it.
+    if (ev_fd_ >= 0 && !read_events(sink)) return false;
     ssize_t n = recv(dump_fd_, rx_.data(), rx_.size(), MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return true;
@@ -287,7 +297,7 @@ bool Session::read_dump(Sink* sink) {
           err = -e.error;
         }
         dump_active_ = false;
-        if (!flush_dump(sink)) return false;
+        if (!flush_events(sink) || !flush_dump(sink)) return false;  // at most one holds records
         if (err != 0) {
           auto* m = new Message();
           m->kind = MSG_ERROR;
@@ -310,6 +320,7 @@ bool Session::read_dump(Sink* sink) {
         ParseResult pr = parse_ct_message(rx_.data() + off + NLMSG_HDRLEN, nh.nlmsg_len - NLMSG_HDRLEN, type, &r);
         if (pr == PARSE_OK) {
           stats.dump_records++;
+          if (ev_count_ > 0 && !flush_events(sink)) return false;  // keep the read order
           const uint8_t* p = reinterpret_cast<const uint8_t*>(&r);
           dump_buf_.insert(dump_buf_.end(), p, p + sizeof(r));
           if (++dump_count_ >= uint32_t(opts_.batch_records) && !flush_dump(sink)) return false;

@@ -1,9 +1,12 @@
 // Load for the conntrack storm test and benchmark: many short TCP connections,
 // faster than Node could open them. Built by the test into a temporary dir.
 //   conntrack-storm server PORT               accept and close, forever
-//   conntrack-storm client HOST PORT SECONDS INFLIGHT
+//   conntrack-storm client HOST PORT SECONDS INFLIGHT [PORTS_FILE]
 //       connect / close (graceful FIN) as fast as possible with INFLIGHT
 //       connections outstanding; prints {"connections":n,"failed":n,"seconds":s}
+//       and, given PORTS_FILE, writes there one "port count" line per local
+//       port its connections used (so a test can tell a connection counted
+//       twice from one counted once that reused a port)
 //   conntrack-storm udp HOST SECONDS MAX
 //       one datagram per new (source port, destination port) pair, i.e. one new
 //       conntrack entry each, up to MAX; prints {"datagrams":n,"seconds":s}
@@ -62,7 +65,9 @@ static int server(int port) {
   }
 }
 
-static int client(const char* host, int port, double seconds, int inflight) {
+static unsigned port_uses[65536];
+
+static int client(const char* host, int port, double seconds, int inflight, const char* ports_file) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
   inet_pton(AF_INET, host, &sa.sin_addr);
   int ep = epoll_create1(0);
@@ -88,13 +93,28 @@ static int client(const char* host, int port, double seconds, int inflight) {
       int err = 0;
       socklen_t l = sizeof(err);
       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &l);
-      if (err == 0) connections++; else failed++;
+      if (err == 0) {
+        connections++;
+        struct sockaddr_in me;
+        socklen_t ml = sizeof(me);
+        if (getsockname(fd, (struct sockaddr*)&me, &ml) == 0) port_uses[ntohs(me.sin_port)]++;
+      } else {
+        failed++;
+      }
       epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
       close(fd);
       open_now--;
     }
   }
-  printf("{\"connections\":%ld,\"failed\":%ld,\"seconds\":%.3f}\n", connections, failed, now() - start);
+  double took = now() - start;
+  if (ports_file) {
+    FILE* f = fopen(ports_file, "w");
+    if (!f) { perror(ports_file); return 1; }
+    for (int p = 0; p < 65536; p++)
+      if (port_uses[p]) fprintf(f, "%d %u\n", p, port_uses[p]);
+    fclose(f);
+  }
+  printf("{\"connections\":%ld,\"failed\":%ld,\"seconds\":%.3f}\n", connections, failed, took);
   return 0;
 }
 
@@ -124,7 +144,7 @@ static int udp(const char* host, double seconds, long max) {
 int main(int argc, char** argv) {
   if (argc >= 5 && strcmp(argv[1], "udp") == 0) return udp(argv[2], atof(argv[3]), atol(argv[4]));
   if (argc >= 3 && strcmp(argv[1], "server") == 0) return server(atoi(argv[2]));
-  if (argc >= 6 && strcmp(argv[1], "client") == 0) return client(argv[2], atoi(argv[3]), atof(argv[4]), atoi(argv[5]));
-  fprintf(stderr, "usage: conntrack-storm server PORT | client HOST PORT SECONDS INFLIGHT | udp HOST SECONDS MAX\n");
+  if (argc >= 6 && strcmp(argv[1], "client") == 0) return client(argv[2], atoi(argv[3]), atof(argv[4]), atoi(argv[5]), argc >= 7 ? argv[6] : NULL);
+  fprintf(stderr, "usage: conntrack-storm server PORT | client HOST PORT SECONDS INFLIGHT [PORTS_FILE] | udp HOST SECONDS MAX\n");
   return 2;
 }
