@@ -6,7 +6,7 @@
 // points as lost.
 
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { encodeWithin } from './split-metrics-request.ts';
+import { planWithin } from './split-metrics-request.ts';
 
 export interface PartedSendOptions {
   maxBytes: number;
@@ -31,13 +31,17 @@ export class PartedMetricsSend {
   }
 
   async send(rm: ResourceMetrics, signal: AbortSignal): Promise<void> {
-    // Encoded again on each attempt (a queued item keeps no bytes); the split is
-    // the same every time, so the parts already delivered are the first ones.
-    const parts = encodeWithin(rm, this.#o.encode, this.#o.maxBytes, this.#o.size);
+    // Planned again on each attempt (a queued item keeps no bytes); the split
+    // is the same every time, so the parts already delivered are the first
+    // ones, and with the encoder's size they are not encoded again.
+    const parts = planWithin(rm, this.#o.encode, this.#o.maxBytes, this.#o.size);
     let { parts: sent, points } = this.#progress.get(rm) ?? { parts: 0, points: 0 };
     for (; sent < parts.length; sent++) {
-      await this.#o.send(parts[sent]!.body, signal);
-      points += parts[sent]!.points;
+      const body = parts[sent]!.body();
+      if (body !== undefined) {
+        await this.#o.send(body, signal);
+        points += parts[sent]!.points;
+      }
       this.#progress.set(rm, { parts: sent + 1, points });
     }
     this.#progress.delete(rm);

@@ -58,28 +58,56 @@ export interface EncodedPart {
   points: number;
 }
 
+/** One request of an export as planned: its points, and its encoding made when asked for. */
+export interface PlannedPart {
+  points: number;
+  /** The request's bytes (encoded on the first call); undefined when the encoder gives none. */
+  body(): Uint8Array | undefined;
+}
+
 /**
- * The encoded requests of `rm`, in order: one when it is within `maxBytes`,
- * else parts of it with as many points each as the limit suggests, and any
- * part still over (points differ in size) split again. A single point over the
- * limit goes alone: the receiver will refuse it, and the sender counts it.
- * `size`, when the encoder can tell it without writing, spares the encoding
- * of what is split.
+ * The requests of `rm`, in order: one when it is within `maxBytes`, else parts
+ * of it with as many points each as the limit suggests, and any part still
+ * over (points differ in size) split again. A single point over the limit
+ * goes alone: the receiver will refuse it, and the sender counts it.
+ * With `size` (the encoder's exact size, without writing) nothing is encoded
+ * until a part's body is asked for, so a retry that resumes after delivered
+ * parts does not encode them again; without it, deciding needs the encoding.
  */
+export function planWithin(
+  rm: ResourceMetrics, encode: (rm: ResourceMetrics) => Uint8Array | undefined, maxBytes: number,
+  size?: (rm: ResourceMetrics) => number,
+): PlannedPart[] {
+  const points = countPoints(rm);
+  let bytes: number;
+  let body: Uint8Array | undefined;
+  if (size) {
+    bytes = size(rm);
+    if (bytes <= maxBytes || points <= 1) return [lazyPart(rm, points, encode)];
+  } else {
+    body = encode(rm);
+    if (body === undefined) return [];
+    bytes = body.byteLength;
+    const made = body;
+    if (bytes <= maxBytes || points <= 1) return [{ points, body: () => made }];
+  }
+  // With 5% to spare, one pass nearly always yields parts within the limit.
+  const parts = Math.min(points, Math.ceil((bytes * 1.05) / maxBytes));
+  return splitByPoints(rm, Math.max(2, parts)).flatMap((part) => planWithin(part, encode, maxBytes, size));
+}
+
+function lazyPart(rm: ResourceMetrics, points: number, encode: (rm: ResourceMetrics) => Uint8Array | undefined): PlannedPart {
+  let made: { body: Uint8Array | undefined } | undefined;
+  return { points, body: () => (made ??= { body: encode(rm) }).body };
+}
+
+/** planWithin's requests, every one encoded (those the encoder gives no bytes for left out). */
 export function encodeWithin(
   rm: ResourceMetrics, encode: (rm: ResourceMetrics) => Uint8Array | undefined, maxBytes: number,
   size?: (rm: ResourceMetrics) => number,
 ): EncodedPart[] {
-  const points = countPoints(rm);
-  let bytes = size?.(rm);
-  let body: Uint8Array | undefined;
-  if (bytes === undefined || bytes <= maxBytes || points <= 1) {
-    body = encode(rm);
-    if (body === undefined) return [];
-    bytes = body.byteLength;
-    if (bytes <= maxBytes || points <= 1) return [{ body, points }];
-  }
-  // With 5% to spare, one pass nearly always yields parts within the limit.
-  const parts = Math.min(points, Math.ceil((bytes * 1.05) / maxBytes));
-  return splitByPoints(rm, Math.max(2, parts)).flatMap((part) => encodeWithin(part, encode, maxBytes, size));
+  return planWithin(rm, encode, maxBytes, size).flatMap((p) => {
+    const body = p.body();
+    return body === undefined ? [] : [{ body, points: p.points }];
+  });
 }

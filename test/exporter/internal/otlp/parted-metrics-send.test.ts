@@ -5,7 +5,7 @@ import t from 'tap';
 import { ValueType } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
-import { encodeMetricsRequest } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
+import { encodeMetricsRequest, metricsRequestSize } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
 import { PartedMetricsSend } from '../../../../src/exporter/internal/otlp/parted-metrics-send.ts';
 import { encodeWithin } from '../../../../src/exporter/internal/otlp/split-metrics-request.ts';
 
@@ -46,6 +46,32 @@ t.test('a retry resumes after the parts already delivered', async (t) => {
   await parted.send(rm, signal);
   t.same(received, expected.map((p) => Buffer.from(p.body)), 'every part exactly once, in order');
   t.equal(parted.delivered(rm), 0, 'nothing pending once the item is through');
+});
+
+t.test('with the encoder\'s size, a retry encodes only the parts not yet delivered', async (t) => {
+  const rm = request(400);
+  const max = Math.floor(encodeMetricsRequest(rm).byteLength / 4);
+  const expected = encodeWithin(rm, encodeMetricsRequest, max, metricsRequestSize);
+  let encoded = 0;
+  const received: Buffer[] = [];
+  let failAt = 3;
+  const parted = new PartedMetricsSend({
+    maxBytes: max,
+    encode: (x) => { encoded++; return encodeMetricsRequest(x); },
+    size: metricsRequestSize,
+    send: async (body) => {
+      if (received.length === failAt) {
+        failAt = -1;
+        throw new Error('the backend is down');
+      }
+      received.push(Buffer.from(body));
+    },
+  });
+  await t.rejects(parted.send(rm, signal), /the backend is down/);
+  t.equal(encoded, 4, 'the first attempt encoded the three parts delivered and the one that failed');
+  await parted.send(rm, signal);
+  t.equal(encoded, 4 + expected.length - 3, 'the retry encoded only the parts from the failed one on');
+  t.same(received, expected.map((p) => Buffer.from(p.body)), 'every part exactly once, in order');
 });
 
 t.test('a request within the limit goes as it is', async (t) => {
