@@ -48,6 +48,8 @@ export interface NativeStats {
   update: number;
   destroy: number;
   dumpRecords: number;
+  /** Dump records flagged RF_CONTESTED: an event for their key was read right after their dump message. */
+  contested: number;
   parseErrors: number;
   lost: number;
   resyncs: number;

@@ -15,6 +15,12 @@ export const RF_HAS_MARK = 1 << 3;
 export const RF_HAS_ZONE = 1 << 4;
 export const RF_HAS_ID = 1 << 5;
 export const RF_HAS_REPLY = 1 << 6;
+/**
+ * A dump record whose key also came in an event read right after its dump
+ * message (native/conntrack/src/ct-record.h): the snapshot may be older or
+ * newer than that event, so only the events may change the connection.
+ */
+export const RF_CONTESTED = 1 << 7;
 
 /** IPS_* status bits (linux/netfilter/nf_conntrack_common.h). */
 export const IPS_ASSURED = 1 << 2;

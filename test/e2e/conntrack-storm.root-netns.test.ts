@@ -56,6 +56,7 @@ t.test('storm with a small buffer: losses counted, resync restores totals', asyn
   const resyncs = telemetry.counter('podflow_conntrack_resyncs_total', '').get();
   t.ok(lost > 0, `event losses were counted (${lost} overflows)`);
   t.ok(resyncs > 0, `each loss led to a resync (${resyncs} resync dumps)`);
+  t.comment(`dump records left to the events that followed them (contested): ${receiver.nativeStats()!.contested}`);
   t.comment(`events: new=${telemetry.counter('podflow_conntrack_events_total', '').get({ type: 'new' })} ` +
     `update=${telemetry.counter('podflow_conntrack_events_total', '').get({ type: 'update' })} ` +
     `dump=${telemetry.counter('podflow_conntrack_events_total', '').get({ type: 'dump' })}`);

@@ -138,6 +138,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
     o.Set("update", double(s.ev_update.load()));
     o.Set("destroy", double(s.ev_destroy.load()));
     o.Set("dumpRecords", double(s.dump_records.load()));
+    o.Set("contested", double(s.contested.load()));
     o.Set("parseErrors", double(s.parse_errors.load()));
     o.Set("lost", double(s.lost.load()));
     o.Set("resyncs", double(s.resyncs.load()));

@@ -23,6 +23,10 @@ enum RecordFlags : uint16_t {
   HAS_ZONE = 1 << 4,
   HAS_ID = 1 << 5,
   HAS_REPLY = 1 << 6,
+  // A dump record whose key (tuple and id) also came in an event read right
+  // after its dump message: which of the two is newer cannot be told, so JS
+  // takes the events and only notes that the entry was in the dump.
+  CONTESTED = 1 << 7,
 };
 
 #pragma pack(push, 1)

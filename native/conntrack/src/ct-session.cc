@@ -204,7 +204,23 @@ bool Session::begin_dump(int reason, Sink* sink) {
   return true;
 }
 
-bool Session::read_events(Sink* sink) {
+bool Session::append_event(Sink* sink, const Record& r) {
+  if (dump_count_ > 0 && !flush_dump(sink)) return false;  // keep the read order
+  if (ev_count_ == 0) ev_first_ms_ = now_ms();
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&r);
+  ev_buf_.insert(ev_buf_.end(), p, p + sizeof(r));
+  return ++ev_count_ < uint32_t(opts_.batch_records) || flush_events(sink);
+}
+
+bool Session::append_dump(Sink* sink, const Record& r) {
+  if (ev_count_ > 0 && !flush_events(sink)) return false;  // keep the read order
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(&r);
+  dump_buf_.insert(dump_buf_.end(), p, p + sizeof(r));
+  return ++dump_count_ < uint32_t(opts_.batch_records) || flush_dump(sink);
+}
+
+// The event records go to `hold` when given, else on to JS.
+bool Session::read_events(Sink* sink, std::vector<Record>* hold) {
   // Bounded so a busy event socket cannot starve the dump and the wake fd.
   for (int round = 0; round < 64; round++) {
     ssize_t n = recv(ev_fd_, rx_.data(), rx_.size(), MSG_DONTWAIT);
@@ -243,11 +259,8 @@ bool Session::read_events(Sink* sink) {
           if (type == REC_NEW) stats.ev_new++;
           else if (type == REC_UPDATE) stats.ev_update++;
           else stats.ev_destroy++;
-          if (dump_count_ > 0 && !flush_dump(sink)) return false;  // keep the read order
-          if (ev_count_ == 0) ev_first_ms_ = now_ms();
-          const uint8_t* p = reinterpret_cast<const uint8_t*>(&r);
-          ev_buf_.insert(ev_buf_.end(), p, p + sizeof(r));
-          if (++ev_count_ >= uint32_t(opts_.batch_records) && !flush_events(sink)) return false;
+          if (hold) hold->push_back(r);
+          else if (!append_event(sink, r)) return false;
         } else if (pr == PARSE_ERROR) {
           stats.parse_errors++;
         }
@@ -266,8 +279,8 @@ bool Session::read_dump(Sink* sink) {
     // snapshot: a DESTROY of an old entry read after a snapshot of the new
     // entry on the same key (same id: same slot, same 5-tuple) would end the
     // new one and count it opened twice. So take what the event socket holds
-    // first; only changes made while this one message is written can still
-    // come after it.
+    // first; what changes while this one message is written is sorted out
+    // by release_held.
     if (ev_fd_ >= 0 && !read_events(sink)) return false;
     ssize_t n = recv(dump_fd_, rx_.data(), rx_.size(), MSG_DONTWAIT);
     if (n < 0) {
@@ -296,6 +309,7 @@ bool Session::read_dump(Sink* sink) {
           if (nh.nlmsg_len >= NLMSG_HDRLEN + sizeof(int)) std::memcpy(&e.error, rx_.data() + off + NLMSG_HDRLEN, sizeof(int));
           err = -e.error;
         }
+        if (!release_held(sink)) return false;
         dump_active_ = false;
         if (!flush_events(sink) || !flush_dump(sink)) return false;  // at most one holds records
         if (err != 0) {
@@ -320,17 +334,51 @@ bool Session::read_dump(Sink* sink) {
         ParseResult pr = parse_ct_message(rx_.data() + off + NLMSG_HDRLEN, nh.nlmsg_len - NLMSG_HDRLEN, type, &r);
         if (pr == PARSE_OK) {
           stats.dump_records++;
-          if (ev_count_ > 0 && !flush_events(sink)) return false;  // keep the read order
-          const uint8_t* p = reinterpret_cast<const uint8_t*>(&r);
-          dump_buf_.insert(dump_buf_.end(), p, p + sizeof(r));
-          if (++dump_count_ >= uint32_t(opts_.batch_records) && !flush_dump(sink)) return false;
+          held_dump_.push_back(r);
         } else if (pr == PARSE_ERROR) {
           stats.parse_errors++;
         }
       }
       off += NLMSG_ALIGN(nh.nlmsg_len);
     }
+    if (!release_held(sink)) return false;
   }
+  return true;
+}
+
+namespace {
+// The key JS gives a connection (src/native/conntrack-record.ts key()).
+bool same_key(const Record& a, const Record& b) {
+  return a.id == b.id && a.proto == b.proto && a.orig_sport == b.orig_sport && a.orig_dport == b.orig_dport &&
+         std::memcmp(a.orig_src, b.orig_src, sizeof(a.orig_src)) == 0 &&
+         std::memcmp(a.orig_dst, b.orig_dst, sizeof(a.orig_dst)) == 0;
+}
+}  // namespace
+
+// Hands one dump message's records to JS, then the events read right after it.
+// Those events were made while the kernel wrote the message or later, so for
+// their keys the snapshot may be older or newer than an event (an old entry's
+// DESTROY, the NEW of the entry that took its slot): such a record is flagged
+// CONTESTED and JS lets the events decide. Elsewhere the snapshot is older
+// than every event that follows it.
+bool Session::release_held(Sink* sink) {
+  if (held_dump_.empty()) return true;
+  if (ev_fd_ >= 0 && !read_events(sink, &held_ev_)) return false;
+  for (Record& d : held_dump_) {
+    for (const Record& e : held_ev_) {
+      if (same_key(d, e)) {
+        d.flags |= CONTESTED;
+        stats.contested++;
+        break;
+      }
+    }
+  }
+  for (const Record& d : held_dump_)
+    if (!append_dump(sink, d)) return false;
+  held_dump_.clear();
+  for (const Record& e : held_ev_)
+    if (!append_event(sink, e)) return false;
+  held_ev_.clear();
   return true;
 }
 

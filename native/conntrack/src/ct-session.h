@@ -53,6 +53,8 @@ struct Stats {
   std::atomic<uint64_t> ev_new{0}, ev_update{0}, ev_destroy{0}, dump_records{0};
   std::atomic<uint64_t> parse_errors{0}, lost{0}, resyncs{0}, dumps{0}, recv_errors{0};
   std::atomic<uint64_t> batches{0};
+  // Dump records flagged CONTESTED (an event for their key came right after).
+  std::atomic<uint64_t> contested{0};
   std::atomic<int> rcvbuf_effective{0};
   std::atomic<int> acct_state{0}, acct_errno{0};
 };
@@ -72,8 +74,11 @@ class Session {
  private:
   void wake();
   bool begin_dump(int reason, Sink* sink);
-  bool read_events(Sink* sink);
+  bool read_events(Sink* sink, std::vector<Record>* hold = nullptr);
   bool read_dump(Sink* sink);
+  bool release_held(Sink* sink);
+  bool append_event(Sink* sink, const Record& r);
+  bool append_dump(Sink* sink, const Record& r);
   bool flush_events(Sink* sink);
   bool flush_dump(Sink* sink);
 
@@ -87,6 +92,9 @@ class Session {
   int dump_reason_ = 0;
   uint32_t dump_seq_ = 0;
   std::vector<uint8_t> ev_buf_, dump_buf_, rx_;
+  // One dump message's records, and the events read right after it, held
+  // until the two are compared (release_held).
+  std::vector<Record> held_dump_, held_ev_;
   uint32_t ev_count_ = 0, dump_count_ = 0;
   int64_t ev_first_ms_ = 0;
   int64_t next_dump_ms_ = 0;

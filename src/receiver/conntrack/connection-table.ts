@@ -31,10 +31,16 @@
 //   The old connection then ends (if it had not) and the new one opens with its
 //   full counters. Any other dump record of a removed key comes from a dump
 //   that was already running and is the old entry's stale snapshot: ignored.
+// - Events and dump records come in the order the session read them, and it
+//   empties the event socket before each dump message; a dump record whose
+//   key also came in an event read right after its message (RF_CONTESTED) may
+//   be older or newer than that event (the new entry's snapshot before the old
+//   one's DESTROY would open the new one twice), so it only marks the
+//   connection seen: the events decide, and the next dump brings the counters.
 
 import { PROTO_TCP } from '../../pdata/flow-batch.ts';
 import {
-  IPS_ASSURED, REC_DESTROY, REC_DUMP, REC_NEW, RF_HAS_COUNTERS, RF_HAS_REPLY, RF_HAS_STATUS, RF_HAS_TCP_STATE,
+  IPS_ASSURED, REC_DESTROY, REC_DUMP, REC_NEW, RF_CONTESTED, RF_HAS_COUNTERS, RF_HAS_REPLY, RF_HAS_STATUS, RF_HAS_TCP_STATE,
   TCP_CLOSE, TCP_ESTABLISHED, TCP_TIME_WAIT, type RecordView,
 } from '../../native/conntrack-record.ts';
 import { tuplesFromRecord, type ConnTuples } from '../../nat/conn-tuples.ts';
@@ -140,6 +146,10 @@ export class ConnectionTable {
     const type = view.type(i);
     const key = view.key(i);
     let c = this.#conns.get(key);
+    if (type === REC_DUMP && view.flags(i) & RF_CONTESTED && !this.#baseline) {
+      if (c) c.seenSeq = this.#dumpSeq; // in the kernel at the snapshot: not to be swept
+      return;
+    }
     if (c && !this.#baseline && this.#replacedBy(c, view, i, type)) {
       // The old entry is gone (its DESTROY was lost): it ends with what it had.
       if (!c.ended) this.#end(c, now);

@@ -191,6 +191,48 @@ t.test('a NEW event that trails the dump which found the connection is the same 
   t.equal(tb.stats.reused, 0);
 });
 
+t.test('a contested dump record lets the events that follow it decide', async (t) => {
+  // The port reused on the same key: the kernel killed A (CLOSE) for B's SYN,
+  // B took A's slot (same id), and the dump message was written before the
+  // session read A's DESTROY and B's NEW. Taken as it is, B's snapshot would
+  // replace A (lower counters), A's DESTROY would then end B, and B's NEW open it again.
+  const destroyA: Rec = { ...base, type: REC_DESTROY, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [5, 268, 4, 204] };
+  const snapshotB: Rec = { ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED, counters: [3, 180, 2, 120] };
+  const run = (contested: boolean) => {
+    const { tb } = table();
+    tb.dumpBegin(1); tb.dumpEnd(1, false);
+    tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }, { ...base, type: REC_UPDATE, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED }]));
+    tb.dumpBegin(2);
+    tb.applyDump(records([{ ...base, type: REC_DUMP, status: IPS_ASSURED, tcpState: TCP_CLOSE, counters: [5, 268, 4, 204] }]));
+    tb.dumpEnd(2, false);
+    tb.dumpBegin(3);
+    tb.applyDump(records([{ ...snapshotB, contested }]));
+    tb.applyEvents(records([destroyA, { ...base, type: REC_NEW, tcpState: 1 }]));
+    tb.dumpEnd(3, false);
+    tb.dumpBegin(4);
+    tb.applyDump(records([{ ...snapshotB, counters: [4, 216, 3, 164] }]));
+    tb.dumpEnd(4, false);
+    return { s: totals(tb.drain()), size: tb.size };
+  };
+  const flagged = run(true);
+  t.same(flagged.s, { ob: 268 + 216, rb: 204 + 164, op: 9, opened: 2, closed: 1, failed: 0 },
+    'A opened and closed once with its counters, B opened once and later brought its own by the next dump');
+  t.equal(flagged.size, 1, 'B is live');
+  t.equal(run(false).s.opened, 3, 'unflagged, the same records open B twice (what the flag is for)');
+});
+
+t.test('a contested record still marks its connection as seen by the dump', async (t) => {
+  const { tb } = table();
+  tb.dumpBegin(1); tb.dumpEnd(1, false);
+  tb.applyEvents(records([{ ...base, type: REC_NEW, tcpState: 1 }]));
+  tb.dumpBegin(2);
+  tb.applyDump(records([{ ...base, type: REC_DUMP, tcpState: TCP_ESTABLISHED, counters: [3, 180, 2, 120], contested: true }]));
+  tb.applyEvents(records([{ ...base, type: REC_UPDATE, status: IPS_ASSURED, tcpState: TCP_ESTABLISHED }]));
+  tb.dumpEnd(2, false);
+  t.equal(tb.stats.swept, 0, 'not swept');
+  t.same(totals(tb.drain()), { ob: 0, rb: 0, op: 0, opened: 1, closed: 0, failed: 0 }, 'its counters wait for a dump that is not contested');
+});
+
 t.test('a removed key: stale in the running dump unless it grew past the DESTROY, a new connection in the next dump', async (t) => {
   const { tb } = table();
   tb.dumpBegin(1); tb.dumpEnd(1, false);

@@ -1,7 +1,7 @@
 // Test helper: conntrack records in the addon's 128-byte layout, written from
 // plain objects, so the table and the NAT index can be driven without a kernel.
 
-import { RECORD_SIZE, RecordView, RF_HAS_COUNTERS, RF_HAS_ID, RF_HAS_REPLY, RF_HAS_STATUS, RF_HAS_TCP_STATE } from '../../../src/native/conntrack-record.ts';
+import { RECORD_SIZE, RecordView, RF_CONTESTED, RF_HAS_COUNTERS, RF_HAS_ID, RF_HAS_REPLY, RF_HAS_STATUS, RF_HAS_TCP_STATE } from '../../../src/native/conntrack-record.ts';
 import { writeAddress } from '../../../src/pdata/ip-address.ts';
 
 export interface Rec {
@@ -16,6 +16,8 @@ export interface Rec {
   zone?: number;
   mark?: number;
   counters?: [number, number, number, number]; // orig packets, orig bytes, reply packets, reply bytes
+  /** A dump record the session flagged RF_CONTESTED. */
+  contested?: boolean;
 }
 
 export function records(list: Rec[]): RecordView {
@@ -45,6 +47,7 @@ export function records(list: Rec[]): RecordView {
       flags |= RF_HAS_COUNTERS;
       r.counters.forEach((v, k) => dv.setFloat64(b + 96 + k * 8, v, true));
     }
+    if (r.contested) flags |= RF_CONTESTED;
     dv.setUint16(b + 18, flags, true);
   });
   return new RecordView(buf);
