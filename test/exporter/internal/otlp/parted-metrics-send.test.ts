@@ -22,24 +22,27 @@ function request(points: number): ResourceMetrics {
 
 const signal = new AbortController().signal;
 
+/** A backend that takes every request but the one at `failAt` (0-based), which fails once. */
+function backendFailingOnce(failAt: number) {
+  const received: Buffer[] = [];
+  let fail = failAt;
+  const send = async (body: Uint8Array) => {
+    if (received.length === fail) {
+      fail = -1;
+      throw new Error('the backend is down');
+    }
+    received.push(Buffer.from(body));
+  };
+  return { received, send };
+}
+
 t.test('a retry resumes after the parts already delivered', async (t) => {
   const rm = request(400);
   const max = Math.floor(encodeMetricsRequest(rm).byteLength / 4);
   const expected = encodeWithin(rm, encodeMetricsRequest, max);
   t.ok(expected.length >= 4, `${expected.length} parts`);
-  const received: Buffer[] = [];
-  let failAt = 2;
-  const parted = new PartedMetricsSend({
-    maxBytes: max,
-    encode: encodeMetricsRequest,
-    send: async (body) => {
-      if (received.length === failAt) {
-        failAt = -1;
-        throw new Error('the backend is down');
-      }
-      received.push(Buffer.from(body));
-    },
-  });
+  const { received, send } = backendFailingOnce(2);
+  const parted = new PartedMetricsSend({ maxBytes: max, encode: encodeMetricsRequest, send });
   await t.rejects(parted.send(rm, signal), /the backend is down/);
   t.equal(received.length, 2, 'two parts went out before the failure');
   t.equal(parted.delivered(rm), expected[0]!.points + expected[1]!.points, 'their points are known as delivered');
@@ -53,19 +56,12 @@ t.test('with the encoder\'s size, a retry encodes only the parts not yet deliver
   const max = Math.floor(encodeMetricsRequest(rm).byteLength / 4);
   const expected = encodeWithin(rm, encodeMetricsRequest, max, metricsRequestSize);
   let encoded = 0;
-  const received: Buffer[] = [];
-  let failAt = 3;
+  const { received, send } = backendFailingOnce(3);
   const parted = new PartedMetricsSend({
     maxBytes: max,
     encode: (x) => { encoded++; return encodeMetricsRequest(x); },
     size: metricsRequestSize,
-    send: async (body) => {
-      if (received.length === failAt) {
-        failAt = -1;
-        throw new Error('the backend is down');
-      }
-      received.push(Buffer.from(body));
-    },
+    send,
   });
   await t.rejects(parted.send(rm, signal), /the backend is down/);
   t.equal(encoded, 4, 'the first attempt encoded the three parts delivered and the one that failed');
