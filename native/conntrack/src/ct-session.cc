@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
+#include <unordered_set>
 
 namespace podflow_ct {
 namespace {
@@ -353,6 +354,45 @@ bool same_key(const Record& a, const Record& b) {
          std::memcmp(a.orig_src, b.orig_src, sizeof(a.orig_src)) == 0 &&
          std::memcmp(a.orig_dst, b.orig_dst, sizeof(a.orig_dst)) == 0;
 }
+
+// A hash of that key (FNV-1a over its fields).
+uint64_t key_hash(const Record& r) {
+  uint64_t h = 14695981039346656037ull;
+  auto mix = [&h](const void* p, size_t n) {
+    const uint8_t* b = static_cast<const uint8_t*>(p);
+    for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  mix(&r.id, sizeof(r.id));
+  mix(&r.proto, sizeof(r.proto));
+  mix(&r.orig_sport, sizeof(r.orig_sport));
+  mix(&r.orig_dport, sizeof(r.orig_dport));
+  mix(r.orig_src, sizeof(r.orig_src));
+  mix(r.orig_dst, sizeof(r.orig_dst));
+  return h;
+}
+
+// Whether `d`'s key is among the events'. Usually a handful of events follow
+// a dump message; behind a backlog they can be thousands, and a dump message
+// holds a few hundred records, so then by hash (a collision only flags a
+// record that did not need it: its counters wait for the next dump).
+class EventKeys {
+ public:
+  explicit EventKeys(const std::vector<Record>& events) : events_(events) {
+    if (events.size() > kScan)
+      for (const Record& e : events) hashes_.insert(key_hash(e));
+  }
+  bool contains(const Record& d) const {
+    if (events_.size() > kScan) return hashes_.count(key_hash(d)) != 0;
+    for (const Record& e : events_)
+      if (same_key(d, e)) return true;
+    return false;
+  }
+
+ private:
+  static constexpr size_t kScan = 32;
+  const std::vector<Record>& events_;
+  std::unordered_set<uint64_t> hashes_;
+};
 }  // namespace
 
 // Hands one dump message's records to JS, then the events read right after it.
@@ -364,12 +404,12 @@ bool same_key(const Record& a, const Record& b) {
 bool Session::release_held(Sink* sink) {
   if (held_dump_.empty()) return true;
   if (ev_fd_ >= 0 && !read_events(sink, &held_ev_)) return false;
-  for (Record& d : held_dump_) {
-    for (const Record& e : held_ev_) {
-      if (same_key(d, e)) {
+  if (!held_ev_.empty()) {
+    EventKeys keys(held_ev_);
+    for (Record& d : held_dump_) {
+      if (keys.contains(d)) {
         d.flags |= CONTESTED;
         stats.contested++;
-        break;
       }
     }
   }
