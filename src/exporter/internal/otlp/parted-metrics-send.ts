@@ -1,4 +1,4 @@
-// Sends one queued ResourceMetrics as the requests encodeWithin makes of it, in
+// Sends one queued ResourceMetrics as the requests planWithin makes of it, in
 // order. The sending queue retries an item as a whole; when a later part fails,
 // the retry resumes after the parts already delivered, so a delta is never
 // counted twice by the backend. What those parts carried is known to the queue
@@ -11,7 +11,7 @@ import { planWithin } from './split-metrics-request.ts';
 export interface PartedSendOptions {
   maxBytes: number;
   encode: (rm: ResourceMetrics) => Uint8Array | undefined;
-  /** The encoding's size without writing it, when the encoder can tell (see encodeWithin). */
+  /** The encoding's size without writing it, when the encoder can tell (see planWithin). */
   size?: (rm: ResourceMetrics) => number;
   /** Sends one encoded request; rejects on failure. */
   send: (body: Uint8Array, signal: AbortSignal) => Promise<void>;

@@ -52,12 +52,6 @@ export function splitByPoints(rm: ResourceMetrics, parts: number): ResourceMetri
   return out;
 }
 
-/** One request of an export: its encoding and how many data points it carries. */
-export interface EncodedPart {
-  body: Uint8Array;
-  points: number;
-}
-
 /** One request of an export as planned: its points, and its encoding made when asked for. */
 export interface PlannedPart {
   points: number;
@@ -80,16 +74,14 @@ export function planWithin(
 ): PlannedPart[] {
   const points = countPoints(rm);
   let bytes: number;
-  let body: Uint8Array | undefined;
   if (size) {
     bytes = size(rm);
     if (bytes <= maxBytes || points <= 1) return [lazyPart(rm, points, encode)];
   } else {
-    body = encode(rm);
+    const body = encode(rm);
     if (body === undefined) return [];
     bytes = body.byteLength;
-    const made = body;
-    if (bytes <= maxBytes || points <= 1) return [{ points, body: () => made }];
+    if (bytes <= maxBytes || points <= 1) return [{ points, body: () => body }];
   }
   // With 5% to spare, one pass nearly always yields parts within the limit.
   const parts = Math.min(points, Math.ceil((bytes * 1.05) / maxBytes));
@@ -99,15 +91,4 @@ export function planWithin(
 function lazyPart(rm: ResourceMetrics, points: number, encode: (rm: ResourceMetrics) => Uint8Array | undefined): PlannedPart {
   let made: { body: Uint8Array | undefined } | undefined;
   return { points, body: () => (made ??= { body: encode(rm) }).body };
-}
-
-/** planWithin's requests, every one encoded (those the encoder gives no bytes for left out). */
-export function encodeWithin(
-  rm: ResourceMetrics, encode: (rm: ResourceMetrics) => Uint8Array | undefined, maxBytes: number,
-  size?: (rm: ResourceMetrics) => number,
-): EncodedPart[] {
-  return planWithin(rm, encode, maxBytes, size).flatMap((p) => {
-    const body = p.body();
-    return body === undefined ? [] : [{ body, points: p.points }];
-  });
 }

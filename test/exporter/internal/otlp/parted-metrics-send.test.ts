@@ -7,7 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { encodeMetricsRequest, metricsRequestSize } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
 import { PartedMetricsSend } from '../../../../src/exporter/internal/otlp/parted-metrics-send.ts';
-import { encodeWithin } from '../../../../src/exporter/internal/otlp/split-metrics-request.ts';
+import { encodeWithin } from './encode-within.ts';
 
 function request(points: number): ResourceMetrics {
   const metric = {

@@ -8,7 +8,8 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { AggregationTemporality, DataPointType, type MetricData, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { encodeMetricsRequest, metricsRequestSize } from '../../../../src/exporter/internal/otlp/metrics-request-encoder.ts';
 import { countPoints } from '../../../../src/exporter/internal/otlp/queued-metric-exporter.ts';
-import { encodeWithin, splitByPoints } from '../../../../src/exporter/internal/otlp/split-metrics-request.ts';
+import { splitByPoints } from '../../../../src/exporter/internal/otlp/split-metrics-request.ts';
+import { encodeWithin } from './encode-within.ts';
 
 function sum(name: string, points: number, attrBytes = 40): MetricData {
   return {
@@ -60,7 +61,7 @@ t.test('splitByPoints: every point once, in order, in parts of near-equal size',
   }
 });
 
-t.test('encodeWithin: one request when it fits, else parts each within the limit', async (t) => {
+t.test('planWithin: one request when it fits, else parts each within the limit', async (t) => {
   const rm = request();
   const whole = encodeMetricsRequest(rm);
   t.same(encodeWithin(rm, encodeMetricsRequest, whole.byteLength).map((p) => p.points), [213], 'exactly at the limit: one request');
@@ -73,7 +74,7 @@ t.test('encodeWithin: one request when it fits, else parts each within the limit
   }
 });
 
-t.test('encodeWithin: points of very different sizes are split again; a point over the limit goes alone', async (t) => {
+t.test('planWithin: points of very different sizes are split again; a point over the limit goes alone', async (t) => {
   const rm = request();
   // One point ~30x the size of the others.
   (rm.scopeMetrics[0]!.metrics[3]!.dataPoints[60]! as { attributes: object }).attributes = Object.freeze({ 'series.id': 'c-big', pad: 'y'.repeat(1400) });
@@ -89,7 +90,7 @@ t.test('encodeWithin: points of very different sizes are split again; a point ov
   t.equal(withHuge.reduce((n, p) => n + p.points, 0), 213);
 });
 
-t.test('encodeWithin with the encoder\'s size: the same requests, and only they are encoded', async (t) => {
+t.test('planWithin with the encoder\'s size: the same requests, and only they are encoded', async (t) => {
   const rm = request();
   const whole = encodeMetricsRequest(rm);
   t.equal(metricsRequestSize(rm), whole.byteLength, 'the size matches the encoding');
