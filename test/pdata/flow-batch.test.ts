@@ -55,3 +55,20 @@ t.test('a batch crosses a worker boundary by transfer, not copy', async (t) => {
   t.equal(b.srcAddr.byteLength, 0, 'the sender no longer holds the buffers');
   t.same(readFlow(r, 0), v4);
 });
+
+t.test('release frees the columns at once and leaves an empty batch that can be filled again', async (t) => {
+  const b = new FlowBatch(16_384); // columns past releaseLargeBuffer's 64 KiB floor
+  for (let i = 0; i < 3; i++) appendFlow(b, v4);
+  const bytes = b.counters.bytes;
+  const src = b.srcAddr;
+  const pod = b.attributes.get('source.k8s.pod.name')!;
+  b.release();
+  t.equal(bytes.buffer.byteLength, 0, 'a counter column\'s memory is freed');
+  t.equal(src.buffer.byteLength, 0, 'an address column\'s memory is freed');
+  t.equal(pod.buffer.byteLength, 0, 'an attribute column\'s memory is freed');
+  t.equal(b.length, 0);
+  t.equal(b.attributes.size, 0);
+  t.equal(b.strings.values().length, 0);
+  appendFlow(b, v6);
+  t.same(readFlow(b, 0), v6, 'a released batch grows again on its next row');
+});

@@ -8,9 +8,9 @@ import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent, AgentOptions } from 'node:https';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
+import { releaseLargeBuffer } from '../../../pdata/release-large-buffer.ts';
 import { Agent, https, request as httpRequest } from '../../../service/node-builtins.ts';
 import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
-import { releaseLargeBuffer } from './release-large-buffer.ts';
 
 const MAX_BODY = 64 * 1024;
 
@@ -52,7 +52,7 @@ export class OtlpHttpTransport {
   /**
    * Resolves with the response body on 2xx (an OTLP partial success is in it); rejects with an ExportError that says whether to retry.
    * `owned`: the caller will not use `body` again (a retry serializes anew), so its bytes are freed as soon as
-   * they are compressed (see release-large-buffer.ts). Uncompressed bytes are what the socket writes, and a
+   * they are compressed (see pdata/release-large-buffer.ts). Uncompressed bytes are what the socket writes, and a
    * response can come before the write is done, so those are left to the garbage collector.
    */
   async send(body: Uint8Array, signal?: AbortSignal, owned = false): Promise<Buffer> {

@@ -1,9 +1,9 @@
-// releaseLargeBuffer frees a large request's bytes at once, and leaves alone
+// releaseLargeBuffer frees a large buffer's bytes at once, and leaves alone
 // what may be shared: small buffers (Node's Buffer pool slabs) and buffers
 // already gone.
 
 import t from 'tap';
-import { releaseLargeBuffer } from '../../../../src/exporter/internal/otlp/release-large-buffer.ts';
+import { releaseLargeBuffer } from '../../src/pdata/release-large-buffer.ts';
 
 t.test('a large buffer is released: its views see no bytes any more', async (t) => {
   const body = new Uint8Array(5 * 1024 * 1024).subarray(0, 4_000_000);
@@ -26,4 +26,12 @@ t.test('a SharedArrayBuffer view is left alone', async (t) => {
   const shared = new Uint8Array(new SharedArrayBuffer(128 * 1024));
   releaseLargeBuffer(shared);
   t.equal(shared.length, 128 * 1024);
+});
+
+t.test('a buffer may be given itself instead of a view of it', async (t) => {
+  const buffer = new ArrayBuffer(256 * 1024);
+  const view = new Float64Array(buffer);
+  releaseLargeBuffer(buffer);
+  t.equal(buffer.byteLength, 0);
+  t.equal(view.length, 0, 'every view of it is empty');
 });
