@@ -3,7 +3,9 @@
 // Ownership: the batch passed to consume() belongs to the callee only until the
 // returned promise settles. A consumer that keeps the batch after that must copy
 // it (FlowBatch.clone()). A consumer that writes to the batch declares
-// `mutatesData: true`; the fan-out then hands it a private clone.
+// `mutatesData: true`; the fan-out then hands it a private clone. The stage
+// that made the batch frees it once the promise settles (FlowBatch.release):
+// after that, a kept reference reads as an empty batch.
 
 import type { FlowBatch } from '../pdata/flow-batch.ts';
 

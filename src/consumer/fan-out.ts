@@ -18,13 +18,18 @@ export class FanOut implements FlowConsumer {
 
   async consume(batch: FlowBatch): Promise<void> {
     const calls: Promise<void>[] = [];
+    const clones: FlowBatch[] = [];
     const m = this.#mutators;
     for (let i = 0; i < m.length; i++) {
       const lastTakesOriginal = i === m.length - 1 && this.#readers.length === 0;
-      calls.push(m[i]!.consume(lastTakesOriginal ? batch : batch.clone()));
+      const b = lastTakesOriginal ? batch : batch.clone();
+      if (b !== batch) clones.push(b);
+      calls.push(m[i]!.consume(b));
     }
     for (const r of this.#readers) calls.push(r.consume(batch));
     const results = await Promise.allSettled(calls);
+    // The clones are this fan-out's own: consumed, their memory goes now (FlowBatch.release).
+    for (const c of clones) c.release();
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length === 1) throw failed[0]!.reason;
     if (failed.length > 1) throw new AggregateError(failed.map((f) => f.reason), `${failed.length} consumers failed`);

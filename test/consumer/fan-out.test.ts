@@ -42,6 +42,15 @@ t.test('with no reader, the last mutator takes the original (one clone saved)', 
   t.equal(by.m2!.batch, b);
 });
 
+t.test('the clones it made are released once consumed; the original is the caller\'s', async (t) => {
+  const b = batch();
+  await new FanOut([reader('r1'), mutator('m1')]).consume(b);
+  const by = Object.fromEntries(seen.map((s) => [s.who, s]));
+  t.equal(by.m1!.tag, 'm1', 'the mutator saw its clone whole');
+  t.equal(by.m1!.batch.length, 0, 'the clone is released');
+  t.equal(b.length, 1, 'the original is left to its maker');
+});
+
 t.test('a failing consumer does not stop the others; the error surfaces', async (t) => {
   const failing: FlowConsumer = { mutatesData: false, consume: async () => { throw new Error('down'); } };
   await t.rejects(new FanOut([failing, reader('r1')]).consume(batch()), { message: 'down' });

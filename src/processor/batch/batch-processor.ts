@@ -78,9 +78,11 @@ export class BatchProcessor extends LifecycleComponent implements ConsumerCompon
     if (!batch || batch.length === 0) return this.#chain;
     const max = this.#c.send_batch_max_size;
     const parts = max > 0 && batch.length > max ? split(batch, max) : [batch];
+    if (parts[0] !== batch) batch.release(); // split into copies
     for (const part of parts) {
       this.#sends.add(1, { ...this.#labels, trigger });
-      void this.#enqueue(() => this.#next.consume(part), part.length);
+      // The batches this processor sends are its own: consumed, their memory goes now (FlowBatch.release).
+      void this.#enqueue(() => this.#next.consume(part).finally(() => part.release()), part.length);
     }
     return this.#chain;
   }

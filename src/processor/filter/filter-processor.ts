@@ -53,6 +53,11 @@ export class FilterProcessor extends LifecycleComponent implements ConsumerCompo
     if (kept === n) return this.#next.consume(batch);
     if (kept === 0) return;
     // selectRows carries a flow_aggregate batch's histogram columns along.
-    return this.#next.consume(selectRows(batch, rows, kept));
+    const out = selectRows(batch, rows, kept);
+    try {
+      await this.#next.consume(out);
+    } finally {
+      out.release(); // this stage's own copy, consumed (FlowBatch.release)
+    }
   }
 }

@@ -245,9 +245,15 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     this.#metrics.interval(groups);
     if (groups === 0) return;
     const out = concatReduced(parts, this.#config.group_by);
+    // The workers' batches are this stage's own, and so is their concatenation (FlowBatch.release).
+    for (const b of parts) if (b !== out) b.release();
     out.startTimeMs = startMs;
     out.endTimeMs = endMs;
-    await this.#next.consume(out);
+    try {
+      await this.#next.consume(out);
+    } finally {
+      out.release();
+    }
   }
 
   protected async doShutdown(): Promise<void> {

@@ -196,6 +196,8 @@ export class ConntrackReceiver extends LifecycleComponent {
       await this.#next.consume(batch);
     } catch (e) {
       this.#settings.logger.error('pipeline refused a conntrack batch', { error: e });
+    } finally {
+      batch.release(); // consumed: its memory goes now, not at V8's next full collection
     }
   }
 }

@@ -126,6 +126,8 @@ export class OtlpReceiver extends LifecycleComponent implements Component {
     } catch (e) {
       this.#refused.add(1, { ...labels, reason: 'unavailable' });
       throw new RequestError(`the pipeline refused the data: ${(e as Error).message}`, 'unavailable');
+    } finally {
+      for (const b of batches) b.release(); // consumed (or refused): their memory goes now
     }
     if (signal === 'metrics') this.#accepted.add(accepted, labels);
     else this.#acceptedItems.add(accepted, { ...labels, signal });

@@ -77,6 +77,7 @@ export class SyntheticReceiver extends LifecycleComponent {
     this.#timer = undefined;
     const i = this.#interval++;
     const batch = generateInterval(this.#config, i, this.#epochMs);
+    const rows = batch.length;
     let consumed: Promise<void>;
     try {
       consumed = this.#next.consume(batch);
@@ -84,12 +85,13 @@ export class SyntheticReceiver extends LifecycleComponent {
       consumed = Promise.reject(e); // a consumer that throws instead of rejecting is still only a refusal
     }
     this.#inFlight = consumed.then(
-      () => this.#accepted.add(batch.length, this.#labels),
+      () => this.#accepted.add(rows, this.#labels),
       (e: unknown) => {
-        this.#refused.add(batch.length, this.#labels);
-        this.#logger.warn('pipeline refused synthetic flows', { interval: i, rows: batch.length, error: e });
+        this.#refused.add(rows, this.#labels);
+        this.#logger.warn('pipeline refused synthetic flows', { interval: i, rows, error: e });
       },
     ).finally(() => {
+      batch.release(); // consumed: its memory goes now, not at V8's next full collection
       this.#inFlight = undefined;
       this.#schedule();
     });

@@ -38,6 +38,19 @@ function make(raw: unknown, next: FlowConsumer = new CollectingConsumer(), telem
   return { p: batchFactory.create(testSettings('batch', { telemetry }), config, next), telemetry };
 }
 
+t.test('the batches it sends are its own: each released once consumed; its inputs are the callers\'', async (t) => {
+  const seen: Array<{ batch: FlowBatch; rows: number }> = [];
+  const spy: FlowConsumer = { mutatesData: false, consume: async (x) => { seen.push({ batch: x, rows: x.length }); } };
+  const { p } = make({ send_batch_size: 10, send_batch_max_size: 12, timeout: '10s' }, spy);
+  await p.start();
+  const inputs = [rows(0, 8), rows(8, 8)];
+  for (const b of inputs) await p.consume(b);
+  await p.shutdown();
+  t.same(seen.map((s) => s.rows), [12, 4], 'split at send_batch_max_size');
+  t.same(seen.map((s) => s.batch.length), [0, 0], 'each released after its consume');
+  t.same(inputs.map((b) => b.length), [8, 8], 'the inputs are left whole');
+});
+
 t.test('defaults and config errors', async (t) => {
   t.match(decode({}).config, { send_batch_size: 8192, send_batch_max_size: 0, timeout: 200 });
   t.same(decode({ metadata_keys: ['tenant'] }).problems, ['processors::batch::metadata_keys: not applicable: podflow flows carry no client metadata to batch by (remove the key)']);

@@ -168,6 +168,21 @@ t.test('a batch that keeps every row is passed through as is', async (t) => {
   t.equal(filtered(), 0);
 });
 
+t.test('the subset it passes on is its own: released once consumed; the input is the caller\'s', async (t) => {
+  const b = new FlowBatch(2);
+  for (const ns of ['shop', 'nowhere']) {
+    appendFlow(b, { transport: 'tcp', sourceAddress: '10.0.0.1', sourcePort: 1, destinationAddress: '10.0.0.2', destinationPort: 2,
+      attributes: { 'source.k8s.namespace.name': ns } });
+  }
+  const seen: Array<{ batch: FlowBatch; rows: number }> = [];
+  const spy = { mutatesData: false, consume: async (x: FlowBatch) => { seen.push({ batch: x, rows: x.length }); } };
+  const p = filterFactory.create(testSettings('filter/t'), decode({ exclude: { namespaces: ['nowhere'] } }).config!, spy);
+  await p.consume(b);
+  t.equal(seen[0]!.rows, 1, 'the consumer saw the kept row');
+  t.equal(seen[0]!.batch.length, 0, 'the subset is released after');
+  t.equal(b.length, 2, 'the input is left whole');
+});
+
 t.test('filtering a flow_aggregate output keeps its histogram rows aligned', async (t) => {
   const groupBy = ['source.k8s.namespace.name', 'destination.port'];
   const table = new GroupTable(compileKeySpec(groupBy), groupBy, DEFAULT_HISTOGRAM_BOUNDARIES);

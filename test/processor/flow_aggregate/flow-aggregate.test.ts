@@ -5,6 +5,7 @@
 
 import t, { type Test } from 'tap';
 import type { Problem } from '../../../src/config/schema.ts';
+import type { FlowConsumer } from '../../../src/consumer/consumer.ts';
 import { FlowBatch } from '../../../src/pdata/flow-batch.ts';
 import { selectRows } from '../../../src/pdata/flow-batch-select.ts';
 import { appendRows } from '../../../src/processor/batch/append-rows.ts';
@@ -175,6 +176,21 @@ t.test('the input batch is left untouched (the processor copies what it sends)',
   t.same(b.counters.bytes.subarray(0, b.length), before.counters.bytes.subarray(0, before.length));
   t.equal(b.srcAddr.byteLength, before.srcAddr.byteLength, 'buffers not detached');
   await p.shutdown();
+});
+
+t.test('the interval\'s batch it emits is its own: released once consumed', async (t) => {
+  for (const workers of [1, 2]) {
+    const seen: Array<{ batch: FlowBatch; rows: number }> = [];
+    const spy: FlowConsumer = { mutatesData: false, consume: async (x) => { seen.push({ batch: x, rows: x.length }); } };
+    const p = flowAggregateFactory.create(testSettings('flow_aggregate/t'), decode({ interval: '1h', workers }), spy) as FlowAggregateProcessor;
+    await p.start();
+    for (const b of randomBatches(4, 2, 50)) await p.consume(b);
+    await p.flush();
+    await p.shutdown();
+    t.equal(seen.length, 1, `${workers} worker(s): one batch for the interval`);
+    t.ok(seen[0]!.rows > 0, 'it had the groups while consumed');
+    t.equal(seen[0]!.batch.length, 0, 'released after');
+  }
 });
 
 t.test('a killed worker is replaced and exactly its rows are counted as lost', async (t) => {

@@ -80,6 +80,30 @@ t.test('a refusing pipeline is counted, and shutdown waits for the batch in flig
   t.equal(telemetry.counter('podflow_receiver_accepted_flows_total', '').get({ receiver: 'synthetic' }), 10);
 });
 
+t.test('a batch is released once the pipeline has consumed it, not before', async (t) => {
+  const config = decode({ interval: '20ms', stop_after: 1, flows_per_interval: 20, connections_per_second: 0 }).config!;
+  let given: FlowBatch | undefined;
+  let rowsWhileConsuming = -1;
+  let finish: () => void = () => undefined;
+  const slow: FlowConsumer = {
+    mutatesData: false,
+    consume: async (b: FlowBatch) => {
+      given = b;
+      await new Promise<void>((resolve) => { finish = resolve; });
+      rowsWhileConsuming = b.length;
+    },
+  };
+  const r = syntheticReceiverFactory.create(testSettings('synthetic'), config, slow);
+  await r.start();
+  while (!given) await new Promise((resolve) => setTimeout(resolve, 5));
+  const rows = given.length;
+  t.ok(rows > 0);
+  finish();
+  await r.shutdown();
+  t.equal(rowsWhileConsuming, rows, 'whole for as long as consume() runs');
+  t.equal(given.length, 0, 'released after it');
+});
+
 t.test('ticks stay on the interval grid (no drift)', async (t) => {
   const config = decode({ interval: '25ms', stop_after: 8, flows_per_interval: 1, connections_per_second: 0 }).config!;
   const sink = new CollectingConsumer();
