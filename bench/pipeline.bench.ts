@@ -14,7 +14,10 @@
 //     rates on a machine whose cores other work shares measure the other work.
 //     The wall-clock ratio is kept in `extra`.
 //   - max RSS of the whole process at 50k active flows vs the baseline's, with
-//     the RSS of the same process set up but fed nothing as context
+//     the RSS of the same process set up but fed nothing as context; measured
+//     in runs of their own whose input is made interval by interval and
+//     released once consumed, as a receiver's is (the CPU runs replay two
+//     intervals made beforehand, which stay resident the whole run)
 // Per-stage CPU (the bench's own naming step, consume, export, workers) is in `extra`.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -70,15 +73,17 @@ function buildChild(): void {
   writeFileSync(CHILD, js);
 }
 
-function measure(mode: 'podflow' | 'sdk', workers: number, intervals: number, sinkUrl: string): Promise<Measurement> {
+/** `input`: 'ring' replays two intervals made before the run (the CPU figures); 'live' makes each when due, as a receiver does (the memory figures). */
+function measure(mode: 'podflow' | 'sdk', workers: number, intervals: number, sinkUrl: string, input: 'ring' | 'live' = 'ring'): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...shippedLines('node-flags'), '--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl], { stdio: ['ignore', 'pipe', 'inherit'], env: shippedNodeEnv() });
+    const args = [...shippedLines('node-flags'), '--expose-gc', CHILD, mode, String(workers), String(intervals), sinkUrl, input];
+    const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], env: shippedNodeEnv() });
     let out = '';
     p.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     p.on('error', reject);
     p.on('exit', (code) => {
       const line = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || !line.startsWith('{')) reject(new Error(`pipeline child ${mode}/${workers} failed (exit ${code}): ${out}`));
+      if (code !== 0 || !line.startsWith('{')) reject(new Error(`pipeline child ${mode}/${workers}/${input} failed (exit ${code}): ${out}`));
       else resolve(JSON.parse(line) as Measurement);
     });
   });
@@ -107,10 +112,17 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     const one = await measure('podflow', 1, intervals, url);
     const oneSink = { requests: requests - s1.requests, bytes: bytes - s1.bytes };
     const two = await measure('podflow', 2, intervals, url);
-    // The same process with everything set up (modules, workers, the two input
-    // intervals, the name cache) but no flow fed: what the flows themselves add is the difference.
-    const idle = await measure('podflow', 1, 0, url);
-    for (const m of [one, two]) {
+    // Memory: the same runs with each interval made when due and released once
+    // consumed, as the synthetic receiver does, so the process holds one
+    // interval's input at a time, as an agent does; the ring runs above hold
+    // two for the whole run (their max RSS is in `extra`).
+    const sdkLive = await measure('sdk', 1, intervals, url, 'live');
+    const oneLive = await measure('podflow', 1, intervals, url, 'live');
+    const twoLive = await measure('podflow', 2, intervals, url, 'live');
+    // The same process with everything set up (modules, workers, the name
+    // cache) but no flow fed: what the flows themselves add is the difference.
+    const idle = await measure('podflow', 1, 0, url, 'live');
+    for (const m of [one, two, oneLive, twoLive]) {
       if (m.dropped) throw new Error(`flow_aggregate dropped ${m.dropped} flows in the ${m.workers}-worker run`);
       if (m.failedPoints) throw new Error(`the exporter failed to deliver ${m.failedPoints} points in the ${m.workers}-worker run`);
     }
@@ -156,10 +168,12 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
       },
       {
         name: 'max RSS of the process at 50k active flows, 1 worker', unit: 'MiB',
-        value: round1(one.maxRssMiB), baseline: round1(sdk.maxRssMiB), ratio: one.maxRssMiB / sdk.maxRssMiB,
+        value: round1(oneLive.maxRssMiB), baseline: round1(sdkLive.maxRssMiB), ratio: oneLive.maxRssMiB / sdkLive.maxRssMiB,
         extra: {
-          rssAfterMiB: round1(one.rssMiB), baselineRssAfterMiB: round1(sdk.rssMiB), setupOnlyRssMiB: round1(idle.rssMiB),
-          heapMiB: round1(one.heapMiB), baselineHeapMiB: round1(sdk.heapMiB), rss2WorkersMiB: round1(two.maxRssMiB), heap2WorkersMiB: round1(two.heapMiB),
+          rssAfterMiB: round1(oneLive.rssMiB), baselineRssAfterMiB: round1(sdkLive.rssMiB), setupOnlyRssMiB: round1(idle.rssMiB),
+          heapMiB: round1(oneLive.heapMiB), baselineHeapMiB: round1(sdkLive.heapMiB),
+          rss2WorkersMiB: round1(twoLive.maxRssMiB), heap2WorkersMiB: round1(twoLive.heapMiB),
+          ringInputRssMiB: round1(one.maxRssMiB), ringInputRss2WorkersMiB: round1(two.maxRssMiB), ringInputBaselineRssMiB: round1(sdk.maxRssMiB),
         },
       },
     ];

@@ -1,7 +1,7 @@
 // One measurement of bench/pipeline.bench.ts, in a process of its own so that
 // RSS and heap belong to one variant only.
 //
-// Usage: node --expose-gc bench/.build/pipeline.child.js podflow|sdk <workers> <intervals> <sinkUrl>
+// Usage: node --expose-gc bench/.build/pipeline.child.js podflow|sdk <workers> <intervals> <sinkUrl> [ring|live]
 // (this file compiled over podflow's build in dist/ by pipeline.bench.ts; it
 // also runs as it is, from src/, with node bench/pipeline.child.ts).
 // Prints one JSON line: flows, wallMs, cpuMs (all threads), per-thread and
@@ -16,6 +16,12 @@
 //   sdk:     one Counter.add / Histogram.record per flow and metric on the main
 //            thread, with the same attributes flow_aggregate groups by, through
 //            the SDK's PeriodicExportingMetricReader + OTLP protobuf exporter → sink.
+// The input comes one of two ways. `ring` (the default, for the CPU figures):
+// two intervals generated before the run and replayed in turn, so generation
+// stays out of the timing. `live` (for the memory figures): each interval
+// generated when it is due and released once consumed, as the synthetic
+// receiver does (FlowBatch.release): the process holds one interval's input
+// at a time, as an agent does, instead of the ring's two for the whole run.
 // Each input interval stands for one second of a node's flows (the synthetic
 // receiver's default interval). Both variants export as podflow does by
 // default: every 10 s of flows (flow_aggregate's interval and the exporter's
@@ -43,6 +49,8 @@ import { K8sCache, type ResourceName } from '../src/processor/k8s_attributes/cac
 import { CidrLabels } from '../src/processor/k8s_attributes/cidr-labels.ts';
 
 import { formatAddress } from '../src/pdata/ip-address.ts';
+import { releaseLargeBuffer } from '../src/pdata/release-large-buffer.ts';
+import { StringTable } from '../src/pdata/string-table.ts';
 import { syntheticConfigSchema } from '../src/receiver/synthetic/config.ts';
 import { buildTopology, POD_NAME, POD_NODE, POD_STRINGS, type Topology, type Workload } from '../src/receiver/synthetic/topology.ts';
 import { generateInterval } from '../src/receiver/synthetic/generate.ts';
@@ -50,7 +58,9 @@ import { silentLogger } from '../src/service/logger.ts';
 import { SelfTelemetry } from '../src/service/telemetry/self-telemetry.ts';
 import type { CreateSettings } from '../src/component/component.ts';
 
-const [mode, workersArg, intervalsArg, sinkUrl] = process.argv.slice(2) as [string, string, string, string];
+const [mode, workersArg, intervalsArg, sinkUrl, inputArg = 'ring'] = process.argv.slice(2) as [string, string, string, string, string?];
+if (inputArg !== 'ring' && inputArg !== 'live') throw new Error(`input must be ring or live, not ${inputArg}`);
+const live = inputArg === 'live';
 const workers = Number(workersArg);
 const intervals = Number(intervalsArg);
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
@@ -149,18 +159,44 @@ function podObject(topo: Topology, w: Workload, p: number): unknown {
 
 const config = syntheticConfigSchema.decodeOrDefault(SYNTHETIC, [], [])!;
 const names = preparedNames(buildTopology(config));
-// Two distinct intervals, replayed in turn: generation stays out of the timing
-// and out of the memory figure beyond these two input batches. They lose the
-// names the synthetic receiver gave them: k8s_attributes names them again.
-const ring = [0, 1].map((i) => {
+/**
+ * Interval i as the synthetic receiver makes it, less the names it gave:
+ * k8s_attributes names it again. Checked: against a copy without them.
+ * Otherwise the names go in place, so the process never holds the interval
+ * twice (a receiver makes it once).
+ */
+function bareInterval(i: number, check: boolean): FlowBatch {
   const named = generateInterval(config, i);
-  const bare = selectRows(named, undefined, named.length, { attributes: [] });
-  checkNames(named, bare);
-  return bare;
-});
+  if (check) {
+    const bare = selectRows(named, undefined, named.length, { attributes: [] });
+    checkNames(named, bare);
+    named.release();
+    return bare;
+  }
+  for (const col of named.attributes.values()) releaseLargeBuffer(col);
+  named.attributes.clear();
+  named.strings = new StringTable();
+  return named;
+}
+// Ring input: two distinct intervals, replayed in turn. Live input: none yet
+// (step() makes each interval when it is due), but the first two are checked
+// all the same.
+const ring = [0, 1].map((i) => bareInterval(i, true));
+const flowsPerInterval = ring[0]!.length;
+if (live) for (const b of ring.splice(0)) b.release();
 // The synthetic receiver's batches and the check's copies are garbage now:
-// out of the heap before the run, so that its RSS holds only the two inputs.
+// out of the heap before the run, so that its RSS holds only its input.
 gc();
+
+/** Rows fed since the measured intervals began (the two ring intervals differ in length, as live ones do). */
+let fedRows = 0;
+
+/** The input of step i, and what to do with it once consumed. */
+function inputOf(i: number): { batch: FlowBatch; done(): void } {
+  const batch = live ? bareInterval(i, false) : ring[i % ring.length]!;
+  fedRows += batch.length;
+  return { batch, done: () => { if (live) batch.release(); } };
+}
 
 /**
  * The prepared cache must name every row as the synthetic receiver did (the
@@ -181,8 +217,8 @@ function checkNames(named: FlowBatch, bare: FlowBatch): void {
       }
     }
   }
+  probe.release(); // not left for the run's memory figures
 }
-const flowsPerInterval = ring[0]!.length;
 await traceMemory('input generated');
 
 function settings(id: string, telemetry: SelfTelemetry): CreateSettings {
@@ -231,13 +267,14 @@ async function runPodflow(): Promise<Record<string, number>> {
   let exportMs = 0;
   let exports = 0;
   const step = async (i: number) => {
-    const b = ring[i % ring.length]!;
+    const { batch: b, done } = inputOf(i);
     let t = threadCpuMs();
     annotateBatch(b, names);
     annotateMs += threadCpuMs() - t;
     t = threadCpuMs();
     await agg.consume(b);
     consumeMs += threadCpuMs() - t;
+    done();
     if ((i + 1) % EXPORT_EVERY === 0) {
       // The interval ends: flow_aggregate emits its groups (waiting for the
       // workers costs this thread no CPU), the exporter encodes and sends them.
@@ -251,7 +288,7 @@ async function runPodflow(): Promise<Record<string, number>> {
   };
   for (let i = 0; i < WARMUP_INTERVALS; i++) await step(i);
   await agg.settled();
-  [annotateMs, consumeMs, exportMs, exports] = [0, 0, 0, 0];
+  [annotateMs, consumeMs, exportMs, exports, fedRows] = [0, 0, 0, 0, 0];
   const sent0 = telemetry.counter('podflow_exporter_sent_metric_points_total', '').get({ exporter: 'otlp_http' });
   const groups0 = telemetry.counter('podflow_processor_outgoing_flows_total', '').get({ processor: 'flow_aggregate' });
   const w0 = await Promise.all(threads.map((t) => t.cpuUsage()));
@@ -301,7 +338,7 @@ async function runSdk(): Promise<Record<string, number>> {
   let exportMs = 0;
   let exports = 0;
   const step = async (i: number) => {
-    const b = ring[i % ring.length]!;
+    const { batch: b, done } = inputOf(i);
     const t = threadCpuMs();
     annotateBatch(b, names);
     annotateMs += threadCpuMs() - t;
@@ -325,6 +362,7 @@ async function runSdk(): Promise<Record<string, number>> {
       if (b.counters.rttUs[r]! > 0) rtt.record(b.counters.rttUs[r]! / 1e6, attrs);
       if (b.counters.durationMs[r]! > 0) duration.record(b.counters.durationMs[r]! / 1e3, attrs);
     }
+    done();
     if ((i + 1) % EXPORT_EVERY === 0) {
       const t = threadCpuMs();
       await reader.forceFlush();
@@ -335,7 +373,7 @@ async function runSdk(): Promise<Record<string, number>> {
     await new Promise<void>((resolve) => setImmediate(resolve));
   };
   for (let i = 0; i < WARMUP_INTERVALS; i++) await step(i);
-  [annotateMs, exportMs, exports] = [0, 0, 0];
+  [annotateMs, exportMs, exports, fedRows] = [0, 0, 0, 0];
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   const m0 = threadCpuMs();
@@ -351,7 +389,7 @@ const result = mode === 'sdk' ? await runSdk() : await runPodflow();
 gc();
 const mem = process.memoryUsage();
 process.stdout.write(JSON.stringify({
-  mode, workers, flows: flowsPerInterval * intervals, flowsPerInterval, ...result,
+  mode, workers, input: inputArg, flows: fedRows, flowsPerInterval, ...result,
   maxRssMiB: process.resourceUsage().maxRSS / 1024, rssMiB: mem.rss / 2 ** 20, heapMiB: mem.heapUsed / 2 ** 20,
 }) + '\n');
 process.exit(0);
