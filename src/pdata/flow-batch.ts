@@ -242,7 +242,8 @@ export class FlowBatch {
    * with names at 50k flows) stays resident until V8 runs a full collection,
    * which it starts only when the external memory has grown by tens of MiB:
    * `podflow run` at 50k active flows (synthetic → flow_aggregate →
-   * otlp_http) peaked at 199 MiB RSS without this and 152 MiB with it.
+   * otlp_http) peaked at 199 MiB RSS in its first minute without this and
+   * at 152 MiB with it.
    */
   release(): void {
     for (const buffer of this.transferList()) releaseLargeBuffer(buffer);
