@@ -13,3 +13,16 @@ export interface FlowConsumer {
   readonly mutatesData: boolean;
   consume(batch: FlowBatch): Promise<void>;
 }
+
+/**
+ * Hands a batch the calling stage made to `next`, then frees it (FlowBatch.release)
+ * once that consume has settled, accepted or refused. A consumer that throws
+ * instead of rejecting is a rejection here too.
+ */
+export async function consumeAndRelease(next: FlowConsumer, batch: FlowBatch): Promise<void> {
+  try {
+    await next.consume(batch);
+  } finally {
+    batch.release();
+  }
+}

@@ -4,7 +4,7 @@
 // consumer may take the original when no read-only consumer shares it.
 
 import type { FlowBatch } from '../pdata/flow-batch.ts';
-import type { FlowConsumer } from './consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from './consumer.ts';
 
 export class FanOut implements FlowConsumer {
   readonly mutatesData = false;
@@ -18,18 +18,14 @@ export class FanOut implements FlowConsumer {
 
   async consume(batch: FlowBatch): Promise<void> {
     const calls: Promise<void>[] = [];
-    const clones: FlowBatch[] = [];
     const m = this.#mutators;
     for (let i = 0; i < m.length; i++) {
       const lastTakesOriginal = i === m.length - 1 && this.#readers.length === 0;
-      const b = lastTakesOriginal ? batch : batch.clone();
-      if (b !== batch) clones.push(b);
-      calls.push(m[i]!.consume(b));
+      // A clone is this fan-out's own: freed once its consumer is done with it.
+      calls.push(lastTakesOriginal ? m[i]!.consume(batch) : consumeAndRelease(m[i]!, batch.clone()));
     }
     for (const r of this.#readers) calls.push(r.consume(batch));
     const results = await Promise.allSettled(calls);
-    // The clones are this fan-out's own: consumed, their memory goes now (FlowBatch.release).
-    for (const c of clones) c.release();
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed.length === 1) throw failed[0]!.reason;
     if (failed.length > 1) throw new AggregateError(failed.map((f) => f.reason), `${failed.length} consumers failed`);

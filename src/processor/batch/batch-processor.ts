@@ -10,7 +10,7 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
 import { selectRows } from '../../pdata/flow-batch-select.ts';
 import type { Logger } from '../../service/logger.ts';
@@ -81,8 +81,7 @@ export class BatchProcessor extends LifecycleComponent implements ConsumerCompon
     if (parts[0] !== batch) batch.release(); // split into copies
     for (const part of parts) {
       this.#sends.add(1, { ...this.#labels, trigger });
-      // The batches this processor sends are its own: consumed, their memory goes now (FlowBatch.release).
-      void this.#enqueue(() => this.#next.consume(part).finally(() => part.release()), part.length);
+      void this.#enqueue(() => consumeAndRelease(this.#next, part), part.length); // its own batches
     }
     return this.#chain;
   }

@@ -3,7 +3,7 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
 import { selectRows } from '../../pdata/flow-batch-select.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
@@ -53,11 +53,6 @@ export class FilterProcessor extends LifecycleComponent implements ConsumerCompo
     if (kept === n) return this.#next.consume(batch);
     if (kept === 0) return;
     // selectRows carries a flow_aggregate batch's histogram columns along.
-    const out = selectRows(batch, rows, kept);
-    try {
-      await this.#next.consume(out);
-    } finally {
-      out.release(); // this stage's own copy, consumed (FlowBatch.release)
-    }
+    return consumeAndRelease(this.#next, selectRows(batch, rows, kept));
   }
 }

@@ -11,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
 import { DEFAULT_HISTOGRAM_BOUNDARIES, HISTOGRAM_COLUMNS, type HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import type { Logger } from '../../service/logger.ts';
@@ -249,11 +249,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     for (const b of parts) if (b !== out) b.release();
     out.startTimeMs = startMs;
     out.endTimeMs = endMs;
-    try {
-      await this.#next.consume(out);
-    } finally {
-      out.release();
-    }
+    await consumeAndRelease(this.#next, out);
   }
 
   protected async doShutdown(): Promise<void> {

@@ -6,7 +6,7 @@
 
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import { registerConnectionSource, type LiveConnection } from '../../extension/flows_api/flow-hub.ts';
 import { FLAG_CONNECTION_ENDED, FLAG_SOURCE_IS_CLIENT, FlowBatch, PROTO_TCP } from '../../pdata/flow-batch.ts';
 import { ACCT_ENABLED, ACCT_OFF, ACCT_UNKNOWN, type NativeStats } from '../../native/conntrack-addon.ts';
@@ -193,11 +193,9 @@ export class ConntrackReceiver extends LifecycleComponent {
     if (batch.length === 0) return;
     this.#metrics.accepted.add(batch.length, { receiver: this.#settings.id });
     try {
-      await this.#next.consume(batch);
+      await consumeAndRelease(this.#next, batch);
     } catch (e) {
       this.#settings.logger.error('pipeline refused a conntrack batch', { error: e });
-    } finally {
-      batch.release(); // consumed: its memory goes now, not at V8's next full collection
     }
   }
 }

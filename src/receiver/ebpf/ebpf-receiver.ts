@@ -10,7 +10,7 @@
 
 import type { CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import { PF_CONN, PF_CONSTANTS as K } from '../../native/ebpf-layout.ts';
 import { openDatapath, type Datapath } from '../../native/ebpf.ts';
 import type { NatJoin } from '../../nat/nat-join.ts';
@@ -256,13 +256,11 @@ export class EbpfReceiver extends LifecycleComponent {
     }
     const rows = batch.length;
     try {
-      await this.#next.consume(batch);
+      await consumeAndRelease(this.#next, batch);
       this.#accepted.add(rows, this.#labels);
     } catch (e) {
       this.#refused.add(rows, this.#labels);
       this.#logger.warn('pipeline refused ebpf flows', { rows, error: e });
-    } finally {
-      batch.release(); // consumed: its memory goes now, not at V8's next full collection
     }
   }
 }

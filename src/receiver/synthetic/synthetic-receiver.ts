@@ -6,7 +6,7 @@
 
 import { LifecycleComponent } from '../../component/lifecycle.ts';
 import type { CreateSettings } from '../../component/component.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
 import type { SyntheticConfig } from './config.ts';
@@ -78,20 +78,14 @@ export class SyntheticReceiver extends LifecycleComponent {
     const i = this.#interval++;
     const batch = generateInterval(this.#config, i, this.#epochMs);
     const rows = batch.length;
-    let consumed: Promise<void>;
-    try {
-      consumed = this.#next.consume(batch);
-    } catch (e) {
-      consumed = Promise.reject(e); // a consumer that throws instead of rejecting is still only a refusal
-    }
-    this.#inFlight = consumed.then(
+    // A consumer that throws instead of rejecting is still only a refusal (consumeAndRelease rejects).
+    this.#inFlight = consumeAndRelease(this.#next, batch).then(
       () => this.#accepted.add(rows, this.#labels),
       (e: unknown) => {
         this.#refused.add(rows, this.#labels);
         this.#logger.warn('pipeline refused synthetic flows', { interval: i, rows, error: e });
       },
     ).finally(() => {
-      batch.release(); // consumed: its memory goes now, not at V8's next full collection
       this.#inFlight = undefined;
       this.#schedule();
     });
