@@ -4,9 +4,12 @@
 
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import { millisToHrTime } from '@opentelemetry/core';
-import type { Histogram } from '@opentelemetry/sdk-metrics';
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import type { HistogramColumns } from '../../../pdata/flow-aggregation.ts';
 import { ALL_METRICS, HISTOGRAM_METRICS, SUM_METRICS } from './metric-definitions.ts';
+
+/** A data point a series keeps and updates in place (DataPoint's fields are read-only to its readers only). */
+export type SeriesPoint<T> = { -readonly [K in keyof DataPoint<T>]: DataPoint<T>[K] };
 
 export class HistogramState {
   readonly boundaries: readonly number[];
@@ -67,6 +70,16 @@ export class HistogramState {
       max: this.max,
     };
   }
+
+  /** Writes the current state into `h`, a snapshot() of this state taken earlier. */
+  refresh(h: Histogram): void {
+    const counts = h.buckets.counts;
+    for (let i = 0; i < counts.length; i++) counts[i] = this.counts[i]!;
+    h.count = this.count;
+    h.sum = this.sum;
+    h.min = this.min;
+    h.max = this.max;
+  }
 }
 
 export class FlowSeries {
@@ -79,6 +92,12 @@ export class FlowSeries {
   present = 0;
   readonly sums = new Float64Array(SUM_METRICS.length);
   readonly histograms: Array<HistogramState | undefined> = new Array(HISTOGRAM_METRICS.length).fill(undefined);
+  /**
+   * Cumulative only: this series' data point per metric, made at its first
+   * collection and updated in place by every later one (see
+   * FlowMetricsAccumulator.collect).
+   */
+  points: Array<SeriesPoint<number> | SeriesPoint<Histogram> | undefined> | undefined;
 
   constructor(attributes: Attributes, startMs: number) {
     // Frozen: nothing changes a series' attributes, and the OTLP encoder keeps

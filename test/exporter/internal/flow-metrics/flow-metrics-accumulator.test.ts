@@ -112,6 +112,18 @@ t.test('a series keeps one frozen attributes object from period to period (delta
   }
 });
 
+t.test('delta points are the caller\'s: the next period does not change them', async (t) => {
+  const { a } = acc({ temporality: 'delta' });
+  a.consume(sampleBatch());
+  const first = a.collect();
+  const copy = structuredClone(first);
+  a.consume(sampleBatch());
+  a.consume(sampleBatch());
+  const second = a.collect();
+  t.same(first, copy);
+  t.equal(sumOf(second, 'network.flow.bytes'), 2 * sumOf(first, 'network.flow.bytes'));
+});
+
 function wideBatch(n: number, from = 0): FlowBatch {
   const b = new FlowBatch(n);
   for (let i = 0; i < n; i++) {
@@ -194,7 +206,7 @@ t.test('flow_aggregate batches: only grouped attributes, pre-bucketed histograms
   t.equal(metric(ms, 'network.flow.tcp.rtt')!.dataPoints.length, 1, 'no histogram point for a row without samples');
 });
 
-t.test('flow_aggregate batches: one series per grouping and group across batches; collected points do not change afterwards', async (t) => {
+t.test('flow_aggregate batches: one series per grouping and group across batches; cumulative points are updated in place', async (t) => {
   const { a } = acc();
   const reduced = (groupBy: string[], bytes: number, rttSamples: number): FlowBatch => {
     const b = new FlowBatch(1);
@@ -222,8 +234,10 @@ t.test('flow_aggregate batches: one series per grouping and group across batches
   t.equal(before.count, 2, 'two samples in that series');
   a.consume(reduced(['destination.port'], 1, 5));
   const second = a.collect();
-  t.same(rttOf(first), before, 'a collected histogram point keeps its values');
   t.equal(rttOf(second).count, 7);
+  t.equal(rttOf(second), rttOf(first), 'the next collection updates the same histogram (no copy per export)');
+  t.equal(rttOf(first).count, 7, 'a point held from the collection before carries the newest totals');
+  t.equal(rttOf(first).sum, before.sum! + 5 * 50e-6);
   t.equal(metric(second, 'network.flow.bytes')!.dataPoints[0]!.startTime, metric(first, 'network.flow.bytes')!.dataPoints[0]!.startTime,
     'cumulative points keep their series start time');
 });
