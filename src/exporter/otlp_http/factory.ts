@@ -1,7 +1,6 @@
 // Factory of the otlp_http exporter (alias "otlphttp", the Collector's former
 // name): protobuf over HTTP by default, JSON with `encoding: json`.
 
-import { JsonMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { ConsumerComponent, CreateSettings, ExporterFactory } from '../../component/component.ts';
 import { createHttpSignalExporter } from '../internal/flow-connections/otlp-signal-exporters.ts';
@@ -10,6 +9,7 @@ import { encodeMetricsRequest, metricsRequestSize } from '../internal/otlp/metri
 import { resolveCommon } from '../internal/otlp/otlp-common-config.ts';
 import { classifyNetworkError } from '../internal/exporterhelper/export-error.ts';
 import { OtlpHttpTransport } from '../internal/otlp/otlp-http-transport.ts';
+import { loadOtlpTransformer } from '../internal/otlp/otlp-transformer.ts';
 import { PartedMetricsSend } from '../internal/otlp/parted-metrics-send.ts';
 import { PeriodicFlowExporter, type MetricsSender } from '../internal/otlp/periodic-flow-exporter.ts';
 import { readTlsFiles } from '../internal/otlp/tls-settings.ts';
@@ -27,13 +27,17 @@ function create(settings: CreateSettings, c: OtlpHttpConfig): ConsumerComponent 
     seriesExpiryMs: c.series_expiry,
     endpoint: url,
     delivery: c,
-    createSender: (): MetricsSender => {
+    createSender: async (): Promise<MetricsSender> => {
       const files = readTlsFiles(c.tls);
       const json = c.encoding === 'json';
       // JSON through the official serializer; protobuf through podflow's
       // encoder (the same bytes, see metrics-request-encoder.ts). podflow
       // posts itself to see status and Retry-After.
-      const encode = json ? (rm: ResourceMetrics) => JsonMetricsSerializer.serializeRequest(rm) : encodeMetricsRequest;
+      let encode: (rm: ResourceMetrics) => Uint8Array | undefined = encodeMetricsRequest;
+      if (json) {
+        const { JsonMetricsSerializer } = await loadOtlpTransformer();
+        encode = (rm) => JsonMetricsSerializer.serializeRequest(rm);
+      }
       const transport = new OtlpHttpTransport({
         url,
         headers: common.headers,

@@ -50,6 +50,8 @@ export interface SignalExporterOptions<T> {
   delivery: DeliveryConfig;
   /** Builds the transport at start (reads certificate files, opens no connection yet). */
   createSender: () => RequestSender;
+  /** Awaited at start, before anything is serialized: loads what serialize and rejected need. */
+  prepare?: () => Promise<void>;
 }
 
 export class ConnectionSignalExporter<T> extends LifecycleComponent implements ConsumerComponent {
@@ -60,6 +62,8 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
   readonly #skipped: Counter;
   readonly #sender: QueuedRetrySender<EncodedRequest>;
   #transport: RequestSender | undefined;
+  /** start() has run prepare(): serialize may be called. */
+  #prepared = false;
 
   constructor(settings: CreateSettings, opts: SignalExporterOptions<T>) {
     super();
@@ -91,6 +95,8 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
   }
 
   protected async doStart(): Promise<void> {
+    await this.#opts.prepare?.();
+    this.#prepared = true;
     this.#transport = this.#opts.createSender();
     this.#sender.start();
     this.#stats.observeQueue(() => this.#sender.size, this.#sender.capacity);
@@ -127,6 +133,11 @@ export class ConnectionSignalExporter<T> extends LifecycleComponent implements C
     const labels = this.#stats.labels;
     const items = this.#opts.builder.build(batch, (reason) => this.#skipped.add(1, { ...labels, reason }));
     if (items.length === 0) return;
+    if (!this.#prepared) {
+      // Not started: what the sender counts for an item offered before start.
+      this.#stats.dropped(items.length, 'shutdown');
+      return;
+    }
     let body: Uint8Array | undefined;
     try {
       body = this.#opts.serialize(items);

@@ -3,17 +3,23 @@
 // client must not retry it); counted and logged with the backend's message, as
 // the Collector's exporters log it.
 
-import { JsonMetricsSerializer, ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import type { CreateSettings } from '../../../component/component.ts';
+import { loadOtlpTransformer } from './otlp-transformer.ts';
 
-export function metricsPartialSuccess(settings: CreateSettings, encoding: 'proto' | 'json'): (response: Uint8Array) => void {
+/**
+ * Reads the response of each accepted request. Most backends answer with an
+ * empty message, so the official deserializer is loaded only for the first
+ * response that has content.
+ */
+export function metricsPartialSuccess(settings: CreateSettings, encoding: 'proto' | 'json'): (response: Uint8Array) => Promise<void> {
   const labels = { exporter: settings.id };
   const rejected = settings.telemetry.counter('podflow_exporter_rejected_metric_points_total',
     'Metric points the backend rejected in an accepted request (OTLP partial success); also in sent.');
   rejected.add(0, labels);
-  const serializer = encoding === 'json' ? JsonMetricsSerializer : ProtobufMetricsSerializer;
-  return (response) => {
+  return async (response) => {
     if (!response.byteLength) return;
+    const t = await loadOtlpTransformer();
+    const serializer = encoding === 'json' ? t.JsonMetricsSerializer : t.ProtobufMetricsSerializer;
     let n = 0;
     let message = '';
     try {

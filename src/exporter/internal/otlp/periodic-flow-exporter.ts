@@ -40,8 +40,8 @@ export interface PeriodicOptions {
   delivery: DeliveryConfig;
   /** For logs. */
   endpoint: string;
-  /** Builds the transport at start (reads certificate files, opens no connection yet). */
-  createSender: () => MetricsSender;
+  /** Builds the transport at start (reads certificate files, loads what its encoding needs, opens no connection yet). */
+  createSender: () => MetricsSender | Promise<MetricsSender>;
 }
 
 export class PeriodicFlowExporter extends LifecycleComponent implements ConsumerComponent {
@@ -87,7 +87,7 @@ export class PeriodicFlowExporter extends LifecycleComponent implements Consumer
     const settings = this.#settings;
     const opts = this.#opts;
     const { sending_queue: queue, retry_on_failure: retry } = opts.delivery;
-    const transport = (this.#transport = opts.createSender());
+    const transport = (this.#transport = await opts.createSender());
     const sender = (this.#sender = new QueuedRetrySender<ResourceMetrics>({
       // One sender keeps deltas in order (a backend may reject an out-of-order
       // delta) and cumulative points monotonic; num_consumers is accepted for
