@@ -84,17 +84,20 @@ export function emptyHistogramColumns(boundaries: readonly number[] | Float64Arr
     max: new Float64Array(rows),
     buckets: new Float64Array(rows * (b.length + 1)),
   };
-  clearHistogramColumns(h);
+  // New arrays are zero already: writing zeros would only make every page of
+  // them resident, where a table sized ahead of its rows touches few of them.
+  h.min.fill(Infinity);
+  h.max.fill(-Infinity);
   return h;
 }
 
-/** Every row of `h` back to no samples (count 0, min +Infinity, max -Infinity), in place. */
-export function clearHistogramColumns(h: HistogramColumns): void {
-  h.count.fill(0);
-  h.sum.fill(0);
-  h.min.fill(Infinity);
-  h.max.fill(-Infinity);
-  h.buckets.fill(0);
+/** Rows [0, rows) of `h` (all of them by default) back to no samples (count 0, min +Infinity, max -Infinity), in place. */
+export function clearHistogramColumns(h: HistogramColumns, rows = h.count.length): void {
+  h.count.fill(0, 0, rows);
+  h.sum.fill(0, 0, rows);
+  h.min.fill(Infinity, 0, rows);
+  h.max.fill(-Infinity, 0, rows);
+  h.buckets.fill(0, 0, rows * (h.boundaries.length + 1));
 }
 
 export function copyAggregation(a: FlowAggregation): FlowAggregation {

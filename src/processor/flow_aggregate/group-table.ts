@@ -55,6 +55,7 @@ export class GroupTable {
     // growing (rehashing) from small every interval would cost more than the memory.
     let groups = 256;
     while (groups < this.size * 1.25) groups *= 2;
+    const used = this.size;
     this.flowsIn = 0;
     this.size = 0;
     this.#strings = [];
@@ -62,7 +63,7 @@ export class GroupTable {
     // The same size as the interval before (the usual case): cleared in place.
     // New arrays every flush (~3 MiB at 4096 groups) would be garbage that
     // waits in the worker's heap for a full collection.
-    if (groups === this.#cap) this.#clear();
+    if (groups === this.#cap) this.#clear(used);
     else this.#allocate(groups);
     // A batch's next chunks may follow: its strings need ids in the new interval's table.
     if (this.#batchStrings) this.#resolve(this.#batchStrings);
@@ -77,9 +78,14 @@ export class GroupTable {
     this.#mask = groups * 2 - 1;
   }
 
-  #clear(): void {
-    this.#sums.forEach((s) => s.fill(0));
-    for (const c of HISTOGRAM_COLUMNS) clearHistogramColumns(this.#hist[c]);
+  /**
+   * Back to no groups, in place. Only the `used` rows that held groups are
+   * cleared (the rows past them were never written): the table is sized a
+   * quarter or more above the interval's groups, and those pages stay untouched.
+   */
+  #clear(used: number): void {
+    this.#sums.forEach((s) => s.fill(0, 0, used));
+    for (const c of HISTOGRAM_COLUMNS) clearHistogramColumns(this.#hist[c], used);
     this.#slots.fill(0);
   }
 
