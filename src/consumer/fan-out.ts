@@ -7,13 +7,15 @@ import type { FlowBatch } from '../pdata/flow-batch.ts';
 import { consumeAndRelease, type FlowConsumer } from './consumer.ts';
 
 export class FanOut implements FlowConsumer {
-  readonly mutatesData = false;
+  /** True when the original goes to a mutating consumer (no reader shares it): then this fan-out writes to its input too. */
+  readonly mutatesData: boolean;
   readonly #readers: FlowConsumer[];
   readonly #mutators: FlowConsumer[];
 
   constructor(consumers: readonly FlowConsumer[]) {
     this.#readers = consumers.filter((c) => !c.mutatesData);
     this.#mutators = consumers.filter((c) => c.mutatesData);
+    this.mutatesData = this.#mutators.length > 0 && this.#readers.length === 0;
   }
 
   async consume(batch: FlowBatch): Promise<void> {

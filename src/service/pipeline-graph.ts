@@ -13,7 +13,7 @@ import type {
 } from '../component/component.ts';
 import { SIGNALS } from '../component/component.ts';
 import type { ResolvedComponent, ResolvedConfig } from '../config/resolve.ts';
-import type { FlowConsumer } from '../consumer/consumer.ts';
+import { withMutatesData, type FlowConsumer } from '../consumer/consumer.ts';
 import { fanOut } from '../consumer/fan-out.ts';
 import { FlowHubTap } from './flow-hub-tap.ts';
 
@@ -61,6 +61,10 @@ export function buildGraph(cfg: ResolvedConfig, settingsFor: SettingsFor): Pipel
   for (const p of cfg.service.pipelines) {
     let next: FlowConsumer = fanOut(p.exporters.map((id) => exporterFor(id, p.signal)));
     const procs = p.processors.map((id) => ({ id, rc: mustGet(cfg.processors, id) }));
+    // The fan-out that feeds this pipeline judges it by its first stage; a
+    // later stage that writes to the batch (or moves it away) makes the whole
+    // pipeline a writer, as the Collector's pipeline capabilities do.
+    let mutates = false;
     let leadingEnrichers = 0;
     while (leadingEnrichers < procs.length && (procs[leadingEnrichers]!.rc.factory as ProcessorFactory).enrichesOnly) leadingEnrichers++;
     // Built back to front so each processor knows its successor.
@@ -72,9 +76,10 @@ export function buildGraph(cfg: ResolvedConfig, settingsFor: SettingsFor): Pipel
       const { id, rc } = procs[i - 1]!;
       const proc = (rc.factory as ProcessorFactory).create(settingsFor(id, p.signal), rc.config, next);
       graph.processors.push({ label: `processor ${id} (pipeline ${p.id})`, component: proc });
+      mutates ||= proc.mutatesData;
       next = proc;
     }
-    pipelineHeads.set(p.id, next);
+    pipelineHeads.set(p.id, withMutatesData(next, mutates || next.mutatesData));
   }
 
   const receiverIds = [...new Set(cfg.service.pipelines.flatMap((p) => p.receivers))];

@@ -42,6 +42,12 @@ t.test('with no reader, the last mutator takes the original (one clone saved)', 
   t.equal(by.m2!.batch, b);
 });
 
+t.test('a fan-out writes to its input when a mutator takes the original, and says so', async (t) => {
+  t.equal(new FanOut([mutator('m1'), mutator('m2')]).mutatesData, true, 'no reader: the last mutator takes the original');
+  t.equal(new FanOut([reader('r1'), mutator('m1')]).mutatesData, false, 'a reader shares it: mutators get clones');
+  t.equal(new FanOut([reader('r1'), reader('r2')]).mutatesData, false);
+});
+
 t.test('the clones it made are released once consumed; the original is the caller\'s', async (t) => {
   const b = batch();
   await new FanOut([reader('r1'), mutator('m1')]).consume(b);

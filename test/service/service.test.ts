@@ -99,6 +99,34 @@ t.test('start order, one receiver fanned out to two pipelines, shutdown order', 
   t.equal(svc.status, 'stopped');
 });
 
+t.test('a pipeline with a writing stage past its first gets a batch of its own from the fan-out', async (t) => {
+  // The fan-out judges a pipeline by the stage it feeds; a pass-through reader
+  // first and a writer second make a writing pipeline all the same (as the
+  // Collector's pipeline capabilities do), or the writer would write into the
+  // batch the other pipeline reads.
+  const r = recorder();
+  const passThrough: ProcessorFactory<Cfg> = {
+    kind: 'processor', type: 'pr', stability: 'development', description: 'test', signals: ['metrics'],
+    configSchema: schema, mutatesData: false,
+    create: (_s, _c, next): ConsumerComponent => ({
+      mutatesData: false, start: async () => {}, shutdown: async () => {}, consume: (b) => next.consume(b),
+    }),
+  };
+  r.cfg.processors.set('pr', { id: 'pr', type: 'pr', factory: passThrough, config: { tag: '' }, path: ['processors', 'pr'] });
+  r.cfg.service.pipelines = [
+    { id: 'metrics/w', signal: 'metrics', receivers: ['rx'], processors: ['pr', 'px/a'], exporters: ['ex/1'] },
+    { id: 'metrics/r', signal: 'metrics', receivers: ['rx'], processors: [], exporters: ['ex/2'] },
+  ];
+  const svc = new Service(r.cfg, { logger: silentLogger });
+  await svc.start();
+  t.teardown(() => svc.shutdown());
+  const b = new FlowBatch(2);
+  appendFlow(b, { transport: 'tcp', sourceAddress: '10.0.0.1', sourcePort: 1, destinationAddress: '10.0.0.2', destinationPort: 2 });
+  await r.emitters[0]!(b);
+  t.same(r.received, { 'ex/1/metrics:A': 1, 'ex/2/metrics:-': 1 }, 'the reading pipeline did not see the writer\'s tag');
+  t.equal(b.getAttribute(0, 'tag'), undefined, 'the receiver\'s batch was not written');
+});
+
 t.test('a failed start stops what had started and reports the component', async (t) => {
   const r = recorder();
   r.failOn('ex/2');
