@@ -247,15 +247,34 @@ export class FlowBatch {
    */
   release(): void {
     for (const buffer of this.transferList()) releaseLargeBuffer(buffer);
-    this.length = 0;
-    this.capacity = 0;
-    this.family = this.protocol = this.flags = new Uint8Array(0);
-    this.srcAddr = this.dstAddr = this.origDstAddr = this.origSrcAddr = new Uint8Array(0);
-    this.srcPort = this.dstPort = this.origDstPort = this.origSrcPort = new Uint16Array(0);
-    for (const c of COUNTER_COLUMNS) this.counters[c] = new Float64Array(0);
-    this.attributes.clear();
-    this.strings = new StringTable();
-    this.aggregation = undefined;
+    empty(this);
+  }
+
+  /**
+   * Hands this batch's columns over without a copy and leaves the batch
+   * empty: for a consumer that may write to the batch (`mutatesData`, so the
+   * fan-out gave it the batch alone) and moves it to another thread
+   * (flow_aggregate with one worker transfers it instead of copying the rows
+   * it needs). Undefined, and the batch untouched, unless every column is the
+   * whole of an ArrayBuffer of its own (a view into a buffer other views
+   * share, as a slice of a bigger batch would be, cannot move alone).
+   */
+  moveOut(): { transfer: FlowBatchTransfer; transferList: ArrayBuffer[] } | undefined {
+    const list = this.transferList();
+    const views: ArrayBufferView[] = [
+      this.family, this.protocol, this.flags, this.srcAddr, this.dstAddr, this.origDstAddr, this.origSrcAddr,
+      this.srcPort, this.dstPort, this.origDstPort, this.origSrcPort,
+      ...Object.values(this.counters), ...this.attributes.values(),
+    ];
+    if (new Set(list).size !== list.length) return undefined;
+    for (const v of views) {
+      if (!(v.buffer instanceof ArrayBuffer) || v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) return undefined;
+    }
+    if (this.aggregation && !aggregationBuffers(this.aggregation).every((b) => b instanceof ArrayBuffer)) return undefined;
+    // Its own counters object: emptying this batch replaces the columns in this one.
+    const transfer = { ...this.toTransfer(), counters: { ...this.counters } };
+    empty(this);
+    return { transfer, transferList: list };
   }
 
   static fromTransfer(t: FlowBatchTransfer): FlowBatch {
@@ -281,6 +300,22 @@ export class FlowBatch {
     b.aggregation = t.aggregation;
     return b;
   }
+}
+
+/**
+ * No rows and no columns (capacity 0: the next row grows it). A function, not
+ * a private method: batches made by fromTransfer() bypass the constructor.
+ */
+function empty(b: FlowBatch): void {
+  b.length = 0;
+  b.capacity = 0;
+  b.family = b.protocol = b.flags = new Uint8Array(0);
+  b.srcAddr = b.dstAddr = b.origDstAddr = b.origSrcAddr = new Uint8Array(0);
+  b.srcPort = b.dstPort = b.origDstPort = b.origSrcPort = new Uint16Array(0);
+  for (const c of COUNTER_COLUMNS) b.counters[c] = new Float64Array(0);
+  b.attributes.clear();
+  b.strings = new StringTable();
+  b.aggregation = undefined;
 }
 
 function copyTransfer(t: FlowBatchTransfer): FlowBatchTransfer {

@@ -72,3 +72,38 @@ t.test('release frees the columns at once and leaves an empty batch that can be 
   appendFlow(b, v6);
   t.same(readFlow(b, 0), v6, 'a released batch grows again on its next row');
 });
+
+t.test('moveOut hands the columns over whole and leaves the batch empty', async (t) => {
+  const { MessageChannel } = await import('node:worker_threads');
+  const b = new FlowBatch(8);
+  appendFlow(b, v4);
+  appendFlow(b, v6);
+  const bytes = b.counters.bytes;
+  const moved = b.moveOut()!;
+  t.ok(moved, 'every column is a whole buffer of its own');
+  t.equal(b.length, 0, 'the batch is empty');
+  t.equal(b.counters.bytes.length, 0);
+  t.equal(moved.transfer.counters.bytes, bytes, 'the columns themselves, not copies');
+  const { port1, port2 } = new MessageChannel();
+  const got = new Promise<FlowBatch>((resolve) => port2.once('message', (m) => resolve(FlowBatch.fromTransfer(m))));
+  port1.postMessage(moved.transfer, moved.transferList);
+  const r = await got;
+  port1.close();
+  t.same([readFlow(r, 0), readFlow(r, 1)], [v4, { ...v6, destinationAddress: '2001:db8::a:0:0:1' }], 'the rows arrive whole');
+  appendFlow(b, v6);
+  t.same(readFlow(b, 0), { ...v6, destinationAddress: '2001:db8::a:0:0:1' }, 'the emptied batch takes rows again');
+});
+
+t.test('moveOut refuses a batch whose column shares a buffer, and leaves it as it was', async (t) => {
+  const b = new FlowBatch(8);
+  appendFlow(b, v4);
+  const wider = new Uint8Array(b.capacity * 2);
+  wider.set(b.flags);
+  b.flags = wider.subarray(0, b.capacity);
+  t.equal(b.moveOut(), undefined, 'a view into a larger buffer cannot move alone');
+  t.same(readFlow(b, 0), v4, 'untouched');
+  const released = new FlowBatch(8);
+  appendFlow(released, v4);
+  released.release();
+  t.equal(released.moveOut(), undefined, 'a released batch (its empty columns share one buffer) has nothing to move');
+});

@@ -7,7 +7,13 @@
 //   start()
 //     run(null, {name:'ready'})                 ──▶   ready(): modules loaded
 //                                               ◀──   true
-//   consume(batch)
+//   consume(batch), one worker, batch movable
+//     (FlowBatch.moveOut): the whole batch,
+//     its buffers transferred, no copy
+//     run({batch}, {name:'addBatch'})           ──▶   addBatch(task): GroupTable.add, then
+//                                                     the batch's memory freed here
+//                                               ◀──   { folded }
+//   consume(batch), otherwise
 //     WorkerRows chunks (≤ 8192 rows): the key's
 //     columns and the non-zero counters, in one
 //     pooled buffer: n = 1 an ArrayBuffer,
@@ -34,14 +40,13 @@
 
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { COUNTER_COLUMNS } from '../../pdata/flow-batch.ts';
-import type { FlowBatchTransfer } from '../../pdata/flow-batch.ts';
+import { COUNTER_COLUMNS, FlowBatch, type FlowBatchTransfer } from '../../pdata/flow-batch.ts';
 import type { HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { compileKeySpec } from './group-key.ts';
 import { GroupTable } from './group-table.ts';
 import { Partitioner, textHashes } from './partition.ts';
-import { RowsCopier, type WorkerRows } from './worker-rows.ts';
+import { RowsCopier, rowsOfBatch, type WorkerRows } from './worker-rows.ts';
 
 export interface AggregateWorkerData {
   groupBy: string[];
@@ -53,6 +58,11 @@ export interface AddTask {
   rows: WorkerRows;
   partition: number;
   partitions: number;
+}
+
+/** An 'addBatch' task: a whole batch moved to the only worker (its buffers transferred). */
+export interface AddBatchTask {
+  batch: FlowBatchTransfer;
 }
 
 export interface AddResult {
@@ -89,6 +99,19 @@ export function add(task: AddTask): unknown {
   const buffer = task.rows.buffer;
   if (buffer instanceof SharedArrayBuffer || buffer === undefined) return { folded } satisfies AddResult;
   return move({ [transferableSymbol]: [buffer], [valueSymbol]: { folded, buffer } satisfies AddResult });
+}
+
+/** Folds every row of a moved batch in, then frees its columns: this thread owns them now. */
+export function addBatch(task: AddBatchTask): AddResult {
+  const batch = FlowBatch.fromTransfer(task.batch);
+  const rows = rowsOfBatch(batch);
+  // Columns that are zero on every row add nothing: left out as the chunks leave them out.
+  const present = RowsCopier.presentCounters(batch);
+  rows.counters = Object.fromEntries(present.map((c) => [c, batch.counters[c]]));
+  table.addRows(rows);
+  const folded = batch.length;
+  batch.release();
+  return { folded };
 }
 
 function foldIn(task: AddTask): number {

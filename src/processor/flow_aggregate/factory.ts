@@ -10,8 +10,10 @@ export const flowAggregateFactory: ProcessorFactory<FlowAggregateConfig> = {
   stability: 'alpha',
   description: 'Sums flows per group (workload, namespace, port, ...) over an interval on worker threads.',
   signals: ['metrics'],
-  // It copies what it keeps and never writes to the batch it is given.
-  mutatesData: false,
+  // With one worker (the default) it moves the batch it is given to the
+  // worker instead of copying the rows (FlowBatch.moveOut), leaving it empty;
+  // with several it copies (the instance's mutatesData says which).
+  mutatesData: true,
   configSchema,
   create: (settings, config, next) => new FlowAggregateProcessor(settings, config, next),
 };

@@ -42,6 +42,14 @@ async function started(t: Test, raw: Record<string, unknown>) {
   return { ...made, keys: decode(raw).group_by };
 }
 
+/** `b` (filled: growing would give it new columns) with a column that is a view into a larger buffer: FlowBatch.moveOut refuses it, so it goes in copied chunks. */
+function unmovable(b: FlowBatch): FlowBatch {
+  const wider = new Uint8Array(b.capacity + 8);
+  wider.set(b.flags);
+  b.flags = wider.subarray(0, b.capacity);
+  return b;
+}
+
 const GROUPINGS: Array<string[] | undefined> = [
   undefined, // the default
   ['source.address', 'destination.address', 'destination.port', 'network.transport', 'source.port'],
@@ -70,7 +78,8 @@ for (const workers of [1, 3]) {
       const SEEDS = 20;
       for (let seed = 1; seed <= SEEDS; seed++) {
         const input = randomBatches(seed * 7919 + workers * 31 + gi, 1 + (seed % 4), 300);
-        for (const b of input) await p.consume(b);
+        // A copy each: with one worker the processor takes the batch it is given (FlowBatch.moveOut).
+        for (const b of input) await p.consume(b.clone());
         flowsIn += input.reduce((n, b) => n + b.length, 0);
         const before = sink.batches.length;
         await p.flush();
@@ -98,8 +107,10 @@ t.test('batches of several chunks per worker, with an interval ending between ch
   for (const workers of [1, 2]) {
     const { p, sink, keys } = await started(t, { workers });
     const batches = randomBatches(4242 + workers, 160, 1000);
+    // Unmovable, so that one worker gets it in chunks too (a movable batch goes whole).
     const big = new FlowBatch(8);
     for (const b of batches) appendRows(big, b);
+    unmovable(big);
     t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), `${big.length} rows: more chunks than may be in flight`);
     const consumed = p.consume(big);
     const midway = p.flush();
@@ -121,12 +132,12 @@ t.test('rows consumed while a flush waits for the chunks before it land in the n
   for (const workers of [1, 2]) {
     const { p, sink, keys } = await started(t, { workers });
     const [first, second] = [randomBatches(31 + workers, 4, 500), randomBatches(41 + workers, 4, 500)];
-    for (const b of first) await p.consume(b);
+    for (const b of first) await p.consume(b.clone());
     const flushed = p.flush();
     // The flush has begun (its first step runs in the microtask before this one) and
-    // waits for the chunks of `first`, which consume() posted without waiting for them.
+    // waits for the chunks (or moved batches) of `first`, which consume() posted without waiting for them.
     await null;
-    for (const b of second) await p.consume(b);
+    for (const b of second) await p.consume(b.clone());
     await flushed;
     await p.flush();
     t.equal(sink.batches.length, 2, `${workers} worker(s): two intervals`);
@@ -141,6 +152,7 @@ t.test('shutdown while a batch waits for room: the rows not yet sent are counted
   await p.start();
   const big = new FlowBatch(8);
   for (const b of randomBatches(777, 160, 1000)) appendRows(big, b);
+  unmovable(big);
   big.counters.packets.fill(1); // so the output's packet sum counts the rows that made it
   t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), 'more chunks than may be in flight');
   const consumed = p.consume(big);
@@ -158,7 +170,7 @@ t.test('an empty interval emits nothing; shutdown flushes and is idempotent', as
   await p.flush();
   t.equal(sink.batches.length, 0);
   const input = randomBatches(5, 2, 50);
-  for (const b of input) await p.consume(b);
+  for (const b of input) await p.consume(b.clone());
   await p.shutdown();
   await p.shutdown();
   t.equal(sink.batches.length, 1, 'shutdown emitted the last interval');
@@ -176,6 +188,44 @@ t.test('the input batch is left untouched (the processor copies what it sends)',
   t.same(b.counters.bytes.subarray(0, b.length), before.counters.bytes.subarray(0, before.length));
   t.equal(b.srcAddr.byteLength, before.srcAddr.byteLength, 'buffers not detached');
   await p.shutdown();
+});
+
+t.test('one worker takes the batch it is given whole: no copy, the caller holds an empty batch', async (t) => {
+  const { p, sink, keys } = await started(t, { workers: 1 });
+  t.equal(p.mutatesData, true, 'it says it takes the batch (a fan-out hands it one of its own)');
+  t.equal(make({ workers: 2 }).p.mutatesData, false, 'several workers copy the rows instead');
+  const input = randomBatches(19, 3, 400);
+  for (const b of input) {
+    const given = b.clone();
+    const buffer = given.srcAddr.buffer;
+    await p.consume(given);
+    t.equal(given.length, 0, 'the caller\'s batch is empty once consume() returns');
+    t.equal(buffer.byteLength, 0, 'its buffers went to the worker (detached here)');
+    given.release(); // what the stage that made it does next: harmless
+  }
+  await p.flush();
+  t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(input, keys)), undefined, 'folded exactly');
+});
+
+t.test('moved batches beyond the in-flight bound wait for room; at shutdown the waiting one is counted', async (t) => {
+  const { p, sink, telemetry } = make({ workers: 1 });
+  await p.start();
+  const big = (seed: number) => {
+    const b = new FlowBatch(8);
+    for (const x of randomBatches(seed, 90, 1000)) appendRows(b, x);
+    b.counters.packets.fill(1, 0, b.length);
+    return b;
+  };
+  const [a, b] = [big(61), big(62)];
+  const rows = a.length + b.length;
+  t.ok(a.length + b.length > CHUNK_ROWS * MAX_IN_FLIGHT, 'two batches are more rows than may be in flight');
+  await p.consume(a); // nothing in flight: goes at once
+  const second = p.consume(b); // waits for the first
+  await p.shutdown();
+  await second;
+  const out = sink.batches.reduce((n, x) => n + x.counters.packets.subarray(0, x.length).reduce((s, v) => s + v, 0), 0);
+  const dropped = telemetry.counter('podflow_processor_dropped_flows_total', '').get({ processor: 'flow_aggregate/t', reason: 'not_running' });
+  t.equal(out + dropped, rows, `every row is emitted (${out}) or counted (${dropped})`);
 });
 
 t.test('the interval\'s batch it emits is its own: released once consumed', async (t) => {
