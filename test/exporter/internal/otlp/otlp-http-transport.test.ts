@@ -4,7 +4,7 @@
 // caller keeps (the logs/traces queue resends it) is never touched.
 
 import t, { type Test } from 'tap';
-import { createServer } from 'node:http';
+import { ClientRequest, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { OtlpHttpTransport } from '../../../../src/exporter/internal/otlp/otlp-http-transport.ts';
@@ -49,3 +49,26 @@ for (const compression of ['gzip', 'none'] as const) {
     });
   }
 }
+
+t.test('gzip: the compressed bytes are freed once the request is closed, not left for a full collection', async (t) => {
+  const s = await sink(t);
+  const transport = new OtlpHttpTransport({ url: s.url, headers: {}, contentType: 'application/x-protobuf', compression: 'gzip', timeoutMs: 5000 });
+  t.teardown(() => transport.close());
+  // Random bytes: gzip cannot shrink them below the 64 KiB that releaseLargeBuffer frees.
+  const b = new Uint8Array(SIZE);
+  for (let i = 0; i < SIZE; i++) b[i] = Math.floor(Math.random() * 256);
+  const expected = Buffer.from(b);
+  const written: Buffer[] = [];
+  const end = ClientRequest.prototype.end;
+  ClientRequest.prototype.end = function (this: ClientRequest, ...args: unknown[]) {
+    if (Buffer.isBuffer(args[0])) written.push(args[0]);
+    return (end as (...a: unknown[]) => ClientRequest).apply(this, args);
+  } as typeof end;
+  t.teardown(() => { ClientRequest.prototype.end = end; });
+  await transport.send(b, undefined, true);
+  t.ok(s.received[0]!.equals(expected), 'the server got the bytes intact');
+  t.equal(written.length, 1);
+  // The request closes just after the response ends: a few turns of the event loop at most.
+  for (let i = 0; i < 20 && written[0]!.byteLength > 0; i++) await new Promise((r) => setImmediate(r));
+  t.equal(written[0]!.byteLength, 0, 'the compressed payload is freed');
+});
