@@ -18,7 +18,20 @@ const MAX_BODY = 64 * 1024;
 // compressing it on the main thread held the event loop (the receivers' timers,
 // the flows API) for tens of milliseconds and made the main thread the busiest
 // one (bench/pipeline.bench.ts: gzip was ~9% of its CPU).
-const gzip = promisify(gzipCallback);
+const gzipAsync = promisify(gzipCallback);
+
+/**
+ * Compresses into one output chunk that can hold any result (deflate's
+ * worst case is a few bytes per 1000 over the input): zlib's default 16 KiB
+ * chunks are each an ArrayBuffer of their own, concatenated at the end and
+ * then garbage that V8 keeps until a full collection (~0.4 MB per request of
+ * the pipeline bench's exports, piling up). The one chunk is the payload,
+ * which send() frees itself; the pages of it never written are never touched.
+ */
+function gzip(body: Uint8Array): Promise<Buffer> {
+  const bound = body.byteLength + (body.byteLength >> 8) + 1024;
+  return gzipAsync(body, { chunkSize: Math.max(16 * 1024, bound) });
+}
 
 export interface HttpTransportOptions {
   url: string;
