@@ -107,3 +107,15 @@ t.test('moveOut refuses a batch whose column shares a buffer, and leaves it as i
   released.release();
   t.equal(released.moveOut(), undefined, 'a released batch (its empty columns share one buffer) has nothing to move');
 });
+
+t.test('newAttributeColumn: an unfilled column the caller writes; rows added later are unset in it', async (t) => {
+  const b = new FlowBatch(4);
+  appendFlow(b, v6);
+  const col = b.newAttributeColumn('x');
+  col[0] = b.strings.intern('one');
+  t.throws(() => b.newAttributeColumn('x'), /exists already/);
+  appendFlow(b, v6);
+  for (let i = 0; i < 5; i++) appendFlow(b, v6); // past the capacity: grows
+  t.equal(b.getAttribute(0, 'x'), 'one');
+  for (let i = 1; i < b.length; i++) t.equal(b.getAttribute(i, 'x'), undefined, `row ${i} unset`);
+});

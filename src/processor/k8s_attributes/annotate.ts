@@ -209,10 +209,9 @@ function writeSide(batch: FlowBatch, side: Side, rows: Int32Array, list: readonl
   }
   for (const [name, table] of tables) {
     const column = `${side}.${name}`;
-    // A new column (a receiver's batch) holds NO_STRING on every row: the
-    // table's NO_STRING can be stored as it is.
+    // A new column is written on every row, the table's NO_STRING included.
     if (batch.attributes.has(column)) mergeColumn(batch.attributeColumn(column), rows, table, batch.length);
-    else setColumn(batch.attributeColumn(column), rows, table, batch.length);
+    else setColumn(batch.newAttributeColumn(column), rows, table, batch.length);
   }
 }
 
