@@ -114,18 +114,26 @@ function writeNumberPoint(out: ProtoOut, p: DataPoint<number>, valueType: ValueT
   out.raw(attrs);
 }
 
-function writeHistogramPoint(out: ProtoOut, p: DataPoint<Histogram>, attrs: Uint8Array): void {
-  const h = p.value;
+/** Fields 2-5 of both histogram point types: start and end time, count, sum when known. */
+function writeTimesCountSum(out: ProtoOut, p: DataPoint<{ count: number; sum?: number | undefined }>): void {
   out.tag(2, I64);
   out.hrTime(p.startTime);
   out.tag(3, I64);
   out.hrTime(p.endTime);
   out.tag(4, I64);
-  out.uint64(h.count);
-  if (h.sum !== undefined) {
-    out.tag(5, I64);
-    out.double(h.sum);
-  }
+  out.uint64(p.value.count);
+  writeOptionalDouble(out, 5, p.value.sum);
+}
+
+function writeOptionalDouble(out: ProtoOut, field: number, v: number | undefined): void {
+  if (v === undefined) return;
+  out.tag(field, I64);
+  out.double(v);
+}
+
+function writeHistogramPoint(out: ProtoOut, p: DataPoint<Histogram>, attrs: Uint8Array): void {
+  const h = p.value;
+  writeTimesCountSum(out, p);
   const counts = h.buckets.counts;
   if (counts.length > 0) {
     out.tag(6, LEN);
@@ -139,14 +147,8 @@ function writeHistogramPoint(out: ProtoOut, p: DataPoint<Histogram>, attrs: Uint
     for (const b of bounds) out.double(b);
   }
   out.raw(attrs);
-  if (h.min !== undefined) {
-    out.tag(11, I64);
-    out.double(h.min);
-  }
-  if (h.max !== undefined) {
-    out.tag(12, I64);
-    out.double(h.max);
-  }
+  writeOptionalDouble(out, 11, h.min);
+  writeOptionalDouble(out, 12, h.max);
 }
 
 /** A sint32 as its zigzag varint's value. */
@@ -196,16 +198,7 @@ function writeBuckets(out: ProtoOut, field: number, offset: number, counts: read
 function writeExponentialPoint(out: ProtoOut, p: DataPoint<ExponentialHistogram>, attrs: Uint8Array): void {
   const h = p.value;
   out.raw(attrs);
-  out.tag(2, I64);
-  out.hrTime(p.startTime);
-  out.tag(3, I64);
-  out.hrTime(p.endTime);
-  out.tag(4, I64);
-  out.uint64(h.count);
-  if (h.sum !== undefined) {
-    out.tag(5, I64);
-    out.double(h.sum);
-  }
+  writeTimesCountSum(out, p);
   if (h.scale !== 0) {
     out.tag(6, VARINT);
     out.varint32(zigzag32(h.scale));
@@ -214,14 +207,8 @@ function writeExponentialPoint(out: ProtoOut, p: DataPoint<ExponentialHistogram>
   out.uint64(h.zeroCount);
   writeBuckets(out, 8, h.positive.offset, h.positive.bucketCounts);
   writeBuckets(out, 9, h.negative.offset, h.negative.bucketCounts);
-  if (h.min !== undefined) {
-    out.tag(12, I64);
-    out.double(h.min);
-  }
-  if (h.max !== undefined) {
-    out.tag(13, I64);
-    out.double(h.max);
-  }
+  writeOptionalDouble(out, 12, h.min);
+  writeOptionalDouble(out, 13, h.max);
 }
 
 /** One metric as measured: its parts' bytes and sizes, for the writing pass. */
