@@ -21,7 +21,9 @@
 // stays out of the timing. `live` (for the memory figures): each interval
 // generated when it is due and released once consumed, as the synthetic
 // receiver does (FlowBatch.release): the process holds one interval's input
-// at a time, as an agent does, instead of the ring's two for the whole run.
+// at a time, as an agent does, instead of the ring's two for the whole run
+// (and the next interval is made once flow_aggregate's worker is done with
+// this one, as an agent's next comes a second later).
 // Each input interval stands for one second of a node's flows (the synthetic
 // receiver's default interval). Both variants export as podflow does by
 // default: every 10 s of flows (flow_aggregate's interval and the exporter's
