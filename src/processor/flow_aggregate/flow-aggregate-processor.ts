@@ -7,9 +7,9 @@
 // no row is copied and no chunk buffer is kept between intervals. Against
 // copying the key's columns into pooled chunks (what several workers still
 // get, each reading the partition of its own), bench/pipeline.bench.ts'
-// child with input made per interval held its max RSS ~6-8 MiB lower
-// (137-139 -> 131-132 MiB) and the main thread's consume() fell from ~180
-// to ~36 ms over 40 intervals of ~54k flows.
+// child with input made per interval held its max RSS 6-9 MiB lower (3
+// interleaved pairs: 136.3-140.9 -> 129.9-131.9 MiB) and the main thread's
+// consume() fell from 164-173 to 15-35 ms over 40 intervals of ~54k flows.
 //
 // Each partition is its own piscina pool of exactly one thread: piscina gives
 // us worker start-up, task queueing and replacement of a crashed thread, and a
