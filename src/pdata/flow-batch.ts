@@ -11,7 +11,7 @@
 // Names (Kubernetes attributes, labels, ...) live in a per-batch string table;
 // an attribute column holds indexes into it, NO_STRING where unset.
 
-import { aggregationBuffers, copyAggregation, type FlowAggregation } from './flow-aggregation.ts';
+import { aggregationBuffers, copyAggregation, HISTOGRAM_COLUMNS, type FlowAggregation } from './flow-aggregation.ts';
 import { releaseLargeBuffer } from './release-large-buffer.ts';
 import { StringTable } from './string-table.ts';
 
@@ -283,12 +283,15 @@ export class FlowBatch {
       this.family, this.protocol, this.flags, this.srcAddr, this.dstAddr, this.origDstAddr, this.origSrcAddr,
       this.srcPort, this.dstPort, this.origDstPort, this.origSrcPort,
       ...Object.values(this.counters), ...this.attributes.values(),
+      ...HISTOGRAM_COLUMNS.flatMap((c) => {
+        const h = this.aggregation?.histograms[c];
+        return h ? [h.boundaries, h.count, h.sum, h.min, h.max, h.buckets] : [];
+      }),
     ];
     if (new Set(list).size !== list.length) return undefined;
     for (const v of views) {
       if (!(v.buffer instanceof ArrayBuffer) || v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) return undefined;
     }
-    if (this.aggregation && !aggregationBuffers(this.aggregation).every((b) => b instanceof ArrayBuffer)) return undefined;
     // Its own counters object: emptying this batch replaces the columns in this one.
     const transfer = { ...this.toTransfer(), counters: { ...this.counters } };
     empty(this);
