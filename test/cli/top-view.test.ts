@@ -59,8 +59,11 @@ t.test('plain blocks to a pipe, from a live flows_ui, until SIGTERM', async (t) 
   await ui.start();
   t.teardown(() => ui.shutdown());
   const b = new FlowBatch();
-  b.startTimeMs = Date.now() - 1000;
-  b.endTimeMs = Date.now();
+  // One clock reading: two could straddle a millisecond, and a 1001 ms window
+  // turns 5 packets into 4.995 per second ("5.00" instead of "5").
+  const now = Date.now();
+  b.startTimeMs = now - 1000;
+  b.endTimeMs = now;
   appendFlow(b, { transport: 'tcp', sourceAddress: '10.0.0.1', sourcePort: 40000, destinationAddress: '10.0.0.2', destinationPort: 80,
     sourceIsClient: true, counters: { bytes: 5000, packets: 5, retransmits: 1 },
     attributes: { 'source.k8s.namespace.name': 'shop', 'source.k8s.workload.name': 'web', 'destination.k8s.namespace.name': 'shop', 'destination.k8s.workload.name': 'cart' } });
