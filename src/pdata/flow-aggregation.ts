@@ -112,12 +112,10 @@ export function copyAggregation(a: FlowAggregation): FlowAggregation {
   return { groupBy: a.groupBy.slice(), histograms };
 }
 
-/** The ArrayBuffers of the extension, for a postMessage transfer list. */
-export function aggregationBuffers(a: FlowAggregation): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
-  for (const c of HISTOGRAM_COLUMNS) {
+/** Every array of the extension (for a postMessage transfer list: their buffers). */
+export function aggregationArrays(a: FlowAggregation): Float64Array[] {
+  return HISTOGRAM_COLUMNS.flatMap((c) => {
     const h = a.histograms[c];
-    for (const arr of [h.boundaries, h.count, h.sum, h.min, h.max, h.buckets]) out.push(arr.buffer as ArrayBuffer);
-  }
-  return out;
+    return [h.boundaries, h.count, h.sum, h.min, h.max, h.buckets];
+  });
 }

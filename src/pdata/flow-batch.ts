@@ -11,7 +11,7 @@
 // Names (Kubernetes attributes, labels, ...) live in a per-batch string table;
 // an attribute column holds indexes into it, NO_STRING where unset.
 
-import { aggregationBuffers, copyAggregation, HISTOGRAM_COLUMNS, type FlowAggregation } from './flow-aggregation.ts';
+import { aggregationArrays, copyAggregation, type FlowAggregation } from './flow-aggregation.ts';
 import { releaseLargeBuffer } from './release-large-buffer.ts';
 import { StringTable } from './string-table.ts';
 
@@ -242,13 +242,7 @@ export class FlowBatch {
 
   /** The ArrayBuffers to pass as postMessage's transfer list (detaches them here). */
   transferList(): ArrayBuffer[] {
-    const list: ArrayBuffer[] = [
-      this.family, this.protocol, this.flags, this.srcAddr, this.dstAddr, this.origDstAddr, this.origSrcAddr,
-      this.srcPort, this.dstPort, this.origDstPort, this.origSrcPort,
-      ...Object.values(this.counters), ...this.attributes.values(),
-    ].map((a) => a.buffer as ArrayBuffer);
-    if (this.aggregation) list.push(...aggregationBuffers(this.aggregation));
-    return list;
+    return columnArrays(this).map((a) => a.buffer as ArrayBuffer);
   }
 
   /**
@@ -278,16 +272,8 @@ export class FlowBatch {
    * share, as a slice of a bigger batch would be, cannot move alone).
    */
   moveOut(): { transfer: FlowBatchTransfer; transferList: ArrayBuffer[] } | undefined {
-    const list = this.transferList();
-    const views: ArrayBufferView[] = [
-      this.family, this.protocol, this.flags, this.srcAddr, this.dstAddr, this.origDstAddr, this.origSrcAddr,
-      this.srcPort, this.dstPort, this.origDstPort, this.origSrcPort,
-      ...Object.values(this.counters), ...this.attributes.values(),
-      ...HISTOGRAM_COLUMNS.flatMap((c) => {
-        const h = this.aggregation?.histograms[c];
-        return h ? [h.boundaries, h.count, h.sum, h.min, h.max, h.buckets] : [];
-      }),
-    ];
+    const views = columnArrays(this);
+    const list = views.map((v) => v.buffer as ArrayBuffer);
     if (new Set(list).size !== list.length) return undefined;
     for (const v of views) {
       if (!(v.buffer instanceof ArrayBuffer) || v.byteOffset !== 0 || v.byteLength !== v.buffer.byteLength) return undefined;
@@ -321,6 +307,16 @@ export class FlowBatch {
     b.aggregation = t.aggregation;
     return b;
   }
+}
+
+/** Every typed array of `b`: its columns, and the aggregation's when it has one. */
+function columnArrays(b: FlowBatch): ArrayBufferView[] {
+  return [
+    b.family, b.protocol, b.flags, b.srcAddr, b.dstAddr, b.origDstAddr, b.origSrcAddr,
+    b.srcPort, b.dstPort, b.origDstPort, b.origSrcPort,
+    ...Object.values(b.counters), ...b.attributes.values(),
+    ...(b.aggregation ? aggregationArrays(b.aggregation) : []),
+  ];
 }
 
 /**
