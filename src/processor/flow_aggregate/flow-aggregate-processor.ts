@@ -207,56 +207,60 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       for (const b of transferList) releaseLargeBuffer(b);
       return;
     }
-    const p = this.#partitions[0]!;
     const task: AddBatchTask = { batch: transfer };
-    const done = p.gate
-      .then(() => p.pool.run(task, { name: 'addBatch', transferList }))
-      .then(
-        (r: AddResult) => {
-          p.sent += r.folded;
-        },
-        (err: unknown) => {
-          // Lost with the worker: counted as sent, so the flush finds them missing.
-          p.sent += n;
-          this.#log.warn('flow_aggregate worker lost a batch', { partition: 0, error: err });
-        },
-      );
-    p.tail = Promise.all([p.tail, done]);
+    const done = this.#run(0, 'addBatch', task, transferList, () => n);
     this.#movedRows += n;
-    const settled = done.then(() => {
+    this.#track(done.then(() => {
       this.#movedRows -= n;
-    });
-    this.#inFlight.push(settled);
-    void settled.finally(() => this.#inFlight.splice(this.#inFlight.indexOf(settled), 1));
+    }));
   }
 
   /** Queues `chunk` for every worker; its buffer is reused once all have replied. */
   #send(chunk: WorkerRows, strings: readonly string[]): void {
     const partitions = this.#partitions.length;
-    const shared = chunk.buffer instanceof SharedArrayBuffer;
+    const transferList = chunk.buffer instanceof SharedArrayBuffer ? undefined : [chunk.buffer as ArrayBuffer];
     let counts: Int32Array | undefined;
-    const tasks = this.#partitions.map((p, k) => {
+    const rowsOf = (k: number): number => {
+      counts ??= partitions === 1 ? Int32Array.of(chunk.length) : this.#partitioner.countOfRows(chunk, textHashes(strings));
+      return counts[k]!;
+    };
+    const tasks = this.#partitions.map((_, k) => {
       const task: AddTask = { rows: chunk, partition: k, partitions };
-      const done = p.gate
-        .then(() => p.pool.run(task, { name: 'add', ...(shared ? {} : { transferList: [chunk.buffer as ArrayBuffer] }) }))
-        .then(
-          (r: AddResult) => {
-            p.sent += r.folded;
-            this.#copier.recycle(r.buffer);
-          },
-          (err: unknown) => {
-            // The worker died with (or before) this chunk: its rows of the chunk
-            // count as sent, so the flush finds them missing and counts them lost.
-            counts ??= partitions === 1 ? Int32Array.of(chunk.length) : this.#partitioner.countOfRows(chunk, textHashes(strings));
-            p.sent += counts[k]!;
-            this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err });
-          },
-        );
-      p.tail = Promise.all([p.tail, done]);
-      return done;
+      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => this.#copier.recycle(r.buffer));
     });
     // A transferred buffer is detached here (byteLength 0): the pool ignores it.
-    const settled = Promise.all(tasks).then(() => this.#copier.recycle(chunk.buffer));
+    this.#track(Promise.all(tasks).then(() => this.#copier.recycle(chunk.buffer)));
+  }
+
+  /**
+   * Runs `task` on partition k once its gate opens. The rows the worker folds
+   * count as sent; if the task fails (the worker died with or before it), the
+   * rows it held (`held()`) count as sent instead, so the flush finds them
+   * missing and counts them lost.
+   */
+  #run(
+    k: number, name: 'add' | 'addBatch', task: AddTask | AddBatchTask, transferList: ArrayBuffer[] | undefined,
+    held: () => number, replied?: (r: AddResult) => void,
+  ): Promise<void> {
+    const p = this.#partitions[k]!;
+    const done = p.gate
+      .then(() => p.pool.run(task, { name, ...(transferList ? { transferList } : {}) }))
+      .then(
+        (r: AddResult) => {
+          p.sent += r.folded;
+          replied?.(r);
+        },
+        (err: unknown) => {
+          p.sent += held();
+          this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err });
+        },
+      );
+    p.tail = Promise.all([p.tail, done]);
+    return done;
+  }
+
+  /** Keeps `settled` in #inFlight until it settles: consume() waits on the oldest for room, settled() on all. */
+  #track(settled: Promise<unknown>): void {
     this.#inFlight.push(settled);
     void settled.finally(() => this.#inFlight.splice(this.#inFlight.indexOf(settled), 1));
   }
