@@ -156,15 +156,16 @@ function zigzag32(v: number): number {
   return ((v << 1) ^ (v >> 31)) >>> 0;
 }
 
-/** The content of an ExponentialHistogramDataPoint.Buckets message. */
-function bucketsSize(offset: number, counts: readonly number[]): number {
-  let n = offset !== 0 ? 1 + varintSize(zigzag32(offset)) : 0;
-  if (counts.length > 0) {
-    let packed = 0;
-    for (const c of counts) packed += varint64Size(c);
-    n += fieldSize(packed);
-  }
+/** Bytes of `counts` as packed varints. */
+function packedSize(counts: readonly number[]): number {
+  let n = 0;
+  for (const c of counts) n += varint64Size(c);
   return n;
+}
+
+/** The content of an ExponentialHistogramDataPoint.Buckets message whose counts take `packed` bytes. */
+function bucketsSize(offset: number, counts: readonly number[], packed = packedSize(counts)): number {
+  return (offset !== 0 ? 1 + varintSize(zigzag32(offset)) : 0) + (counts.length > 0 ? fieldSize(packed) : 0);
 }
 
 function exponentialPointSize(h: ExponentialHistogram, attrs: Uint8Array): number {
@@ -179,15 +180,14 @@ function exponentialPointSize(h: ExponentialHistogram, attrs: Uint8Array): numbe
 }
 
 function writeBuckets(out: ProtoOut, field: number, offset: number, counts: readonly number[]): void {
+  const packed = packedSize(counts);
   out.tag(field, LEN);
-  out.varint32(bucketsSize(offset, counts));
+  out.varint32(bucketsSize(offset, counts, packed));
   if (offset !== 0) {
     out.tag(1, VARINT);
     out.varint32(zigzag32(offset));
   }
   if (counts.length > 0) {
-    let packed = 0;
-    for (const c of counts) packed += varint64Size(c);
     out.tag(2, LEN);
     out.varint32(packed);
     for (const c of counts) out.varint64(c);
