@@ -18,10 +18,12 @@
 //     columns and the non-zero counters, in one
 //     pooled buffer: n = 1 an ArrayBuffer,
 //     transferred; n > 1 a SharedArrayBuffer
-//     run({rows, partition: k, partitions: n},  ──▶   add(task), in every worker:
-//         {name:'add'}) to every worker, up to        n = 1: all rows → GroupTable.addRows
-//         8 chunks queued, none waiting for the       n > 1: hash each row's key, copy the
-//         reply to the one before                     rows of partition k, fold those in
+//     run({rows, partition: k, partitions: n,   ──▶   add(task), in every worker:
+//         batch: id, last}, {name:'add'}) to          n = 1: all rows → GroupTable.addRows
+//         every worker, up to 8 chunks queued,        n > 1: hash each row's key, copy the
+//         none waiting for the reply to the           rows of partition k, fold those in
+//         one before; the string table rides      (the batch's string table came with its
+//         with a batch's first chunk               first chunk, kept by id until its last)
 //                                               ◀──   { folded: rows folded in }, and
 //                                                     move(buffer) when it was transferred
 //     buffer back into the BufferPool (shared:
@@ -58,6 +60,10 @@ export interface AddTask {
   rows: WorkerRows;
   partition: number;
   partitions: number;
+  /** Which batch the chunk is of: its first chunk carries the string table, kept under this id. */
+  batch: number;
+  /** The batch's last chunk: its string table is dropped afterwards. */
+  last: boolean;
 }
 
 /** An 'addBatch' task: a whole batch moved to the only worker (its buffers transferred). */
@@ -85,8 +91,8 @@ const table = new GroupTable(spec, config.groupBy, config.boundaries);
 const ownRows = new RowsCopier(spec, new BufferPool(1));
 let partitioner: Partitioner | undefined;
 let mine = new Int32Array(0);
-/** Text hashes of the string table of the batch being received (a batch's first chunk carries it). */
-let textHash: Int32Array | undefined;
+/** The string tables (and their text hashes) of the batches whose chunks are arriving, by batch id. */
+const openBatches = new Map<number, { strings: readonly string[]; textHash?: Int32Array }>();
 
 /** Answered once this module has loaded: start() waits for it, so start-up is not paid by the first batches. */
 export function ready(): boolean {
@@ -114,16 +120,35 @@ export function addBatch(task: AddBatchTask): AddResult {
   return { folded };
 }
 
+/**
+ * The string table of the chunk's batch: carried by its first chunk, kept by
+ * id until its last. A moved batch (addBatch) may arrive between two chunks of
+ * a batch sent in chunks, with a table of its own, and so may the chunks of
+ * another batch whose consume() overlapped: each chunk is read against its
+ * own batch's table, not the last one this worker saw.
+ */
+function batchStrings(task: AddTask): { strings: readonly string[]; textHash?: Int32Array } {
+  const carried = task.rows.strings;
+  const entry = carried ? { strings: carried } : openBatches.get(task.batch);
+  // A chunk whose batch's first chunk went to a worker that has since been replaced.
+  if (!entry) throw new Error(`rows of batch ${task.batch} without its string table`);
+  if (task.last) openBatches.delete(task.batch);
+  else if (carried) openBatches.set(task.batch, entry);
+  return entry;
+}
+
 function foldIn(task: AddTask): number {
   const { rows, partition, partitions } = task;
+  const entry = batchStrings(task);
+  // GroupTable resolves a table once, however many chunks carry it.
+  rows.strings = entry.strings;
   if (partitions === 1) {
     table.addRows(rows);
     return rows.length;
   }
-  if (rows.strings) textHash = textHashes(rows.strings);
-  else if (!textHash) throw new Error('rows without a string table and none before them');
+  entry.textHash ??= textHashes(entry.strings);
   partitioner ??= new Partitioner(spec, partitions);
-  const part = partitioner.partitionOfRows(rows, textHash);
+  const part = partitioner.partitionOfRows(rows, entry.textHash);
   if (mine.length < rows.length) mine = new Int32Array(rows.length);
   let count = 0;
   // Without a branch: half the rows are this partition's, in no order a CPU could predict.
@@ -133,7 +158,6 @@ function foldIn(task: AddTask): number {
     count += ((part[i]! ^ partition) - 1) >>> 31;
   }
   const counters = COUNTER_COLUMNS.filter((c) => rows.counters[c] !== undefined);
-  // A chunk with none of this partition's rows still brings the batch's strings for the next ones.
   const own = ownRows.copy(rows, mine, 0, count, counters, rows.strings);
   table.addRows(own);
   ownRows.recycle(own.buffer);

@@ -109,6 +109,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   #inFlight: Array<Promise<unknown>> = [];
   /** Rows of the moved batches in #inFlight. */
   #movedRows = 0;
+  /** Numbers the batches sent in chunks, so a worker finds each chunk's string table. */
+  #nextBatchId = 0;
   #timer: NodeJS.Timeout | undefined;
   #intervalStartMs = Date.now();
   #flushes: Promise<void> = Promise.resolve();
@@ -178,6 +180,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     }
     // Copied once per batch: the caller may intern more strings once consume() returns.
     const strings = batch.strings.values().slice();
+    const id = this.#nextBatchId++;
     // Chunks are copied only when there is room, so at most MAX_IN_FLIGHT
     // exist at once (memory stays bounded whatever the batch size).
     for (let from = 0; from < n; from += CHUNK_ROWS) {
@@ -190,7 +193,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       const count = Math.min(CHUNK_ROWS, n - from);
       const counters = RowsCopier.presentCounters(batch, from, count);
       const chunk = this.#copier.copy(batch, undefined, from, count, counters, from === 0 ? strings : undefined);
-      this.#send(chunk, strings);
+      this.#send(chunk, strings, id, from + count === n);
     }
   }
 
@@ -215,8 +218,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     }));
   }
 
-  /** Queues `chunk` for every worker; its buffer is reused once all have replied. */
-  #send(chunk: WorkerRows, strings: readonly string[]): void {
+  /** Queues `chunk` (of batch `id`, its last when `last`) for every worker; its buffer is reused once all have replied. */
+  #send(chunk: WorkerRows, strings: readonly string[], id: number, last: boolean): void {
     const partitions = this.#partitions.length;
     const transferList = chunk.buffer instanceof SharedArrayBuffer ? undefined : [chunk.buffer as ArrayBuffer];
     let counts: Int32Array | undefined;
@@ -225,7 +228,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       return counts[k]!;
     };
     const tasks = this.#partitions.map((_, k) => {
-      const task: AddTask = { rows: chunk, partition: k, partitions };
+      const task: AddTask = { rows: chunk, partition: k, partitions, batch: id, last };
       return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => this.#copier.recycle(r.buffer));
     });
     // A transferred buffer is detached here (byteLength 0): the pool ignores it.

@@ -126,8 +126,11 @@ export class GroupTable {
     if (this.#groupOf.length < n) this.#groupOf = new Int32Array(Math.max(n, this.#groupOf.length * 2));
     const keys = this.#scratch;
     if (rows.strings) {
-      this.#batchStrings = rows.strings;
-      this.#resolve(rows.strings);
+      // Chunks of one batch may each carry its table: resolved once, unless it has grown since (tables only append).
+      if (rows.strings !== this.#batchStrings || this.#batchIds.length !== rows.strings.length + 1) {
+        this.#batchStrings = rows.strings;
+        this.#resolve(rows.strings);
+      }
     } else if (!this.#batchStrings) {
       // A chunk whose batch's first chunk went to a worker that has since been replaced.
       throw new Error('rows without a string table and none before them');

@@ -207,6 +207,23 @@ t.test('one worker takes the batch it is given whole: no copy, the caller holds 
   t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(input, keys)), undefined, 'folded exactly');
 });
 
+t.test('a batch sent in chunks keeps its string table while moved batches arrive between its chunks', async (t) => {
+  // A worker gets a batch's string table with its first chunk only. With one
+  // worker, batches consumed meanwhile move to it whole and reach it between
+  // the big batch's chunks, each with a table of its own; the rest of the big
+  // batch's chunks must still be read against the big batch's.
+  const { p, sink, keys } = await started(t, { workers: 1 });
+  const big = new FlowBatch(8);
+  for (const x of randomBatches(71, 160, 1000)) appendRows(big, x);
+  unmovable(big);
+  const moved = randomBatches(72, 12, 2000);
+  t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), 'the big batch is more chunks than may be in flight');
+  const input = [big.clone(), ...moved.map((b) => b.clone())];
+  await Promise.all([p.consume(big), ...moved.map((b) => p.consume(b))]);
+  await p.flush();
+  t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(input, keys)), undefined, 'folded exactly');
+});
+
 t.test('moved batches beyond the in-flight bound wait for room; at shutdown the waiting one is counted', async (t) => {
   const { p, sink, telemetry } = make({ workers: 1 });
   await p.start();
