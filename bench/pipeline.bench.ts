@@ -133,6 +133,7 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     // The busiest thread's CPU while flows went through (shutdown's last flush excluded: it is once per run).
     const busiest = (m: Measurement) => Math.max(m.mainCpuBeforeShutdownMs ?? m.mainCpuMs, m.workerCpuMs ?? 0);
     const perBusiest = (m: Measurement) => m.flows / (busiest(m) / 1000);
+    const perWorker = (m: Measurement) => m.flows / ((m.workerCpuMs ?? 0) / 1000);
     const perRow = (ms: number | undefined, m: Measurement) => Math.round(((ms ?? 0) * 1e6) / m.flows);
     const common = { flows: one.flows, activeFlows: one.flowsPerInterval, intervals };
     return [
@@ -165,6 +166,13 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
           consumeNsPerFlow2: perRow(two.consumeCpuMs, two), flowsPerCpuSecond2: Math.round(perCpu(two)),
           wallFlowsPerSecond1: Math.round(rate(one)), wallFlowsPerSecond2: Math.round(rate(two)), wallRatio: rate(two) / rate(one),
         },
+      },
+      {
+        // flow_aggregate's own share: what a second worker adds to the aggregation, whatever the stages before it cost.
+        name: 'flow_aggregate workers 1 → 2 (flows per CPU-second of the busiest worker thread)', unit: 'flows/cpu-s',
+        value: Math.round(perWorker(two)), baseline: Math.round(perWorker(one)), ratio: perWorker(two) / perWorker(one),
+        extra: { workerNsPerFlow1: perRow(one.workerCpuMs, one), busiestWorkerNsPerFlow2: perRow(two.workerCpuMs, two),
+          workersNsPerFlow2: perRow(two.workerCpuTotalMs, two), mainExtraNsPerFlow2: perRow(two.mainCpuBeforeShutdownMs, two) - perRow(one.mainCpuBeforeShutdownMs, one) },
       },
       {
         name: 'max RSS of the process at 50k active flows, 1 worker', unit: 'MiB',
