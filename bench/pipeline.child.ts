@@ -201,7 +201,7 @@ let inputCopyMs = 0;
  * goes in as a copy, whose CPU is counted apart (inputCopyMs) and left out of
  * the figures: flow_aggregate takes the batches it can move, and a receiver
  * makes a new batch every interval anyway, so the naming step writes fresh
- * name columns in every variant, as in an agent. (Until 06:20 UTC on
+ * name columns in every variant, as in an agent. (Until 06:14 UTC on
  * 2026-11-27 a consumer that did not take its input, the 2-worker run, got the
  * ring batch itself and named it in place: pages already mapped, ~75 ns/flow
  * cheaper on this VM, which flattered the scaling figure.)
