@@ -55,14 +55,19 @@ export interface AggregateWorkerData {
   boundaries: Record<HistogramColumn, number[]>;
 }
 
-/** An 'add' task: a chunk every worker receives; this one folds in the rows of `partition`. */
+/**
+ * An 'add' task: consecutive chunks of one batch, which every worker
+ * receives; this one folds in the rows of `partition`. As many chunks per
+ * task as there is room for (a whole batch of ~50k flows, usually): one
+ * message and one reply per batch and worker rather than per chunk.
+ */
 export interface AddTask {
-  rows: WorkerRows;
+  chunks: WorkerRows[];
   partition: number;
   partitions: number;
-  /** Which batch the chunk is of: its first chunk carries the string table, kept under this id. */
+  /** Which batch the chunks are of: its first chunk carries the string table, kept under this id. */
   batch: number;
-  /** The batch's last chunk: its string table is dropped afterwards. */
+  /** The last chunk is the batch's last: its string table is dropped afterwards. */
   last: boolean;
 }
 
@@ -74,8 +79,8 @@ export interface AddBatchTask {
 export interface AddResult {
   /** Rows of the task's partition folded in. */
   folded: number;
-  /** The chunk's buffer, handed back when it was transferred (not shared). */
-  buffer?: ArrayBuffer;
+  /** The chunks' buffers, handed back when they were transferred (not shared). */
+  buffers?: ArrayBuffer[];
 }
 
 export interface FlushResult {
@@ -99,12 +104,15 @@ export function ready(): boolean {
   return true;
 }
 
-/** Folds this partition's rows of the chunk in; answers how many that was (and hands a transferred buffer back). */
+/** Folds this partition's rows of the chunks in; answers how many that was (and hands transferred buffers back). */
 export function add(task: AddTask): unknown {
-  const folded = foldIn(task);
-  const buffer = task.rows.buffer;
-  if (buffer instanceof SharedArrayBuffer || buffer === undefined) return { folded } satisfies AddResult;
-  return move({ [transferableSymbol]: [buffer], [valueSymbol]: { folded, buffer } satisfies AddResult });
+  let folded = 0;
+  task.chunks.forEach((rows, j) => {
+    folded += foldIn(rows, task, task.last && j === task.chunks.length - 1);
+  });
+  const buffers = task.chunks.flatMap((c) => (c.buffer instanceof ArrayBuffer ? [c.buffer] : []));
+  if (buffers.length === 0) return { folded } satisfies AddResult;
+  return move({ [transferableSymbol]: buffers, [valueSymbol]: { folded, buffers } satisfies AddResult });
 }
 
 /** Folds every row of a moved batch in, then frees its columns: this thread owns them now. */
@@ -127,19 +135,20 @@ export function addBatch(task: AddBatchTask): AddResult {
  * another batch whose consume() overlapped: each chunk is read against its
  * own batch's table, not the last one this worker saw.
  */
-function batchStrings(task: AddTask): { strings: readonly string[]; textHash?: Int32Array } {
-  const carried = task.rows.strings;
-  const entry = carried ? { strings: carried } : openBatches.get(task.batch);
+function batchStrings(rows: WorkerRows, batch: number, last: boolean): { strings: readonly string[]; textHash?: Int32Array } {
+  const carried = rows.strings;
+  const entry = carried ? { strings: carried } : openBatches.get(batch);
   // A chunk whose batch's first chunk went to a worker that has since been replaced.
-  if (!entry) throw new Error(`rows of batch ${task.batch} without its string table`);
-  if (task.last) openBatches.delete(task.batch);
-  else if (carried) openBatches.set(task.batch, entry);
+  if (!entry) throw new Error(`rows of batch ${batch} without its string table`);
+  if (last) openBatches.delete(batch);
+  else if (carried) openBatches.set(batch, entry);
   return entry;
 }
 
-function foldIn(task: AddTask): number {
-  const { rows, partition, partitions } = task;
-  const entry = batchStrings(task);
+/** Folds the rows of `task.partition` of one chunk in (`last`: the batch's last chunk). */
+function foldIn(rows: WorkerRows, task: AddTask, last: boolean): number {
+  const { partition, partitions } = task;
+  const entry = batchStrings(rows, task.batch, last);
   // GroupTable resolves a table once, however many chunks carry it.
   rows.strings = entry.strings;
   if (partitions === 1) {

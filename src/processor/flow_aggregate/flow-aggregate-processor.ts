@@ -182,19 +182,25 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     const strings = batch.strings.values().slice();
     const id = this.#nextBatchId++;
     // Chunks are copied only when there is room, so at most MAX_IN_FLIGHT
-    // exist at once (memory stays bounded whatever the batch size).
+    // exist at once (memory stays bounded whatever the batch size). Those
+    // copied while there is room go to the workers as one task each.
+    let group: WorkerRows[] = [];
     for (let from = 0; from < n; from += CHUNK_ROWS) {
-      while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight[0];
-      if (!this.#accepting) {
-        // Shut down while this batch waited for room: its last interval is already out.
-        this.#metrics.dropped(n - from, 'not_running');
-        return;
+      if (this.#inFlight.length + group.length >= MAX_IN_FLIGHT) {
+        if (group.length > 0) this.#send(group, strings, id, false);
+        group = [];
+        while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight[0];
+        if (!this.#accepting) {
+          // Shut down while this batch waited for room: its last interval is already out.
+          this.#metrics.dropped(n - from, 'not_running');
+          return;
+        }
       }
       const count = Math.min(CHUNK_ROWS, n - from);
       const counters = RowsCopier.presentCounters(batch, from, count);
-      const chunk = this.#copier.copy(batch, undefined, from, count, counters, from === 0 ? strings : undefined);
-      this.#send(chunk, strings, id, from + count === n);
+      group.push(this.#copier.copy(batch, undefined, from, count, counters, from === 0 ? strings : undefined));
     }
+    this.#send(group, strings, id, true);
   }
 
   /**
@@ -218,21 +224,32 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     }));
   }
 
-  /** Queues `chunk` (of batch `id`, its last when `last`) for every worker; its buffer is reused once all have replied. */
-  #send(chunk: WorkerRows, strings: readonly string[], id: number, last: boolean): void {
+  /**
+   * Queues `chunks` (of batch `id`, ending it when `last`) for every worker,
+   * as one task each; their buffers are reused once all have replied.
+   */
+  #send(chunks: WorkerRows[], strings: readonly string[], id: number, last: boolean): void {
     const partitions = this.#partitions.length;
-    const transferList = chunk.buffer instanceof SharedArrayBuffer ? undefined : [chunk.buffer as ArrayBuffer];
+    const shared = chunks[0]!.buffer instanceof SharedArrayBuffer;
+    const transferList = shared ? undefined : chunks.map((c) => c.buffer as ArrayBuffer);
     let counts: Int32Array | undefined;
     const rowsOf = (k: number): number => {
-      counts ??= partitions === 1 ? Int32Array.of(chunk.length) : this.#partitioner.countOfRows(chunk, textHashes(strings));
+      if (!counts) {
+        counts = new Int32Array(partitions);
+        const hashes = partitions === 1 ? undefined : textHashes(strings);
+        for (const c of chunks) {
+          if (!hashes) counts[0]! += c.length;
+          else this.#partitioner.countOfRows(c, hashes).forEach((v, j) => { counts![j]! += v; });
+        }
+      }
       return counts[k]!;
     };
     const tasks = this.#partitions.map((_, k) => {
-      const task: AddTask = { rows: chunk, partition: k, partitions, batch: id, last };
-      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => this.#copier.recycle(r.buffer));
+      const task: AddTask = { chunks, partition: k, partitions, batch: id, last };
+      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => r.buffers?.forEach((b) => this.#copier.recycle(b)));
     });
     // A transferred buffer is detached here (byteLength 0): the pool ignores it.
-    this.#track(Promise.all(tasks).then(() => this.#copier.recycle(chunk.buffer)));
+    this.#track(Promise.all(tasks).then(() => chunks.forEach((c) => this.#copier.recycle(c.buffer))), chunks.length);
   }
 
   /**
@@ -262,10 +279,15 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     return done;
   }
 
-  /** Keeps `settled` in #inFlight until it settles: consume() waits on the oldest for room, settled() on all. */
-  #track(settled: Promise<unknown>): void {
-    this.#inFlight.push(settled);
-    void settled.finally(() => this.#inFlight.splice(this.#inFlight.indexOf(settled), 1));
+  /**
+   * Keeps `settled` in #inFlight until it settles, once per chunk buffer it
+   * holds: consume() waits on the oldest for room, settled() on all.
+   */
+  #track(settled: Promise<unknown>, chunks = 1): void {
+    for (let j = 0; j < chunks; j++) this.#inFlight.push(settled);
+    void settled.finally(() => {
+      this.#inFlight = this.#inFlight.filter((p) => p !== settled);
+    });
   }
 
   /** Resolves once every batch queued so far has been folded into its worker's groups. */
