@@ -18,15 +18,16 @@
 //     columns and the non-zero counters, in one
 //     pooled buffer: n = 1 an ArrayBuffer,
 //     transferred; n > 1 a SharedArrayBuffer
-//     run({rows, partition: k, partitions: n,   ──▶   add(task), in every worker:
+//     run({chunks, partition: k, partitions: n, ──▶   add(task), in every worker, per chunk:
 //         batch: id, last}, {name:'add'}) to          n = 1: all rows → GroupTable.addRows
-//         every worker, up to 8 chunks queued,        n > 1: hash each row's key, copy the
-//         none waiting for the reply to the           rows of partition k, fold those in
-//         one before; the string table rides      (the batch's string table came with its
-//         with a batch's first chunk               first chunk, kept by id until its last)
+//         every worker: the chunks copied while       n > 1: hash each row's key, copy the
+//         there is room (up to 8 queued), none        rows of partition k, fold those in
+//         waiting for the reply to the task       (the batch's string table came with its
+//         before; the string table rides with      first chunk, kept by id until its last)
+//         a batch's first chunk
 //                                               ◀──   { folded: rows folded in }, and
-//                                                     move(buffer) when it was transferred
-//     buffer back into the BufferPool (shared:
+//                                                     move(buffers) when transferred
+//     buffers back into the BufferPool (shared:
 //     once all n replied)
 //   every interval / shutdown, once every chunk
 //   sent before has settled (later chunks wait)
