@@ -138,13 +138,13 @@ function writeHistogramPoint(out: ProtoOut, p: DataPoint<Histogram>, attrs: Uint
   if (counts.length > 0) {
     out.tag(6, LEN);
     out.varint32(8 * counts.length);
-    for (const c of counts) out.uint64(c);
+    for (let i = 0; i < counts.length; i++) out.uint64(counts[i]!);
   }
   const bounds = h.buckets.boundaries;
   if (bounds.length > 0) {
     out.tag(7, LEN);
     out.varint32(8 * bounds.length);
-    for (const b of bounds) out.double(b);
+    for (let i = 0; i < bounds.length; i++) out.double(bounds[i]!);
   }
   out.raw(attrs);
   writeOptionalDouble(out, 11, h.min);
@@ -159,7 +159,7 @@ function zigzag32(v: number): number {
 /** Bytes of `counts` as packed varints. */
 function packedSize(counts: readonly number[]): number {
   let n = 0;
-  for (const c of counts) n += varint64Size(c);
+  for (let i = 0; i < counts.length; i++) n += varint64Size(counts[i]!);
   return n;
 }
 
@@ -190,7 +190,7 @@ function writeBuckets(out: ProtoOut, field: number, offset: number, counts: read
   if (counts.length > 0) {
     out.tag(2, LEN);
     out.varint32(packed);
-    for (const c of counts) out.varint64(c);
+    for (let i = 0; i < counts.length; i++) out.varint64(counts[i]!);
   }
 }
 
