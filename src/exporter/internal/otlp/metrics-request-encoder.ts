@@ -223,21 +223,29 @@ interface MeasuredMetric {
   size: number;
 }
 
-function measureMetric(m: MetricData): MeasuredMetric {
+/**
+ * `perPoint`: keep each point's attribute bytes and size for writing; a
+ * request only measured (metricsRequestSize, to split an export) needs the
+ * totals, and two arrays per metric of every export were garbage that, living
+ * through the whole measurement, a scavenge would promote.
+ */
+function measureMetric(m: MetricData, perPoint: boolean): MeasuredMetric {
   const type = m.dataPointType;
   const field = type === DataPointType.HISTOGRAM ? HISTOGRAM_POINT_ATTRIBUTES
     : type === DataPointType.EXPONENTIAL_HISTOGRAM ? EXPONENTIAL_POINT_ATTRIBUTES : NUMBER_POINT_ATTRIBUTES;
   const points = m.dataPoints as Array<DataPoint<number | Histogram | ExponentialHistogram>>;
-  const attrs = new Array<Uint8Array>(points.length);
-  const sizes = new Array<number>(points.length);
+  const attrs = perPoint ? new Array<Uint8Array>(points.length) : NO_ATTRS;
+  const sizes = perPoint ? new Array<number>(points.length) : NO_SIZES;
   let dataSize = 0;
   for (let i = 0; i < points.length; i++) {
     const a = attributesBytes(points[i]!.attributes, field);
     const v = points[i]!.value;
     const s = type === DataPointType.HISTOGRAM ? histogramPointSize(v as Histogram, a)
       : type === DataPointType.EXPONENTIAL_HISTOGRAM ? exponentialPointSize(v as ExponentialHistogram, a) : numberPointSize(a);
-    attrs[i] = a;
-    sizes[i] = s;
+    if (perPoint) {
+      attrs[i] = a;
+      sizes[i] = s;
+    }
     dataSize += fieldSize(s);
   }
   const head = metricHeadBytes(m);
@@ -299,12 +307,15 @@ function schemaUrlBytes(url: string | undefined): Uint8Array {
   return out.finish();
 }
 
-/** Every message's size in the request holding `rm`, innermost first. */
-function measureRequest(rm: ResourceMetrics) {
+const NO_ATTRS: Uint8Array[] = [];
+const NO_SIZES: number[] = [];
+
+/** Every message's size in the request holding `rm`, innermost first (with each point's, for writing, when `perPoint`). */
+function measureRequest(rm: ResourceMetrics, perPoint: boolean) {
   const resource = resourceBytes(rm);
   const scopes = rm.scopeMetrics.map((sm) => {
     const scope = scopeBytes(sm.scope);
-    const metrics = sm.metrics.map(measureMetric);
+    const metrics = sm.metrics.map((m) => measureMetric(m, perPoint));
     const schema = schemaUrlBytes(sm.scope.schemaUrl);
     const size = fieldSize(scope.length) + metrics.reduce((n, m) => n + fieldSize(m.size), 0) + schema.length;
     return { scope, metrics, schema, size };
@@ -321,12 +332,12 @@ function measureRequest(rm: ResourceMetrics) {
  * (split-metrics-request.ts) without encoding what is split.
  */
 export function metricsRequestSize(rm: ResourceMetrics): number {
-  return fieldSize(measureRequest(rm).rmSize);
+  return fieldSize(measureRequest(rm, false).rmSize);
 }
 
 /** The ExportMetricsServiceRequest holding `rm`, as the official ProtobufMetricsSerializer encodes it. */
 export function encodeMetricsRequest(rm: ResourceMetrics): Uint8Array {
-  const { resource, scopes, rmSchema, rmSize } = measureRequest(rm);
+  const { resource, scopes, rmSchema, rmSize } = measureRequest(rm, true);
 
   // Write, into a buffer of exactly the request's size.
   const out = new ProtoOut(fieldSize(rmSize));
