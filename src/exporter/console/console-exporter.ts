@@ -86,11 +86,14 @@ export class ConsoleExporter extends LifecycleComponent implements ConsumerCompo
     const edges = topEdges(w.edges, sortBy, top);
     const header = `podflow top flows ${new Date(now).toISOString()}  window ${(spanMs / 1000).toFixed(1)}s  `
       + `${w.rows} rows  ${w.edges.length} edges  top ${edges.length} by ${sortBy}`;
-    const width = tty ? this.#out.columns ?? 80 : undefined;
+    // A terminal that reports no size (0 columns and rows: a pty nobody sized,
+    // as `script` or some `kubectl exec -t` give) would cut every line to
+    // nothing: 80 columns then, and no limit on rows, as `podflow top` does.
+    const width = tty ? this.#out.columns || 80 : undefined;
     let lines = [header, ...(edges.length ? formatTable(edges, spanMs / 1000, width) : ['(no flows in this window)'])];
     if (tty) {
       lines = lines.map((l) => (l.length > width! ? l.slice(0, width) : l));
-      if (this.#out.rows) lines = lines.slice(0, Math.max(1, this.#out.rows - 1));
+      if (this.#out.rows) lines = lines.slice(0, Math.max(1, this.#out.rows - 1)); // 0: unknown, not cut
       this.#out.write(CLEAR_HOME + lines.join('\n') + '\n');
     } else {
       this.#out.write(lines.join('\n') + '\n\n');

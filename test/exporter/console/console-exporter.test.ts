@@ -136,6 +136,18 @@ t.test('TTY: redraws in place with ANSI, fits the terminal', async (t) => {
   t.match(out.chunks[1], /\(no flows in this window\)/);
 });
 
+t.test('TTY that reports no size (0 columns, 0 rows): the view is drawn 80 columns wide, not cut to nothing', async (t) => {
+  const out = new Capture({ columns: 0, rows: 0 });
+  const e = new ConsoleExporter(testSettings('console'), config({}), { out });
+  await e.consume(generateInterval(synthetic, 0, 0));
+  e.refresh();
+  const lines = out.chunks[0]!.slice('\x1b[2J\x1b[H'.length).trimEnd().split('\n');
+  t.match(lines[0], /^podflow top flows /, 'the header is there');
+  t.match(lines[1], /^SOURCE +DESTINAT/, 'and the table');
+  t.ok(lines.every((l) => l.length <= 80), 'cut at 80 columns');
+  t.ok(lines.length > 7, 'every row, no row limit');
+});
+
 t.test('a closed output (EPIPE) stops the view instead of crashing', async (t) => {
   const { EventEmitter } = await import('node:events');
   const warnings: string[] = [];
