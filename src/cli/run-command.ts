@@ -57,6 +57,6 @@ export async function runCommand(opts: RunOptions): Promise<number> {
 
 async function embeddedDefault(): Promise<string> {
   const choice = chooseDefaultConfig(await probeEbpf());
-  if (choice.fallbackNotice) process.stderr.write(choice.fallbackNotice + '\n');
+  process.stderr.write(choice.notice + '\n');
   return choice.config;
 }
