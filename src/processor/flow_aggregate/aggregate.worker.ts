@@ -20,8 +20,8 @@
 //     transferred; n > 1 a SharedArrayBuffer
 //     run({chunks, partition: k, partitions: n, ──▶   add(task), in every worker, per chunk:
 //         batch: id, last}, {name:'add'}) to          n = 1: all rows → GroupTable.addRows
-//         every worker: the chunks copied while       n > 1: hash each row's key, copy the
-//         there is room (up to 8 queued), none        rows of partition k, fold those in
+//         every worker: the chunks copied while       n > 1: hash each row's key, fold the
+//         there is room (up to 8 queued), none        rows of partition k where they lie
 //         waiting for the reply to the task       (the batch's string table came with its
 //         before; the string table rides with      first chunk, kept by id until its last)
 //         a batch's first chunk
@@ -43,9 +43,8 @@
 
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { COUNTER_COLUMNS, FlowBatch, type FlowBatchTransfer } from '../../pdata/flow-batch.ts';
+import { FlowBatch, type FlowBatchTransfer } from '../../pdata/flow-batch.ts';
 import type { HistogramColumn } from '../../pdata/flow-aggregation.ts';
-import { BufferPool } from './buffer-pool.ts';
 import { compileKeySpec } from './group-key.ts';
 import { GroupTable } from './group-table.ts';
 import { Partitioner, textHashes } from './partition.ts';
@@ -93,8 +92,6 @@ export interface FlushResult {
 const config = workerData as AggregateWorkerData;
 const spec = compileKeySpec(config.groupBy);
 const table = new GroupTable(spec, config.groupBy, config.boundaries);
-// This worker's own rows of a chunk are copied into one buffer, reused for every chunk.
-const ownRows = new RowsCopier(spec, new BufferPool(1));
 let partitioner: Partitioner | undefined;
 let mine = new Int32Array(0);
 /** The string tables (and their text hashes) of the batches whose chunks are arriving, by batch id. */
@@ -167,10 +164,9 @@ function foldIn(rows: WorkerRows, task: AddTask, last: boolean): number {
     mine[count] = i;
     count += ((part[i]! ^ partition) - 1) >>> 31;
   }
-  const counters = COUNTER_COLUMNS.filter((c) => rows.counters[c] !== undefined);
-  const own = ownRows.copy(rows, mine, 0, count, counters, rows.strings);
-  table.addRows(own);
-  ownRows.recycle(own.buffer);
+  // Folded where they lie in the shared chunk: copying them out first read
+  // and wrote every column of them once more.
+  table.addRows(rows, mine.subarray(0, count));
   return count;
 }
 

@@ -198,7 +198,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       }
       const count = Math.min(CHUNK_ROWS, n - from);
       const counters = RowsCopier.presentCounters(batch, from, count);
-      group.push(this.#copier.copy(batch, undefined, from, count, counters, from === 0 ? strings : undefined));
+      group.push(this.#copier.copy(batch, from, count, counters, from === 0 ? strings : undefined));
     }
     this.#send(group, strings, id, true);
   }

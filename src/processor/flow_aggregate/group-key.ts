@@ -136,6 +136,61 @@ function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: numb
 }
 
 /**
+ * writeKeys for the rows `select[from..to)` of `batch` (row select[from]'s
+ * key at 0): a worker folding its partition's rows of a batch in place
+ * instead of copying them out first (aggregate.worker.ts). Its own small
+ * functions, so writeKeys' loops stay free of the extra load.
+ */
+export function writeSelectedKeys(
+  spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, select: Int32Array, from: number, to: number,
+): void {
+  const W = spec.words;
+  for (const p of spec.parts) {
+    const o = p.offset;
+    switch (p.kind) {
+      case 'source.address': keyAddressAt(batch.srcAddr!, out, select, from, to, o, W); break;
+      case 'destination.address': keyAddressAt(batch.dstAddr!, out, select, from, to, o, W); break;
+      case 'source.port': keyPortAt(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, select, from, to, o, W); break;
+      case 'destination.port': keyPortAt(batch.dstPort!, batch.flags!, 0, out, select, from, to, o, W); break;
+      case 'network.transport': keyByteAt(batch.protocol!, 0xff, out, select, from, to, o, W); break;
+      case 'network.type': keyByteAt(batch.family!, 0xff, out, select, from, to, o, W); break;
+      case 'flow.observer': keyByteAt(batch.flags!, FLAG_OBSERVER_DESTINATION, out, select, from, to, o, W); break;
+      case 'attribute': {
+        const col = batch.attributes.get(p.name);
+        if (col) keyStringAt(col, ids, out, select, from, to, o, W);
+        else for (let i = from, k = o; i < to; i++, k += W) out[k] = -1;
+        break;
+      }
+    }
+  }
+}
+
+function keyAddressAt(a: Uint8Array, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number): void {
+  const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+  for (let i = from, k = o; i < to; i++, k += W) {
+    const s = select[i]! << 2;
+    out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
+  }
+}
+
+function keyPortAt(
+  ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number,
+): void {
+  for (let i = from, k = o; i < to; i++, k += W) {
+    const r = select[i]!;
+    out[k] = (flags[r]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[r]!;
+  }
+}
+
+function keyByteAt(col: Uint8Array, mask: number, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = col[select[i]!]! & mask;
+}
+
+function keyStringAt(col: Int32Array, ids: Int32Array, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number): void {
+  for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[select[i]!]! + 1]!;
+}
+
+/**
  * Writes group `g`'s key (words at keys[g × W]) back into row `row` of `out`.
  * String ids are the indexes of `out`'s string table (the caller makes them so).
  */

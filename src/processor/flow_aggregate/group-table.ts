@@ -11,7 +11,7 @@ import {
   type HistogramColumn, type HistogramColumns,
 } from '../../pdata/flow-aggregation.ts';
 import { StringTable } from '../../pdata/string-table.ts';
-import { hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
+import { hashWords, writeKeys, writeRowFromKey, writeSelectedKeys, type KeySpec } from './group-key.ts';
 import { rowsOfBatch, type WorkerRows } from './worker-rows.ts';
 
 const TABLE_SEED = 0x2545f491;
@@ -36,6 +36,7 @@ export class GroupTable {
   #stringIds = new Map<string, number>();
   #scratch: Int32Array;
   #groupOf = new Int32Array(0);
+  #values = new Float64Array(0);
   /** The string table of the batch being added, and its ids here: string i's at i + 1, -1 at 0 (see writeKeys). */
   #batchStrings: readonly string[] | undefined;
   #batchIds = Int32Array.of(-1);
@@ -115,13 +116,14 @@ export class GroupTable {
   }
 
   /**
-   * Folds every row into its group, in passes: keys, then each row's group,
-   * then one tight loop per counter column present. No loop nests inside
-   * another over the rows, so V8 optimises each as a whole instead of
-   * entering (and deoptimising out of) an inner loop on every row.
+   * Folds every row into its group (only the rows `select` lists, when given),
+   * in passes: keys, then each row's group, then one tight loop per counter
+   * column present. No loop nests inside another over the rows, so V8
+   * optimises each as a whole instead of entering (and deoptimising out of)
+   * an inner loop on every row.
    */
-  addRows(rows: WorkerRows): void {
-    const n = rows.length;
+  addRows(rows: WorkerRows, select?: Int32Array): void {
+    const n = select ? select.length : rows.length;
     const W = this.#spec.words;
     if (this.#groupOf.length < n) this.#groupOf = new Int32Array(Math.max(n, this.#groupOf.length * 2));
     const keys = this.#scratch;
@@ -139,20 +141,30 @@ export class GroupTable {
     const groupOf = this.#groupOf;
     for (let from = 0; from < n; from += KEY_CHUNK) {
       const to = Math.min(n, from + KEY_CHUNK);
-      writeKeys(this.#spec, rows, keys, ids, from, to);
+      if (select) writeSelectedKeys(this.#spec, rows, keys, ids, select, from, to);
+      else writeKeys(this.#spec, rows, keys, ids, from, to);
       this.#findAll(keys, groupOf, from, to);
     }
     // Groups are all inserted (and the table grown) by now: the accumulators stay put.
     const c = rows.counters;
     ADDITIVE_COLUMNS.forEach((name, j) => {
       const col = c[name];
-      if (col) sumInto(this.#sums[j]!, col, groupOf, n);
+      if (col) sumInto(this.#sums[j]!, this.#selected(col, select), groupOf, n);
     });
     for (const h of HISTOGRAM_COLUMNS) {
       const col = c[h];
-      if (col) recordInto(this.#hist[h], col, groupOf, n);
+      if (col) recordInto(this.#hist[h], this.#selected(col, select), groupOf, n);
     }
     this.flowsIn += n;
+  }
+
+  /** `col`, or its rows `select` lists, gathered into a scratch column (valid until the next call). */
+  #selected(col: Float64Array, select: Int32Array | undefined): Float64Array {
+    if (!select) return col;
+    if (this.#values.length < select.length) this.#values = new Float64Array(Math.max(select.length, this.#values.length * 2));
+    const v = this.#values;
+    for (let i = 0; i < select.length; i++) v[i] = col[select[i]!]!;
+    return v;
   }
 
   /**

@@ -11,11 +11,10 @@
 // 120 bytes for the default group_by with the usual counters) instead of a
 // whole FlowBatch (addresses, NAT columns, every counter and attribute), into
 // pooled buffers (buffer-pool.ts), whatever the number of workers. A worker
-// picks its partition's rows out of a chunk with the same copier (into a
-// buffer of its own).
+// folds its partition's rows in where they lie in the chunk (GroupTable.addRows
+// with a selection).
 
 import { COUNTER_COLUMNS, NO_STRING, type CounterColumn, type FlowBatch } from '../../pdata/flow-batch.ts';
-import { gatherAddresses } from '../../pdata/flow-batch-select.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import { keyColumnsOf, type KeyColumnName, type KeyColumns, type KeySpec } from './group-key.ts';
 
@@ -81,36 +80,26 @@ export class RowsCopier {
   }
 
   /**
-   * `count` (≤ CHUNK_ROWS) rows of `batch`: rows[from..from+count) when `rows`
-   * is given, else the row range [from, from+count); with the counter columns
-   * `counters`, and `strings` as the string table when given (a copy the
-   * caller will not change: the rows' attribute columns index into it).
+   * The `count` (≤ CHUNK_ROWS) rows [from, from+count) of `batch`, with the
+   * counter columns `counters`, and `strings` as the string table when given
+   * (a copy the caller will not change: the rows' attribute columns index into it).
    */
   copy(
-    batch: RowsSource, rows: Int32Array | undefined, from: number, count: number, counters: readonly CounterColumn[],
-    strings: readonly string[] | undefined,
+    batch: RowsSource, from: number, count: number, counters: readonly CounterColumn[], strings: readonly string[] | undefined,
   ): WorkerRows {
     const buffer = this.#pool.take(this.#chunkBytes);
-    const idx = rows?.subarray(from, from + count);
     const attributes = new Map<string, Int32Array>();
     const out: WorkerRows = { length: count, counters: {}, attributes, buffer };
     if (strings) out.strings = strings;
-    // One copy function per element type: a shared generic one would see four
-    // array types and V8 would make its element accesses polymorphic.
     for (const { name, offset } of this.#fixed) {
       if (name === 'srcPort' || name === 'dstPort') {
         const v = new Uint16Array(buffer, offset, count);
-        const src = batch[name]!;
-        if (!idx) v.set(src.subarray(from, from + count));
-        else gather16(src, v, idx, count);
+        v.set(batch[name]!.subarray(from, from + count));
         out[name] = v;
       } else {
         const w = FIXED_WIDTH[name];
         const v = new Uint8Array(buffer, offset, count * w);
-        const src = batch[name]!;
-        if (!idx) v.set(src.subarray(from * w, (from + count) * w));
-        else if (w === 16) gatherAddresses(src, v, idx, count);
-        else gather8(src, v, idx, count);
+        v.set(batch[name]!.subarray(from * w, (from + count) * w));
         out[name] = v;
       }
     }
@@ -119,17 +108,15 @@ export class RowsCopier {
       // A column unset on every row of the range keys like an absent one
       // (writeKeys writes -1 for both; the partition hash adds 0 for both):
       // not sent, like the drop and DNS attributes of the chunks without such rows.
-      if (!col || (!idx && allUnset(col, from, from + count))) continue;
+      if (!col || allUnset(col, from, from + count)) continue;
       const v = new Int32Array(buffer, offset, count);
-      if (!idx) v.set(col.subarray(from, from + count));
-      else gather32(col, v, idx, count);
+      v.set(col.subarray(from, from + count));
       attributes.set(name, v);
     }
     for (const c of counters) {
       const col = batch.counters[c]!;
       const v = new Float64Array(buffer, this.#counters[c], count);
-      if (!idx) v.set(col.subarray(from, from + count));
-      else gather64(col, v, idx, count);
+      v.set(col.subarray(from, from + count));
       out.counters[c] = v;
     }
     return out;
@@ -160,20 +147,4 @@ function anyNonZero(col: Float64Array, from: number, to: number): boolean {
 function allUnset(col: Int32Array, from: number, to: number): boolean {
   for (let i = from; i < to; i++) if (col[i] !== NO_STRING) return false;
   return true;
-}
-
-function gather8(src: Uint8Array, dst: Uint8Array, rows: Int32Array, n: number): void {
-  for (let j = 0; j < n; j++) dst[j] = src[rows[j]!]!;
-}
-
-function gather16(src: Uint16Array, dst: Uint16Array, rows: Int32Array, n: number): void {
-  for (let j = 0; j < n; j++) dst[j] = src[rows[j]!]!;
-}
-
-function gather32(src: Int32Array, dst: Int32Array, rows: Int32Array, n: number): void {
-  for (let j = 0; j < n; j++) dst[j] = src[rows[j]!]!;
-}
-
-function gather64(src: Float64Array, dst: Float64Array, rows: Int32Array, n: number): void {
-  for (let j = 0; j < n; j++) dst[j] = src[rows[j]!]!;
 }
