@@ -75,7 +75,10 @@ export function keyColumnsOf(spec: KeySpec): KeyColumnName[] {
 /**
  * Writes the key of rows [from, to) of `batch` into `out` (row-major,
  * spec.words per row, row `from` at 0), column by column: each column is read
- * in one tight loop. Callers pass a few thousand rows at a time, so the keys
+ * in one tight loop. With `select`, the rows are select[from..to) instead (a
+ * worker folding its partition's rows where they lie in a shared chunk); each
+ * key function then runs a loop of its own with that extra load, so the plain
+ * loops stay as they were. Callers pass a few thousand rows at a time, so the keys
  * written stay in the CPU cache while the next column is added to them.
  *
  * String attributes become `ids[localIndex + 1]`, a table-wide id (≥ 0) that
@@ -85,7 +88,9 @@ export function keyColumnsOf(spec: KeySpec): KeyColumnName[] {
  * the loop (an attribute set on some rows only would mispredict a branch, and a
  * call would make V8 reload the arrays on every row).
  */
-export function writeKeys(spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, from = 0, to = batch.length): void {
+export function writeKeys(
+  spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, from = 0, to = batch.length, select?: Int32Array,
+): void {
   const W = spec.words;
   // One small function per kind of column, each a single loop: V8 optimises
   // them as wholes (a loop nested in the loop over parts would be entered by
@@ -93,20 +98,20 @@ export function writeKeys(spec: KeySpec, batch: KeyColumns, out: Int32Array, ids
   for (const p of spec.parts) {
     const o = p.offset;
     switch (p.kind) {
-      case 'source.address': keyAddress(batch.srcAddr!, out, from, to, o, W); break;
-      case 'destination.address': keyAddress(batch.dstAddr!, out, from, to, o, W); break;
+      case 'source.address': keyAddress(batch.srcAddr!, out, from, to, o, W, select); break;
+      case 'destination.address': keyAddress(batch.dstAddr!, out, from, to, o, W, select); break;
       // The client's (ephemeral) port is never part of a key: it is 0 for the end
       // that opened the connection — the source when FLAG_SOURCE_IS_CLIENT is
       // set, else the destination (the reply edge) — so one connection's two
       // edges group by the server port only and groups stay bounded.
-      case 'source.port': keyPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, from, to, o, W); break;
-      case 'destination.port': keyPort(batch.dstPort!, batch.flags!, 0, out, from, to, o, W); break;
-      case 'network.transport': keyByte(batch.protocol!, 0xff, out, from, to, o, W); break;
-      case 'network.type': keyByte(batch.family!, 0xff, out, from, to, o, W); break;
-      case 'flow.observer': keyByte(batch.flags!, FLAG_OBSERVER_DESTINATION, out, from, to, o, W); break;
+      case 'source.port': keyPort(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, from, to, o, W, select); break;
+      case 'destination.port': keyPort(batch.dstPort!, batch.flags!, 0, out, from, to, o, W, select); break;
+      case 'network.transport': keyByte(batch.protocol!, 0xff, out, from, to, o, W, select); break;
+      case 'network.type': keyByte(batch.family!, 0xff, out, from, to, o, W, select); break;
+      case 'flow.observer': keyByte(batch.flags!, FLAG_OBSERVER_DESTINATION, out, from, to, o, W, select); break;
       case 'attribute': {
         const col = batch.attributes.get(p.name);
-        if (col) keyString(col, ids, out, from, to, o, W);
+        if (col) keyString(col, ids, out, from, to, o, W, select);
         else for (let i = from, k = o; i < to; i++, k += W) out[k] = -1;
         break;
       }
@@ -114,8 +119,15 @@ export function writeKeys(spec: KeySpec, batch: KeyColumns, out: Int32Array, ids
   }
 }
 
-function keyAddress(a: Uint8Array, out: Int32Array, from: number, to: number, o: number, W: number): void {
+function keyAddress(a: Uint8Array, out: Int32Array, from: number, to: number, o: number, W: number, select?: Int32Array): void {
   const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
+  if (select) {
+    for (let i = from, k = o; i < to; i++, k += W) {
+      const s = select[i]! << 2;
+      out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
+    }
+    return;
+  }
   for (let i = from, k = o; i < to; i++, k += W) {
     const s = i << 2;
     out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
@@ -123,71 +135,33 @@ function keyAddress(a: Uint8Array, out: Int32Array, from: number, to: number, o:
 }
 
 /** The port, or 0 where this end is the client: (flags & FLAG_SOURCE_IS_CLIENT) === clientWhen. */
-function keyPort(ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, from: number, to: number, o: number, W: number): void {
+function keyPort(
+  ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, from: number, to: number, o: number, W: number, select?: Int32Array,
+): void {
+  if (select) {
+    for (let i = from, k = o; i < to; i++, k += W) {
+      const r = select[i]!;
+      out[k] = (flags[r]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[r]!;
+    }
+    return;
+  }
   for (let i = from, k = o; i < to; i++, k += W) out[k] = (flags[i]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[i]!;
 }
 
-function keyByte(col: Uint8Array, mask: number, out: Int32Array, from: number, to: number, o: number, W: number): void {
+function keyByte(col: Uint8Array, mask: number, out: Int32Array, from: number, to: number, o: number, W: number, select?: Int32Array): void {
+  if (select) {
+    for (let i = from, k = o; i < to; i++, k += W) out[k] = col[select[i]!]! & mask;
+    return;
+  }
   for (let i = from, k = o; i < to; i++, k += W) out[k] = col[i]! & mask;
 }
 
-function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: number, to: number, o: number, W: number): void {
+function keyString(col: Int32Array, ids: Int32Array, out: Int32Array, from: number, to: number, o: number, W: number, select?: Int32Array): void {
+  if (select) {
+    for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[select[i]!]! + 1]!;
+    return;
+  }
   for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[i]! + 1]!;
-}
-
-/**
- * writeKeys for the rows `select[from..to)` of `batch` (row select[from]'s
- * key at 0): a worker folding its partition's rows of a batch in place
- * instead of copying them out first (aggregate.worker.ts). Its own small
- * functions, so writeKeys' loops stay free of the extra load.
- */
-export function writeSelectedKeys(
-  spec: KeySpec, batch: KeyColumns, out: Int32Array, ids: Int32Array, select: Int32Array, from: number, to: number,
-): void {
-  const W = spec.words;
-  for (const p of spec.parts) {
-    const o = p.offset;
-    switch (p.kind) {
-      case 'source.address': keyAddressAt(batch.srcAddr!, out, select, from, to, o, W); break;
-      case 'destination.address': keyAddressAt(batch.dstAddr!, out, select, from, to, o, W); break;
-      case 'source.port': keyPortAt(batch.srcPort!, batch.flags!, FLAG_SOURCE_IS_CLIENT, out, select, from, to, o, W); break;
-      case 'destination.port': keyPortAt(batch.dstPort!, batch.flags!, 0, out, select, from, to, o, W); break;
-      case 'network.transport': keyByteAt(batch.protocol!, 0xff, out, select, from, to, o, W); break;
-      case 'network.type': keyByteAt(batch.family!, 0xff, out, select, from, to, o, W); break;
-      case 'flow.observer': keyByteAt(batch.flags!, FLAG_OBSERVER_DESTINATION, out, select, from, to, o, W); break;
-      case 'attribute': {
-        const col = batch.attributes.get(p.name);
-        if (col) keyStringAt(col, ids, out, select, from, to, o, W);
-        else for (let i = from, k = o; i < to; i++, k += W) out[k] = -1;
-        break;
-      }
-    }
-  }
-}
-
-function keyAddressAt(a: Uint8Array, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number): void {
-  const w = new Int32Array(a.buffer, a.byteOffset, a.length >> 2);
-  for (let i = from, k = o; i < to; i++, k += W) {
-    const s = select[i]! << 2;
-    out[k] = w[s]!; out[k + 1] = w[s + 1]!; out[k + 2] = w[s + 2]!; out[k + 3] = w[s + 3]!;
-  }
-}
-
-function keyPortAt(
-  ports: Uint16Array, flags: Uint8Array, clientWhen: number, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number,
-): void {
-  for (let i = from, k = o; i < to; i++, k += W) {
-    const r = select[i]!;
-    out[k] = (flags[r]! & FLAG_SOURCE_IS_CLIENT) === clientWhen ? 0 : ports[r]!;
-  }
-}
-
-function keyByteAt(col: Uint8Array, mask: number, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number): void {
-  for (let i = from, k = o; i < to; i++, k += W) out[k] = col[select[i]!]! & mask;
-}
-
-function keyStringAt(col: Int32Array, ids: Int32Array, out: Int32Array, select: Int32Array, from: number, to: number, o: number, W: number): void {
-  for (let i = from, k = o; i < to; i++, k += W) out[k] = ids[col[select[i]!]! + 1]!;
 }
 
 /**

@@ -11,7 +11,7 @@ import {
   type HistogramColumn, type HistogramColumns,
 } from '../../pdata/flow-aggregation.ts';
 import { StringTable } from '../../pdata/string-table.ts';
-import { hashWords, writeKeys, writeRowFromKey, writeSelectedKeys, type KeySpec } from './group-key.ts';
+import { hashWords, writeKeys, writeRowFromKey, type KeySpec } from './group-key.ts';
 import { rowsOfBatch, type WorkerRows } from './worker-rows.ts';
 
 const TABLE_SEED = 0x2545f491;
@@ -141,8 +141,7 @@ export class GroupTable {
     const groupOf = this.#groupOf;
     for (let from = 0; from < n; from += KEY_CHUNK) {
       const to = Math.min(n, from + KEY_CHUNK);
-      if (select) writeSelectedKeys(this.#spec, rows, keys, ids, select, from, to);
-      else writeKeys(this.#spec, rows, keys, ids, from, to);
+      writeKeys(this.#spec, rows, keys, ids, from, to, select);
       this.#findAll(keys, groupOf, from, to);
     }
     // Groups are all inserted (and the table grown) by now: the accumulators stay put.
