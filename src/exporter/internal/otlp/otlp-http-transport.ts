@@ -6,34 +6,12 @@
 
 import type { Agent as HttpAgent } from 'node:http';
 import type { Agent as HttpsAgent, AgentOptions } from 'node:https';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
 import { releaseLargeBuffer } from '../../../pdata/release-large-buffer.ts';
 import { Agent, https, request as httpRequest } from '../../../service/node-builtins.ts';
 import { classifyHttpStatus, ExportError } from '../exporterhelper/export-error.ts';
+import { gzipPayload } from './gzip-payload.ts';
 
 const MAX_BODY = 64 * 1024;
-
-// On libuv's thread pool: an interval's export is ~1 MB of protobuf, and
-// compressing it on the main thread held the event loop (the receivers' timers,
-// the flows API) for tens of milliseconds and made the main thread the busiest
-// one (bench/pipeline.bench.ts: gzip was ~9% of its CPU).
-const gzipAsync = promisify(gzipCallback);
-
-/**
- * Compresses into one output chunk that can hold any result (deflate's
- * worst case is a few bytes per 1000 over the input): zlib's default 16 KiB
- * chunks are each an ArrayBuffer of their own, concatenated at the end and
- * then garbage that V8 keeps until a full collection (~0.4 MB per request of
- * the pipeline bench's exports, piling up). Node hands back the written part
- * as a buffer of its own (a 2.4 MB body compressing to 1.6 MB: a 1.6 MB
- * payload at offset 0), which send() frees itself; zlib's output buffer is
- * left to the collector, but only the pages it wrote were ever touched.
- */
-function gzip(body: Uint8Array): Promise<Buffer> {
-  const bound = body.byteLength + (body.byteLength >> 8) + 1024;
-  return gzipAsync(body, { chunkSize: Math.max(16 * 1024, bound) });
-}
 
 export interface HttpTransportOptions {
   url: string;
@@ -73,7 +51,7 @@ export class OtlpHttpTransport {
   async send(body: Uint8Array, signal?: AbortSignal, owned = false): Promise<Buffer> {
     const compressed = this.#o.compression === 'gzip';
     // Compressed once, also for the immediate resend below.
-    const payload = compressed ? await gzip(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const payload = compressed ? await gzipPayload(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     if (compressed && owned) releaseLargeBuffer(body);
     let closed: Promise<void> = Promise.resolve();
     const post = (): Promise<Buffer> => {
