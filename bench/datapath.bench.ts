@@ -19,6 +19,14 @@
 // node. Connection-rate rounds alternate between the two rates and medians are
 // reported.
 //
+// Each 1k conn/s round is followed by one of a stateless sock_ops floor
+// (bench/tools/sockops-floor.bpf.c) alone on the same load: a final record
+// from the close callback's own context and no state per socket, which no
+// datapath that reports every connection can undercut. The result row
+// `sockops_ns_per_connection_at_1000_conn_per_s` sets podflow's sock_ops
+// against it, with what the goal of 0.25% of a core leaves (extra: the floor
+// plus the other programs, and the receiver's idle process CPU).
+//
 // Variants (environment; recorded in each result's extra):
 //   PODFLOW_BENCH_NAT=auto|off        the receiver's `nat` (default auto)
 //   PODFLOW_BENCH_FEATURES=dns,drops  optional datapath features to turn on
@@ -39,11 +47,13 @@ import { resolveCgroupPath } from '../src/receiver/ebpf/environment.ts';
 import { silentLogger } from '../src/service/logger.ts';
 import { SelfTelemetry } from '../src/service/telemetry/self-telemetry.ts';
 import { createNetPair, type NetPair } from '../test/e2e/support/ebpf-netns.ts';
+import { attachFloor } from './sockops-floor.ts';
 
 interface BenchResult { name: string; value: number; unit: string; baseline: number; ratio: number; extra?: Record<string, number | string> }
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CONN_RATE = resolve(REPO, 'bpf/.output/conn-rate');
+const FLOOR_OBJ = resolve(REPO, 'bpf/.output/sockops-floor.bpf.o');
 const BPF_STATS = '/proc/sys/kernel/bpf_stats_enabled';
 
 class CountingConsumer implements FlowConsumer {
@@ -267,6 +277,53 @@ async function connRate(net: NetPair, v: Variant, cgroup: string, floorNs: numbe
   }
 }
 
+/** The receiver attached and nothing to see: the process CPU (% of a core) its collections cost alone. */
+async function idleRound(v: Variant, seconds: number): Promise<number> {
+  const { result } = await withReceiver(v, async () => {
+    await sleep(1200); // past its first collection
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    await sleep(seconds * 1000);
+    const cpu = process.cpuUsage(cpu0);
+    return ((cpu.user + cpu.system) / 1e6 / (Number(process.hrtime.bigint() - t0) / 1e9)) * 100;
+  });
+  return result;
+}
+
+interface FloorRound { runTimeNs: number; runCount: number; done: number; lost: number }
+
+/**
+ * The stateless floor (bench/sockops-floor.ts) alone on the same load as a
+ * connRate round, without the receiver: what sock_ops costs per connection
+ * when it keeps no state per socket.
+ */
+async function floorRound(net: NetPair, cgroup: string, rate: number, seconds: number, kill: ChildProcess[]): Promise<FloorRound> {
+  const procs = join(cgroup, 'cgroup.procs');
+  const server = bg(procs, net.server, CONN_RATE, ['server', '9000'], kill);
+  try {
+    await new Promise((r) => server.stdout!.once('data', r));
+    const floor = attachFloor(FLOOR_OBJ, cgroup);
+    try {
+      // Read before the client's first connect (it waits 0.4 s) and after its
+      // last sockets closed: the server closes first, the client at once.
+      const s0 = floor.stats();
+      const client = bg(procs, net.client, 'sh', ['-c', 'sleep 0.4; exec "$@"', 'sh',
+        CONN_RATE, 'client', net.serverV4, '9000', String(rate), String(seconds)], kill);
+      let line = '';
+      client.stdout!.on('data', (d: Buffer) => { line += d.toString(); });
+      await new Promise((res) => client.on('exit', res));
+      await sleep(200);
+      const s1 = floor.stats();
+      const [, done] = line.trim().split(' ');
+      return { runTimeNs: s1.runTimeNs - s0.runTimeNs, runCount: s1.runCount - s0.runCount, done: Number(done), lost: floor.lost() };
+    } finally {
+      floor.detach();
+    }
+  } finally {
+    server.kill('SIGKILL');
+  }
+}
+
 /** "name runs/conn×ns/run" per program that ran, summed over rounds (run time as recorded, stats floor included). */
 function perConnection(rounds: RateRound[]): string {
   const conns = rounds.reduce((n, r) => n + r.done, 0);
@@ -282,6 +339,53 @@ function perConnection(rounds: RateRound[]): string {
   return [...sum].filter(([, p]) => p.runCount / conns >= 0.01)
     .map(([name, p]) => `${name.replace(/^pf_/, '')} ${(p.runCount / conns).toFixed(1)}×${Math.round(p.runTimeNs / p.runCount)}ns`)
     .join(', ');
+}
+
+/**
+ * podflow's sock_ops against the stateless floor, per connection at 1k conn/s
+ * (both ends on the node), each run's stats floor taken off: how much of the
+ * programs' cost is the state podflow keeps per socket, and what the 1k
+ * conn/s goal (0.25% of a core, process and programs) leaves once the floor,
+ * the other programs any datapath needs (the tracepoint that sees failed
+ * connects, the cgroup_skb pair that counts UDP) and the process's own
+ * collections with nothing to see (`idlePct`) are paid.
+ */
+function floorResult(rounds: RateRound[], floors: FloorRound[], floorNs: number, rateRounds: number, idlePct: number, variantExtra: Record<string, string | number>): BenchResult {
+  const conns = rounds.reduce((n, r) => n + r.done, 0);
+  const corrected = (p: { runTimeNs: number; runCount: number }) => Math.max(0, p.runTimeNs - p.runCount * floorNs);
+  let sockops = 0;
+  let sockopsRuns = 0;
+  let others = 0;
+  for (const r of rounds) {
+    for (const [name, p] of r.progs) {
+      if (name === 'pf_sockops') {
+        sockops += corrected(p);
+        sockopsRuns += p.runCount;
+      } else others += corrected(p);
+    }
+  }
+  const floorConns = floors.reduce((n, f) => n + f.done, 0);
+  const floorPerConn = floors.reduce((n, f) => n + corrected(f), 0) / floorConns;
+  const sockopsPerConn = sockops / conns;
+  const othersPerConn = others / conns;
+  const pctAt1k = (ns: number) => Number(((ns * 1000) / 1e9 * 100).toFixed(3));
+  return {
+    name: 'datapath.sockops_ns_per_connection_at_1000_conn_per_s', value: sockopsPerConn,
+    unit: 'ns per connection (sock_ops runs, both ends on the node)', baseline: floorPerConn, ratio: sockopsPerConn / floorPerConn,
+    extra: {
+      baseline_is: 'bench/tools/sockops-floor.bpf.c alone on the same load: a final record from the close callback\'s context, no per-socket state',
+      runs_per_connection: Number((sockopsRuns / conns).toFixed(1)),
+      floor_runs_per_connection: Number((floors.reduce((n, f) => n + f.runCount, 0) / floorConns).toFixed(1)),
+      floor_records_lost: floors.reduce((n, f) => n + f.lost, 0),
+      other_programs_ns_per_connection: Math.round(othersPerConn),
+      programs_pct_of_core_at_1000: pctAt1k(sockopsPerConn + othersPerConn),
+      floor_programs_pct_of_core_at_1000: pctAt1k(floorPerConn + othersPerConn),
+      process_idle_pct_of_core: Number(idlePct.toFixed(3)),
+      goal_pct_of_core_at_1000: 0.25,
+      bpf_stats_floor_ns_per_run: floorNs,
+      rounds: rateRounds, ...variantExtra,
+    },
+  };
 }
 
 export default async function run(opts: { quick: boolean }): Promise<BenchResult[]> {
@@ -375,10 +479,12 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
     // A running agent has its record path compiled: one discarded round first,
     // so the measured ones are not the JIT's warm-up.
     await connRate(net, v, cgroup, floorNs, 1000, 1, kill);
+    const floors: FloorRound[] = [];
     for (let i = 0; i < rateRounds; i++) {
       for (const rate of rates) {
         byRate.get(rate)!.push(await connRate(net, v, cgroup, floorNs, rate, opts.quick ? 2 : 4, kill));
         if (withFeatures) byRateAll.get(rate)!.push(await connRate(net, vAll, cgroup, floorNs, rate, opts.quick ? 2 : 4, kill));
+        if (rate === 1000) floors.push(await floorRound(net, cgroup, rate, opts.quick ? 2 : 4, kill));
       }
     }
     for (const rate of rates) {
@@ -405,6 +511,8 @@ export default async function run(opts: { quick: boolean }): Promise<BenchResult
         },
       });
     }
+    const idlePct = await idleRound(v, opts.quick ? 3 : 6);
+    results.push(floorResult(byRate.get(1000)!, floors, floorNs, rateRounds, idlePct, variantExtra));
     for (const rate of withFeatures ? rates : []) {
       const off = byRate.get(rate)!;
       const on = byRateAll.get(rate)!;

@@ -65,6 +65,12 @@ if [ ! -e "$OUT/conn-rate" ] || [ bench/tools/conn-rate.c -nt "$OUT/conn-rate" ]
   cc -O2 -Wall -pthread -o "$OUT/conn-rate" bench/tools/conn-rate.c
 fi
 
+# The stateless sock_ops floor bench/datapath.bench.ts measures podflow's
+# sock_ops against (loaded there with bpftool).
+if [ ! -e "$OUT/sockops-floor.bpf.o" ] || [ -n "$(find bench/tools/sockops-floor.bpf.c bpf/include "$OUT/vmlinux.h" -newer "$OUT/sockops-floor.bpf.o" -print -quit)" ]; then
+  clang -target bpf -g -O2 -Wall -D__TARGET_ARCH_"$ARCH" -I"$OUT" -Ibpf/include -c bench/tools/sockops-floor.bpf.c -o "$OUT/sockops-floor.bpf.o"
+fi
+
 # The addon, with npm's bundled node-gyp, against the headers npm is configured
 # with (nodedir); N-API only, so the pinned Node loads it.
 ADDON=native/ebpf/build/Release/podflow_ebpf.node
