@@ -22,37 +22,6 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-static __always_inline void pf_fill_ends(struct pf_conn *c, struct bpf_sock_ops *skops)
-{
-	if (skops->family == PF_AF_INET) {
-		pf_addr4(c->local_addr, skops->local_ip4);
-		pf_addr4(c->remote_addr, skops->remote_ip4);
-	} else {
-		__u32 w[4];
-		w[0] = skops->local_ip6[0];
-		w[1] = skops->local_ip6[1];
-		w[2] = skops->local_ip6[2];
-		w[3] = skops->local_ip6[3];
-		pf_addr6(c->local_addr, w);
-		w[0] = skops->remote_ip6[0];
-		w[1] = skops->remote_ip6[1];
-		w[2] = skops->remote_ip6[2];
-		w[3] = skops->remote_ip6[3];
-		pf_addr6(c->remote_addr, w);
-	}
-	c->local_port = skops->local_port;          /* host order */
-	c->remote_port = bpf_ntohl(skops->remote_port); /* network order in the upper half */
-	c->family = pf_family_of(c->remote_addr);
-}
-
-static __always_inline void pf_refresh_from_ops(struct pf_conn *c, struct bpf_sock_ops *skops)
-{
-#define PF_READ_OPS(field) skops->field
-	PF_COPY_LIVE_COUNTERS(c, PF_READ_OPS);
-#undef PF_READ_OPS
-	c->rtt_min_us = skops->rtt_min;
-}
-
 /* Asked for at ESTABLISHED, not at connect(): the state callback runs on
  * every later transition of the socket (each one a program run), and the
  * SYN_SENT → ESTABLISHED one would be wasted; a connect that fails before

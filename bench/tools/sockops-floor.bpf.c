@@ -3,7 +3,8 @@
  * What sock_ops costs per connection when it keeps no per-socket state at all:
  * it asks for state callbacks once a socket is established, and at CLOSE
  * writes one record from the callback's own context (the same struct pf_conn,
- * filled the way bpf/sockops.bpf.c fills its final record) to a ring buffer.
+ * filled by the same pf_conn_fill.h as bpf/sockops.bpf.c's final record) to a
+ * ring buffer.
  * No map insert at connect or accept, no look-up, no delete. It cannot do
  * what the receiver must (live counters of open connections for the periodic
  * read, connect latency, which side is the client, resets), so it is not a
@@ -14,9 +15,7 @@
  * that is counted so the bench can tell a round whose records did not fit. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
-#include <bpf/bpf_endian.h>
-#include "pf_types.h"
-#include "pf_addr.h"
+#include "pf_conn_fill.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -57,32 +56,8 @@ int pf_floor_sockops(struct bpf_sock_ops *skops)
 		c->cookie = bpf_get_socket_cookie(skops);
 		c->end_ns = bpf_ktime_get_ns();
 		c->flags = PF_CONN_ESTABLISHED | PF_CONN_CLOSED;
-		if (skops->family == 2 /* AF_INET */) {
-			pf_addr4(c->local_addr, skops->local_ip4);
-			pf_addr4(c->remote_addr, skops->remote_ip4);
-		} else {
-			__u32 w[4];
-			w[0] = skops->local_ip6[0];
-			w[1] = skops->local_ip6[1];
-			w[2] = skops->local_ip6[2];
-			w[3] = skops->local_ip6[3];
-			pf_addr6(c->local_addr, w);
-			w[0] = skops->remote_ip6[0];
-			w[1] = skops->remote_ip6[1];
-			w[2] = skops->remote_ip6[2];
-			w[3] = skops->remote_ip6[3];
-			pf_addr6(c->remote_addr, w);
-		}
-		c->local_port = skops->local_port;
-		c->remote_port = bpf_ntohl(skops->remote_port);
-		c->family = pf_family_of(c->remote_addr);
-		c->bytes_acked = skops->bytes_acked;
-		c->bytes_received = skops->bytes_received;
-		c->segs_out = skops->segs_out;
-		c->segs_in = skops->segs_in;
-		c->total_retrans = skops->total_retrans;
-		c->srtt_us = skops->srtt_us >> 3;
-		c->rtt_min_us = skops->rtt_min;
+		pf_fill_ends(c, skops);
+		pf_refresh_from_ops(c, skops);
 		bpf_ringbuf_submit(c, BPF_RB_NO_WAKEUP);
 		break;
 	}

@@ -7,6 +7,9 @@
 #include "vmlinux.h"
 #include <bpf/bpf_endian.h>
 
+#define PF_AF_INET 2
+#define PF_AF_INET6 10
+
 static __always_inline void pf_addr4(__u8 out[16], __u32 be_addr)
 {
 	__builtin_memset(out, 0, 10);

@@ -1,5 +1,6 @@
 /* Helpers shared by the hook families: load-time switches, address handling,
- * and refreshing a pf_conn from a kernel tcp_sock (CO-RE). */
+ * and refreshing a pf_conn from a kernel tcp_sock (CO-RE); filling one from a
+ * sock_ops context is in pf_conn_fill.h. */
 #ifndef PF_COMMON_H
 #define PF_COMMON_H
 
@@ -9,9 +10,7 @@
 #include <bpf/bpf_endian.h>
 #include "pf_maps.h"
 #include "pf_addr.h"
-
-#define PF_AF_INET 2
-#define PF_AF_INET6 10
+#include "pf_conn_fill.h"
 
 /* Set by the loader before load (skeleton rodata); __weak: one per linked object. */
 volatile const __u8 pf_include_loopback __weak = 0;
@@ -19,21 +18,6 @@ volatile const __u8 pf_include_loopback __weak = 0;
  * below it records wait for the next timed poll, so a connection burst costs
  * one wake-up per poll period instead of one per record. */
 volatile const __u64 pf_ringbuf_wakeup_bytes __weak = 1 << 20;
-
-/* The live counters every refresh copies into a record, each read with
- * READ(field): a CO-RE probe read, a typed load or a sock_ops context field,
- * whichever the hook has (the names are the same in tcp_sock and
- * bpf_sock_ops). One list, so the refreshes of the different hooks never
- * drift apart. The kernel keeps srtt_us shifted left by 3. */
-#define PF_COPY_LIVE_COUNTERS(c, READ)                          \
-	do {                                                    \
-		(c)->bytes_acked = READ(bytes_acked);           \
-		(c)->bytes_received = READ(bytes_received);     \
-		(c)->segs_out = READ(segs_out);                 \
-		(c)->segs_in = READ(segs_in);                   \
-		(c)->total_retrans = READ(total_retrans);       \
-		(c)->srtt_us = READ(srtt_us) >> 3;              \
-	} while (0)
 
 /* Copies the live counters of a kernel socket into `c` (tracepoint context,
  * where the socket is only a pointer: read with CO-RE probe reads). */
