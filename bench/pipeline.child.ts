@@ -38,6 +38,7 @@
 
 import type { Attributes } from '@opentelemetry/api';
 import type { Problem } from '../src/config/schema.ts';
+import { attributesReadBy } from '../src/consumer/consumer.ts';
 import { otlpHttpExporterFactory } from '../src/exporter/otlp_http/factory.ts';
 import { FLAG_OBSERVER_DESTINATION, NO_STRING, PROTO_TCP, type FlowBatch } from '../src/pdata/flow-batch.ts';
 import { selectRows } from '../src/pdata/flow-batch-select.ts';
@@ -305,7 +306,8 @@ async function runPodflow(): Promise<Record<string, number>> {
   const step = async (i: number) => {
     const { batch: b, done } = inputOf(i);
     let t = threadCpuMs();
-    annotateBatch(b, names);
+    // As k8s_attributes does: only the names flow_aggregate reads (its group_by).
+    annotateBatch(b, names, attributesReadBy(agg));
     annotateMs += threadCpuMs() - t;
     t = threadCpuMs();
     await agg.consume(b);
@@ -379,13 +381,15 @@ async function runSdk(): Promise<Record<string, number>> {
   const rtt = meter.createHistogram('network.flow.tcp.rtt', { unit: 's' });
   const duration = meter.createHistogram('network.flow.connection.duration', { unit: 's' });
   const attrNames = DEFAULT_GROUP_BY.filter((k) => k.includes('.k8s.'));
+  const recorded = new Set(attrNames);
   let annotateMs = 0;
   let exportMs = 0;
   let exports = 0;
   const step = async (i: number) => {
     const { batch: b, done } = inputOf(i);
     const t = threadCpuMs();
-    annotateBatch(b, names);
+    // Only the names it records, as podflow's naming writes only what flow_aggregate reads.
+    annotateBatch(b, names, recorded);
     annotateMs += threadCpuMs() - t;
     const cols = attrNames.map((k) => b.attributes.get(k));
     for (let r = 0; r < b.length; r++) {

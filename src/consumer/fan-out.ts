@@ -4,7 +4,7 @@
 // consumer may take the original when no read-only consumer shares it.
 
 import type { FlowBatch } from '../pdata/flow-batch.ts';
-import { consumeAndRelease, type FlowConsumer } from './consumer.ts';
+import { attributesReadByAll, consumeAndRelease, type FlowConsumer } from './consumer.ts';
 
 export class FanOut implements FlowConsumer {
   /** True when the original goes to a mutating consumer (no reader shares it): then this fan-out writes to its input too. */
@@ -16,6 +16,11 @@ export class FanOut implements FlowConsumer {
     this.#readers = consumers.filter((c) => !c.mutatesData);
     this.#mutators = consumers.filter((c) => c.mutatesData);
     this.mutatesData = this.#mutators.length > 0 && this.#readers.length === 0;
+  }
+
+  /** What any of the consumers reads. */
+  attributesRead(): ReadonlySet<string> | undefined {
+    return attributesReadByAll([...this.#mutators, ...this.#readers]);
   }
 
   async consume(batch: FlowBatch): Promise<void> {

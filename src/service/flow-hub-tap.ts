@@ -5,7 +5,7 @@
 // node saw, with names, and every receiver feeds them without code of its own.
 // With no subscriber it costs one Set size check per batch.
 
-import type { FlowConsumer } from '../consumer/consumer.ts';
+import { attributesReadBy, type FlowConsumer } from '../consumer/consumer.ts';
 import { hasFlowSubscribers, publishFlows } from '../extension/flows_api/flow-hub.ts';
 import type { FlowBatch } from '../pdata/flow-batch.ts';
 
@@ -17,6 +17,11 @@ export class FlowHubTap implements FlowConsumer {
   constructor(receiverId: string, next: FlowConsumer) {
     this.#receiverId = receiverId;
     this.#next = next;
+  }
+
+  /** A subscriber sees every attribute; without one, only what follows reads. */
+  attributesRead(): ReadonlySet<string> | undefined {
+    return hasFlowSubscribers() ? undefined : attributesReadBy(this.#next);
   }
 
   consume(batch: FlowBatch): Promise<void> {

@@ -2,7 +2,7 @@
 // once it has settled, whether it accepted, rejected or threw.
 
 import t from 'tap';
-import { consumeAndRelease, type FlowConsumer } from '../../src/consumer/consumer.ts';
+import { attributesReadBy, attributesReadByAll, consumeAndRelease, withMutatesData, type FlowConsumer } from '../../src/consumer/consumer.ts';
 import { FlowBatch } from '../../src/pdata/flow-batch.ts';
 import { appendFlow } from '../../src/pdata/flow-record.ts';
 
@@ -28,4 +28,15 @@ t.test('refused, by a rejection or a throw: released, and the refusal is passed 
     await t.rejects(consumeAndRelease(c, b), { message });
     t.equal(b.length, 0, `released after "${message}"`);
   }
+});
+
+t.test('attributesRead: absent means any attribute; a union is undefined as soon as one consumer reads any', async (t) => {
+  const none: FlowConsumer = { mutatesData: false, consume: async () => undefined };
+  const some = (...names: string[]): FlowConsumer => ({ mutatesData: false, consume: async () => undefined, attributesRead: () => new Set(names) });
+  t.equal(attributesReadBy(none), undefined);
+  t.same([...attributesReadBy(some('a', 'b'))!], ['a', 'b']);
+  t.same([...attributesReadByAll([some('a'), some('b', 'a')])!].sort(), ['a', 'b']);
+  t.equal(attributesReadByAll([some('a'), none]), undefined);
+  t.same([...attributesReadByAll([])!], [], 'no consumer reads nothing');
+  t.same([...attributesReadBy(withMutatesData(some('x'), true))!], ['x'], 'the mutatesData wrapper answers for what it wraps');
 });

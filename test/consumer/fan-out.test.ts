@@ -63,3 +63,9 @@ t.test('a failing consumer does not stop the others; the error surfaces', async 
   t.equal(seen.length, 1, 'the healthy consumer still got the batch');
   t.equal(fanOut([failing]), failing, 'a single consumer is not wrapped');
 });
+
+t.test('attributesRead: what any consumer reads; any attribute when one does not say', async (t) => {
+  const some = (...names: string[]): FlowConsumer => ({ ...reader('x'), attributesRead: () => new Set(names) });
+  t.same([...new FanOut([some('a'), some('b'), { ...mutator('m'), attributesRead: () => new Set(['c']) }]).attributesRead()!].sort(), ['a', 'b', 'c']);
+  t.equal(new FanOut([some('a'), reader('r')]).attributesRead(), undefined);
+});

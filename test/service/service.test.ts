@@ -157,3 +157,26 @@ t.test('the flow hub sees each batch once, after the enrich-only processors of t
   await svc.shutdown();
   t.same(seen, [{ id: 'rx', tag: 'A' }], 'once, labelled with the receiver, carrying what the enricher added');
 });
+
+t.test('a processor learns through the built graph what the stages after it read', async (t) => {
+  const r = recorder();
+  const { attributesReadBy } = await import('../../src/consumer/consumer.ts');
+  const nexts: Record<string, FlowConsumer> = {};
+  for (const id of ['px/a', 'px/b']) {
+    const px = r.cfg.processors.get(id)!;
+    const f = px.factory as ProcessorFactory<Cfg>;
+    const create = (s: Parameters<typeof f.create>[0], c: Cfg, next: FlowConsumer) => { nexts[id] = next; return f.create(s, c, next); };
+    r.cfg.processors.set(id, { ...px, factory: { ...f, create } as ProcessorFactory<Cfg> });
+  }
+  for (const [id, reads] of [['ex/1', ['x']], ['ex/2', ['y', 'x']]] as const) {
+    const ex = r.cfg.exporters.get(id)!;
+    const f = ex.factory as ExporterFactory<Cfg>;
+    const create = (s: Parameters<typeof f.create>[0], c: Cfg): ConsumerComponent => ({ ...f.create(s, c), attributesRead: () => new Set<string>(reads) });
+    r.cfg.exporters.set(id, { ...ex, factory: { ...f, create } as ExporterFactory<Cfg> });
+  }
+  const svc = new Service(r.cfg, { logger: silentLogger });
+  await svc.start();
+  t.teardown(() => svc.shutdown());
+  t.same([...attributesReadBy(nexts['px/a']!)!].sort(), ['x', 'y'], 'metrics: both exporters, through the fan-out');
+  t.same([...attributesReadBy(nexts['px/b']!)!], ['x'], 'logs: its one exporter');
+});

@@ -10,7 +10,7 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
+import { attributesReadBy, consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import { FlowBatch } from '../../pdata/flow-batch.ts';
 import { selectRows } from '../../pdata/flow-batch-select.ts';
 import type { Logger } from '../../service/logger.ts';
@@ -51,6 +51,10 @@ export class BatchProcessor extends LifecycleComponent implements ConsumerCompon
     clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#send('shutdown');
+  }
+
+  attributesRead(): ReadonlySet<string> | undefined {
+    return attributesReadBy(this.#next);
   }
 
   async consume(batch: FlowBatch): Promise<void> {

@@ -3,7 +3,7 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import { consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
+import { attributesReadBy, consumeAndRelease, type FlowConsumer } from '../../consumer/consumer.ts';
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
 import { selectRows } from '../../pdata/flow-batch-select.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
@@ -33,6 +33,13 @@ export class FilterProcessor extends LifecycleComponent implements ConsumerCompo
 
   protected async doStart(): Promise<void> {}
   protected async doShutdown(): Promise<void> {}
+
+  /** What the conditions read, and what follows reads of the rows kept. */
+  attributesRead(): ReadonlySet<string> | undefined {
+    const after = attributesReadBy(this.#next);
+    if (after === undefined) return undefined;
+    return new Set([...after, ...(this.#include?.attributesRead ?? []), ...(this.#exclude?.attributesRead ?? [])]);
+  }
 
   async consume(batch: FlowBatch): Promise<void> {
     const n = batch.length;

@@ -100,6 +100,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   readonly mutatesData: boolean;
   readonly #config: FlowAggregateConfig;
   readonly #next: FlowConsumer;
+  readonly #attributesRead: ReadonlySet<string>;
   readonly #log: Logger;
   readonly #metrics: AggregateSelfMetrics;
   readonly #partitioner: Partitioner;
@@ -124,6 +125,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     this.#log = settings.logger;
     this.#metrics = new AggregateSelfMetrics(settings.telemetry, settings.id);
     const spec = compileKeySpec(config.group_by);
+    this.#attributesRead = new Set(spec.attributeNames);
     this.#partitioner = new Partitioner(spec, config.workers);
     // A buffer for every chunk that can be in flight, plus the one being filled.
     // One worker gets each chunk's buffer transferred; several share it (a
@@ -163,6 +165,14 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     this.#timer = setInterval(() => void this.flush(), this.#config.interval);
     this.#timer.unref();
     this.#accepting = true;
+  }
+
+  /**
+   * Only the group_by attributes: a group keeps no others, so nothing after
+   * this stage can read them.
+   */
+  attributesRead(): ReadonlySet<string> {
+    return this.#attributesRead;
   }
 
   async consume(batch: FlowBatch): Promise<void> {

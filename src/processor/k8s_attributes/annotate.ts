@@ -157,7 +157,12 @@ const V4_MAPPED_WORD = new Int32Array(Uint8Array.of(0, 0, 0xff, 0xff).buffer)[0]
  */
 let rowScratch = new Int32Array(0);
 
-export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext): AnnotateStats {
+/**
+ * Names both ends of every row of `batch`. `wanted`: the attribute columns
+ * anything after this stage reads (FlowConsumer.attributesRead); the others
+ * are not written. Undefined: all of them.
+ */
+export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext, wanted?: ReadonlySet<string>): AnnotateStats {
   const stats: AnnotateStats = { misses: 0 };
   const n = batch.length;
   if (n === 0) return stats;
@@ -176,10 +181,10 @@ export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext): AnnotateS
     if (x.history !== undefined) anyHistory = true;
   }
   stats.misses = countMarked(src, miss, n) + countMarked(dst, miss, n);
-  writeSide(batch, 'source', src, res.list);
-  writeSide(batch, 'destination', dst, res.list);
-  if (anyHistory) writeHistory(batch, ctx, src, dst, res.list);
-  if (ctx.wantService && ctx.cache) writeServices(batch, ctx.cache, dst, res);
+  writeSide(batch, 'source', src, res.list, wanted);
+  writeSide(batch, 'destination', dst, res.list, wanted);
+  if (anyHistory) writeHistory(batch, ctx, src, dst, res.list, wanted);
+  if (ctx.wantService && ctx.cache && (!wanted || wanted.has(SERVICE_COLUMN))) writeServices(batch, ctx.cache, dst, res);
   return stats;
 }
 
@@ -195,13 +200,15 @@ function countMarked(rows: Int32Array, marked: Uint8Array, n: number): number {
  * pass over the rows. Later pairs of a list override earlier ones of the same
  * name, as a row-by-row write would.
  */
-function writeSide(batch: FlowBatch, side: Side, rows: Int32Array, list: readonly Resolution[]): void {
+function writeSide(batch: FlowBatch, side: Side, rows: Int32Array, list: readonly Resolution[], wanted: ReadonlySet<string> | undefined): void {
   const count = list.length;
   const tables = new Map<string, Int32Array>();
+  const skip = skipped(side, wanted);
   for (let r = 0; r < count; r++) {
     const attrs = list[r]!.attrs;
     if (attrs === undefined || list[r]!.history !== undefined) continue;
     for (let j = 0; j + 1 < attrs.length; j += 2) {
+      if (skip?.(attrs[j]!)) continue;
       let t = tables.get(attrs[j]!);
       if (t === undefined) tables.set(attrs[j]!, (t = new Int32Array(count).fill(NO_STRING)));
       t[r] = batch.strings.intern(attrs[j + 1]!);
@@ -232,8 +239,22 @@ function mergeColumn(col: Int32Array, rows: Int32Array, table: Int32Array, n: nu
   }
 }
 
+/** Whether attribute `name` of `side` is left out because nothing reads its column; undefined when every one is written. */
+function skipped(side: Side, wanted: ReadonlySet<string> | undefined): ((name: string) => boolean) | undefined {
+  if (wanted === undefined) return undefined;
+  const memo = new Map<string, boolean>();
+  return (name) => {
+    let skip = memo.get(name);
+    if (skip === undefined) memo.set(name, (skip = !wanted.has(`${side}.${name}`)));
+    return skip;
+  };
+}
+
 /** The rows whose address has history: the pod is chosen per row (and per connection). */
-function writeHistory(batch: FlowBatch, ctx: AnnotateContext, src: Int32Array, dst: Int32Array, list: readonly Resolution[]): void {
+function writeHistory(
+  batch: FlowBatch, ctx: AnnotateContext, src: Int32Array, dst: Int32Array, list: readonly Resolution[], wanted: ReadonlySet<string> | undefined,
+): void {
+  const skip = { source: skipped('source', wanted), destination: skipped('destination', wanted) };
   const n = batch.length;
   const now = ctx.now();
   const intervalStart = batch.startTimeMs || now;
@@ -249,6 +270,7 @@ function writeHistory(batch: FlowBatch, ctx: AnnotateContext, src: Int32Array, d
       const t = ended && duration[i]! > 0 ? end - duration[i]! : intervalStart;
       const attrs = ctx.cache!.podAttributes(pickFromHistory(ctx, batch, i, side, history, t, ended));
       for (let j = 0; j + 1 < attrs.length; j += 2) {
+        if (skip[side]?.(attrs[j]!)) continue;
         batch.attributeColumn(`${side}.${attrs[j]}`)[i] = batch.strings.intern(attrs[j + 1]!);
       }
     }
@@ -259,6 +281,8 @@ function writeHistory(batch: FlowBatch, ctx: AnnotateContext, src: Int32Array, d
  * destination.k8s.service.name: the Service whose ClusterIP a NAT row was
  * sent to, else the Service at (or backed by) the destination address.
  */
+const SERVICE_COLUMN = 'destination.k8s.service.name';
+
 function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, res: BatchResolutions): void {
   const n = batch.length;
   // One look-up per distinct address of the batch, whichever side it was seen on.
@@ -274,7 +298,7 @@ function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, res: 
     const k = res.keys[r]!;
     svcOf[r] = intern(cache.serviceAtVip(k)?.name ?? cache.serviceOfBackend(k));
   }
-  const col = batch.attributeColumn('destination.k8s.service.name');
+  const col = batch.attributeColumn(SERVICE_COLUMN);
   const flags = batch.flags;
   const atVip = new Map<AddressKey, number>();
   for (let i = 0; i < n; i++) {

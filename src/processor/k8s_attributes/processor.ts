@@ -4,7 +4,7 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { attributesReadBy, type FlowConsumer } from '../../consumer/consumer.ts';
 import { PodflowError } from '../../errors/podflow-error.ts';
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
@@ -187,7 +187,7 @@ export class K8sAttributesProcessor extends LifecycleComponent implements Consum
   }
 
   async consume(batch: FlowBatch): Promise<void> {
-    const stats = annotateBatch(batch, this.#ctx);
+    const stats = annotateBatch(batch, this.#ctx, attributesReadBy(this.#next));
     if (stats.misses) this.#misses.add(stats.misses);
     const dns = this.#ctx.dns;
     if (dns && dns.skipped > this.#dnsSkippedSeen) {

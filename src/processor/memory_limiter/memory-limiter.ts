@@ -8,7 +8,7 @@
 
 import type { ConsumerComponent, CreateSettings } from '../../component/component.ts';
 import { LifecycleComponent } from '../../component/lifecycle.ts';
-import type { FlowConsumer } from '../../consumer/consumer.ts';
+import { attributesReadBy, type FlowConsumer } from '../../consumer/consumer.ts';
 import type { FlowBatch } from '../../pdata/flow-batch.ts';
 import type { Logger } from '../../service/logger.ts';
 import type { Counter } from '../../service/telemetry/self-telemetry.ts';
@@ -99,6 +99,10 @@ export class MemoryLimiterProcessor extends LifecycleComponent implements Consum
       else this.#logger.info('Memory usage is back below the soft limit. Accepting data.', fields);
       this.#limited = limited;
     }
+  }
+
+  attributesRead(): ReadonlySet<string> | undefined {
+    return attributesReadBy(this.#next);
   }
 
   async consume(batch: FlowBatch): Promise<void> {

@@ -105,3 +105,9 @@ t.test('the input batch is only read; a downstream failure is counted', async (t
   await p.shutdown();
   t.equal(telemetry.counter('podflow_processor_dropped_flows_total', '').get({ processor: 'batch', reason: 'downstream_error' }), 12);
 });
+
+t.test('attributesRead: what the next stage reads', async (t) => {
+  const next: FlowConsumer = { mutatesData: false, consume: async () => undefined, attributesRead: () => new Set(['a']) };
+  t.same([...make({}, next).p.attributesRead!()!], ['a']);
+  t.equal(make({}).p.attributesRead!(), undefined);
+});

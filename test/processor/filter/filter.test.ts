@@ -205,3 +205,10 @@ t.test('filtering a flow_aggregate output keeps its histogram rows aligned', asy
       [...reduced.aggregation!.histograms.rttUs.buckets.subarray(j * B, j * B + B)]);
   }
 });
+
+t.test('attributesRead: what its conditions read plus what follows reads; any when what follows does not say', async (t) => {
+  const { p, sink } = make({ include: { match_type: 'strict', attributes: [{ key: 'source.k8s.pod.name', value: 'a' }, { key: 'destination.port', value: '80' }] }, exclude: { namespaces: ['x'] } });
+  t.equal(p.attributesRead!(), undefined);
+  Object.assign(sink, { attributesRead: () => new Set(['source.k8s.workload.name']) });
+  t.same([...p.attributesRead!()!].sort(), ['destination.k8s.namespace.name', 'source.k8s.namespace.name', 'source.k8s.pod.name', 'source.k8s.workload.name']);
+});

@@ -328,3 +328,8 @@ t.test('a worker killed while a batch of many chunks is being sent: every row is
     await p.shutdown();
   }
 });
+
+t.test('attributesRead: only the group_by attributes, the built-in keys not among them', async (t) => {
+  const { p } = make({ group_by: ['source.k8s.workload.name', 'destination.port', 'network.transport', 'destination.k8s.namespace.name'] });
+  t.same([...p.attributesRead()].sort(), ['destination.k8s.namespace.name', 'source.k8s.workload.name']);
+});

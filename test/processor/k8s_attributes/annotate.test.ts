@@ -87,3 +87,19 @@ t.test('a row whose end is unknown keeps the values it already had', async (t) =
   }
   t.equal(col.indexOf(NO_STRING), -1, 'no value cleared');
 });
+
+t.test('with the columns read downstream given, only those are written, with the same values', async (t) => {
+  const { batch: full } = rows(5000);
+  const { batch: some } = rows(5000);
+  annotateBatch(full, context());
+  const wanted = new Set(['source.k8s.namespace.name', 'destination.k8s.pod.name', 'not.a.k8s.name']);
+  annotateBatch(some, context(), wanted);
+  t.same([...some.attributes.keys()].sort(), ['destination.k8s.pod.name', 'source.k8s.namespace.name'], 'no other column');
+  t.ok(full.attributes.has('destination.k8s.service.name') && full.attributes.has('source.k8s.pod.uid'), 'without a set, every name is written');
+  let differ = 0;
+  for (const c of some.attributes.keys()) for (let i = 0; i < some.length; i++) if (some.getAttribute(i, c) !== full.getAttribute(i, c)) differ++;
+  t.equal(differ, 0, 'the columns written hold what a full naming writes');
+  const none = rows(100).batch;
+  annotateBatch(none, context(), new Set());
+  t.equal(none.attributes.size, 0, 'nothing read downstream: nothing written');
+});

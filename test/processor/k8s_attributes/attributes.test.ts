@@ -183,3 +183,17 @@ t.test('filter: namespace and node_from_env_var restrict what is watched', async
     'pods listed and watched in the namespace, with the node field selector');
   t.ok(rig.api.requests.filter((r) => r.path.endsWith('/nodes')).every((r) => r.path === '/api/v1/nodes'), 'nodes stay cluster-wide');
 });
+
+t.test('only the attributes the next stage reads are written; a stage that reads any gets all', async (t) => {
+  const rig = await startRig(t, {}, { seed });
+  const records = [flow('10.244.1.7', '10.244.2.9', { originalDestinationAddress: '10.96.0.20', originalDestinationPort: 80 })];
+  const [all] = await rig.run(records);
+  Object.assign(rig.sink, { attributesRead: () => new Set(['source.k8s.workload.name', 'destination.k8s.service.name']) });
+  const [some] = await rig.run(records);
+  t.same(some, { 'source.k8s.workload.name': 'checkout', 'destination.k8s.service.name': 'payments' });
+  t.equal(all!['source.k8s.workload.name'], 'checkout');
+  t.ok(Object.keys(all!).length > 10, 'without a declaration every attribute is written');
+  Object.assign(rig.sink, { attributesRead: () => new Set(['source.k8s.workload.name']) });
+  const [noService] = await rig.run(records);
+  t.same(noService, { 'source.k8s.workload.name': 'checkout' }, 'no Service look-up when nothing reads it');
+});

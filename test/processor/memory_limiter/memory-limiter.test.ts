@@ -100,3 +100,10 @@ t.test('a flood against a consumer that keeps everything: refusals counted, RSS 
   await p.consume(batch);
   await p.shutdown();
 });
+
+t.test('attributesRead: what the next stage reads', async (t) => {
+  const next: FlowConsumer = { mutatesData: false, consume: async () => undefined, attributesRead: () => new Set(['a']) };
+  const config = decode({ check_interval: '1s', limit_mib: 1000, spike_limit_mib: 100 }).config!;
+  t.same([...memoryLimiterFactory.create(testSettings('memory_limiter'), config, next).attributesRead!()!], ['a']);
+  t.equal(memoryLimiterFactory.create(testSettings('memory_limiter'), config, new CollectingConsumer()).attributesRead!(), undefined);
+});
