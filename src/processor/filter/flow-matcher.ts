@@ -15,7 +15,7 @@ type Condition = (batch: FlowBatch, out: Uint8Array, scratch: Uint8Array) => voi
 export class FlowMatcher {
   readonly #conditions: Condition[];
   /** The attribute columns the conditions read (built-in keys are columns of their own). */
-  readonly attributesRead = new Set<string>();
+  readonly attributesRead: ReadonlySet<string>;
   #scratch = new Uint8Array(0);
 
   constructor(m: MatchProperties) {
@@ -26,12 +26,14 @@ export class FlowMatcher {
       return (s) => re.test(s);
     };
     this.#conditions = [];
+    const read = new Set<string>();
+    this.attributesRead = read;
     for (const a of m.attributes) {
       this.#conditions.push(attributeCondition(a.key, a.value, strict, test));
-      if (!isBuiltinKey(a.key)) this.attributesRead.add(a.key);
+      if (!isBuiltinKey(a.key)) read.add(a.key);
     }
     if (m.namespaces.length) {
-      this.attributesRead.add('source.k8s.namespace.name').add('destination.k8s.namespace.name');
+      read.add('source.k8s.namespace.name').add('destination.k8s.namespace.name');
       const tests = m.namespaces.map(test);
       const any = (s: string) => tests.some((t) => t(s));
       this.#conditions.push(eitherString('source.k8s.namespace.name', 'destination.k8s.namespace.name', any));

@@ -19,7 +19,7 @@ import {
 import { fmix32 } from '../../pdata/fmix32.ts';
 import { formatAddress } from '../../pdata/ip-address.ts';
 import { addressKeyOf, type AddressKey } from './address-key.ts';
-import { CIDR_LABEL_NAME, DOMAIN_NAME, type Side } from './attribute-names.ts';
+import { CIDR_LABEL_NAME, columnName, DOMAIN_NAME, type Side } from './attribute-names.ts';
 import type { K8sCache } from './cache.ts';
 import type { CidrLabels } from './cidr-labels.ts';
 import { PodIndex, type PodEntry } from './pod-index.ts';
@@ -245,7 +245,7 @@ function skipped(side: Side, wanted: ReadonlySet<string> | undefined): ((name: s
   const memo = new Map<string, boolean>();
   return (name) => {
     let skip = memo.get(name);
-    if (skip === undefined) memo.set(name, (skip = !wanted.has(`${side}.${name}`)));
+    if (skip === undefined) memo.set(name, (skip = !wanted.has(columnName(side, name))));
     return skip;
   };
 }
