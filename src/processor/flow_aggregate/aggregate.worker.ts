@@ -7,12 +7,23 @@
 //   start()
 //     run(null, {name:'ready'})                 ──▶   ready(): modules loaded
 //                                               ◀──   true
-//   consume(batch), one worker, batch movable
-//     (FlowBatch.moveOut): the whole batch,
-//     its buffers transferred, no copy
-//     run({batch}, {name:'addBatch'})           ──▶   addBatch(task): GroupTable.add, then
+//   consume(batch), batch movable (FlowBatch.moveOut):
+//     the whole batch, its buffers transferred, no copy
+//     one worker:
+//     run({batch}, {name:'addBatch'})           ──▶   addBatch(task): GroupTable.addRows, then
 //                                                     the batch's memory freed here
 //                                               ◀──   { folded }
+//     n workers: to one of them first (the one
+//     with the fewest moved rows in flight)
+//     run({batch, route: {partition: k,         ──▶   addBatch(task) in worker k: hash each
+//         partitions: n}}, {name:'addBatch'})         row's key (its partition, a byte per
+//                                                     row), fold the rows of k where they lie
+//                                               ◀──   move({ folded, pass: {batch, route} })
+//                                                     with the batch's buffers and the
+//                                                     partitions transferred back
+//     run({batch, route: {partition: j, part,   ──▶   addBatch(task) in worker j: fold the
+//         next}}) to the next partition with           rows of j; the last frees the batch
+//         rows, not waiting at the flush gate    ◀──   { folded } (or pass on, for n > 2)
 //   consume(batch), otherwise
 //     WorkerRows chunks (≤ 8192 rows): the key's
 //     columns and the non-zero counters, in one
@@ -29,8 +40,9 @@
 //                                                     move(buffers) when transferred
 //     buffers back into the BufferPool (shared:
 //     once all n replied)
-//   every interval / shutdown, once every chunk
-//   sent before has settled (later chunks wait)
+//   every interval / shutdown, once every task
+//   posted before has settled, each moved batch
+//   with all its hops (later tasks wait)
 //     run(null, {name:'flush'})                 ──▶   flush()
 //                                                     GroupTable.toBatch(); reset()
 //                                               ◀──   move({ batch, flowsIn }) with the
@@ -43,7 +55,7 @@
 
 import { workerData } from 'node:worker_threads';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
-import { FlowBatch, type FlowBatchTransfer } from '../../pdata/flow-batch.ts';
+import { FlowBatch, type CounterColumn, type FlowBatchTransfer } from '../../pdata/flow-batch.ts';
 import type { HistogramColumn } from '../../pdata/flow-aggregation.ts';
 import { compileKeySpec } from './group-key.ts';
 import { GroupTable } from './group-table.ts';
@@ -71,9 +83,27 @@ export interface AddTask {
   last: boolean;
 }
 
-/** An 'addBatch' task: a whole batch moved to the only worker (its buffers transferred). */
+/**
+ * An 'addBatch' task: a whole batch moved to one worker (its buffers
+ * transferred). With several partitions it visits each worker whose
+ * partition has rows in it, in turn: each folds its own rows in where they
+ * lie and hands the batch back to be passed on; the last frees it.
+ */
 export interface AddBatchTask {
   batch: FlowBatchTransfer;
+  route?: Route;
+}
+
+export interface Route {
+  /** The partition this worker folds, of how many. */
+  partition: number;
+  partitions: number;
+  /** Each row's partition: computed by the batch's first worker (absent there), carried on after. */
+  part?: Uint8Array;
+  /** The partitions still to visit after this one. */
+  next?: number[];
+  /** The counter columns with a non-zero row (the first worker finds them). */
+  counters?: CounterColumn[];
 }
 
 export interface AddResult {
@@ -81,6 +111,8 @@ export interface AddResult {
   folded: number;
   /** The chunks' buffers, handed back when they were transferred (not shared). */
   buffers?: ArrayBuffer[];
+  /** A routed batch not yet folded by every partition with rows in it: to pass on to `route.partition`. */
+  pass?: { batch: FlowBatchTransfer; route: Route; buffers: ArrayBuffer[] };
 }
 
 export interface FlushResult {
@@ -113,17 +145,63 @@ export function add(task: AddTask): unknown {
   return move({ [transferableSymbol]: buffers, [valueSymbol]: { folded, buffers } satisfies AddResult });
 }
 
-/** Folds every row of a moved batch in, then frees its columns: this thread owns them now. */
-export function addBatch(task: AddBatchTask): AddResult {
+/**
+ * Folds a moved batch's rows of this partition in (with one partition, every
+ * row), then frees its columns, this thread owning them now, or hands the
+ * batch back to be passed on to the next partition with rows in it.
+ */
+export function addBatch(task: AddBatchTask): unknown {
   const batch = FlowBatch.fromTransfer(task.batch);
   const rows = rowsOfBatch(batch);
+  const route = task.route;
   // Columns that are zero on every row add nothing: left out as the chunks leave them out.
-  const present = RowsCopier.presentCounters(batch);
+  const present = route?.counters ?? RowsCopier.presentCounters(batch);
   rows.counters = Object.fromEntries(present.map((c) => [c, batch.counters[c]]));
-  table.addRows(rows);
-  const folded = batch.length;
-  batch.release();
-  return { folded };
+  if (!route) {
+    table.addRows(rows);
+    const folded = batch.length;
+    batch.release();
+    return { folded } satisfies AddResult;
+  }
+  const part = route.part ?? partsOf(rows, route.partitions);
+  const next = route.next ?? others(part, route.partition, route.partitions);
+  const folded = foldPartition(rows, part, route.partition);
+  if (next.length === 0) {
+    batch.release();
+    return { folded } satisfies AddResult;
+  }
+  const pass: Route = { partition: next[0]!, partitions: route.partitions, part, next: next.slice(1), counters: present };
+  const transfer = [...batch.transferList(), part.buffer as ArrayBuffer];
+  return move({ [transferableSymbol]: transfer, [valueSymbol]: { folded, pass: { batch: batch.toTransfer(), route: pass, buffers: transfer } } satisfies AddResult });
+}
+
+/** Each row's partition (partitions ≤ 64: a byte each). */
+function partsOf(rows: WorkerRows, partitions: number): Uint8Array {
+  partitioner ??= new Partitioner(spec, partitions);
+  return Uint8Array.from(partitioner.partitionOfRows(rows, textHashes(rows.strings!)));
+}
+
+/** The partitions other than `own` that some row belongs to, in order. */
+function others(part: Uint8Array, own: number, partitions: number): number[] {
+  const seen = new Uint8Array(partitions);
+  for (let i = 0; i < part.length; i++) seen[part[i]!] = 1;
+  const out: number[] = [];
+  for (let k = 0; k < partitions; k++) if (k !== own && seen[k]) out.push(k);
+  return out;
+}
+
+/** Folds the rows whose partition is `partition` in, where they lie; answers how many. */
+function foldPartition(rows: WorkerRows, part: Uint8Array | Int32Array, partition: number): number {
+  if (mine.length < rows.length) mine = new Int32Array(rows.length);
+  let count = 0;
+  // Without a branch: half the rows are this partition's, in no order a CPU could predict.
+  // ((p ^ partition) - 1) >>> 31 is 1 where p === partition (partitions < 2^31), else 0.
+  for (let i = 0; i < part.length; i++) {
+    mine[count] = i;
+    count += ((part[i]! ^ partition) - 1) >>> 31;
+  }
+  table.addRows(rows, mine.subarray(0, count));
+  return count;
 }
 
 /**
@@ -155,19 +233,9 @@ function foldIn(rows: WorkerRows, task: AddTask, last: boolean): number {
   }
   entry.textHash ??= textHashes(entry.strings);
   partitioner ??= new Partitioner(spec, partitions);
-  const part = partitioner.partitionOfRows(rows, entry.textHash);
-  if (mine.length < rows.length) mine = new Int32Array(rows.length);
-  let count = 0;
-  // Without a branch: half the rows are this partition's, in no order a CPU could predict.
-  // ((p ^ partition) - 1) >>> 31 is 1 where p === partition (partitions < 2^31), else 0.
-  for (let i = 0; i < part.length; i++) {
-    mine[count] = i;
-    count += ((part[i]! ^ partition) - 1) >>> 31;
-  }
   // Folded where they lie in the shared chunk: copying them out first read
   // and wrote every column of them once more.
-  table.addRows(rows, mine.subarray(0, count));
-  return count;
+  return foldPartition(rows, partitioner.partitionOfRows(rows, entry.textHash), partition);
 }
 
 export function flush(): unknown {

@@ -2,14 +2,15 @@
 // threads, so exporters see a few thousand pre-aggregated rows per interval
 // instead of every flow update. The message flow is drawn in aggregate.worker.ts.
 //
-// With one worker (the default) a batch moves to it whole: its buffers are
-// transferred (FlowBatch.moveOut) and the worker frees them once folded, so
-// no row is copied and no chunk buffer is kept between intervals. Against
-// copying the key's columns into pooled chunks (what several workers still
-// get, each reading the partition of its own), bench/pipeline.bench.ts'
-// child with input made per interval held its max RSS 6-9 MiB lower (3
-// interleaved pairs: 136.3-140.9 -> 129.9-131.9 MiB) and the main thread's
-// consume() fell from 164-173 to 15-35 ms over 40 intervals of ~54k flows.
+// A batch moves to a worker whole: its buffers are transferred
+// (FlowBatch.moveOut) and the last worker to read it frees them, so no row is
+// copied and no chunk buffer is kept between intervals. With one worker (the
+// default), against copying the key's columns into pooled chunks (what a
+// batch that cannot move still gets), bench/pipeline.bench.ts' child with
+// input made per interval held its max RSS 6-9 MiB lower (3 interleaved
+// pairs: 136.3-140.9 -> 129.9-131.9 MiB) and the main thread's consume() fell
+// from 164-173 to 15-35 ms over 40 intervals of ~54k flows. With several, the
+// batch visits each worker in turn (see #sendMoved).
 //
 // Each partition is its own piscina pool of exactly one thread: piscina gives
 // us worker start-up, task queueing and replacement of a crashed thread, and a
@@ -63,24 +64,25 @@ function workerExecArgv(): string[] | undefined {
  * (this and posting chunks without waiting for the previous reply, below).
  */
 export const MAX_IN_FLIGHT = 8;
-// Moved batches (one worker) are bounded by rows instead: MAX_IN_FLIGHT ×
-// CHUNK_ROWS of them, or a single batch of any size (see #sendMoved).
+// Moved batches are bounded by rows instead: MAX_IN_FLIGHT × CHUNK_ROWS of
+// them per worker, or a single batch of any size (see #sendMoved).
 
 interface Partition {
   pool: Piscina;
   /**
-   * Settles once every task queued so far has settled: a flush waits for it,
-   * so that it comes after exactly the chunks sent before it and `sent`
-   * counts all of them.
+   * Settles once every task posted so far has settled (a moved batch's with
+   * its later hops): a flush waits for it, so that it comes after exactly the
+   * tasks posted before it and `sent` counts all of them.
    */
   tail: Promise<unknown>;
   /**
-   * Settles once the last flush has; chunks sent after a flush began wait for
-   * it. Otherwise a chunk is posted at once, without waiting for the previous
-   * chunk's reply (the worker folds its messages in order). The flush itself
-   * is posted only once every earlier chunk has settled (`tail`), so a chunk
-   * posted meanwhile would reach the worker before it and be folded into the
-   * interval being emitted, uncounted in its `sent`.
+   * Settles once the last flush has; chunks and batches sent after a flush
+   * began wait for it (a moved batch's later hops do not: they belong to the
+   * interval it was sent in). Otherwise a task is posted at once, without
+   * waiting for the previous one's reply (the worker folds its messages in
+   * order). The flush itself is posted only once every earlier task has
+   * settled (`tail`), so a task posted meanwhile would reach the worker
+   * before it and be folded into the interval being emitted, uncounted in its `sent`.
    */
   gate: Promise<unknown>;
   /**
@@ -93,11 +95,11 @@ interface Partition {
 
 export class FlowAggregateProcessor extends LifecycleComponent implements ConsumerComponent {
   /**
-   * One worker: the batch moves to it whole (FlowBatch.moveOut), so this stage
-   * takes what it is given and says so (the fan-out hands it a batch of its
-   * own when others read the same one). Several: each gets a copy of the rows.
+   * A batch moves to a worker whole (FlowBatch.moveOut), so this stage takes
+   * what it is given and says so (the fan-out hands it a batch of its own
+   * when others read the same one).
    */
-  readonly mutatesData: boolean;
+  readonly mutatesData = true;
   readonly #config: FlowAggregateConfig;
   readonly #next: FlowConsumer;
   readonly #attributesRead: ReadonlySet<string>;
@@ -110,6 +112,9 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   #inFlight: Array<Promise<unknown>> = [];
   /** Rows of the moved batches in #inFlight. */
   #movedRows = 0;
+  /** Per partition, rows of the moved batches that went to its worker first and are still in flight. */
+  #routingRows: number[] = [];
+  #nextFirst = 0;
   /** Numbers the batches sent in chunks, so a worker finds each chunk's string table. */
   #nextBatchId = 0;
   #timer: NodeJS.Timeout | undefined;
@@ -120,7 +125,6 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   constructor(settings: CreateSettings, config: FlowAggregateConfig, next: FlowConsumer) {
     super();
     this.#config = config;
-    this.mutatesData = config.workers === 1;
     this.#next = next;
     this.#log = settings.logger;
     this.#metrics = new AggregateSelfMetrics(settings.telemetry, settings.id);
@@ -160,6 +164,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
       // A worker error outside a task (piscina replaces the thread); the lost rows are counted at flush.
       pool.on('error', (err: unknown) => this.#log.warn('flow_aggregate worker failed', { partition: k, error: err }));
       this.#partitions.push({ pool, tail: Promise.resolve(), gate: Promise.resolve(), sent: 0 });
+      this.#routingRows.push(0);
     }
     // A worker that cannot load fails start() here, with its error, instead of the first batches.
     await Promise.all(this.#partitions.map((p) => p.pool.run(null, { name: 'ready' })));
@@ -186,10 +191,8 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     }
     this.#metrics.flowsIn(batch.length);
     const n = batch.length;
-    if (this.mutatesData) {
-      const moved = batch.moveOut();
-      if (moved) return this.#sendMoved(moved.transfer, moved.transferList, n);
-    }
+    const moved = batch.moveOut();
+    if (moved) return this.#sendMoved(moved.transfer, moved.transferList, n);
     // Copied once per batch: the caller may intern more strings once consume() returns.
     const strings = batch.strings.values().slice();
     const id = this.#nextBatchId++;
@@ -216,24 +219,65 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   }
 
   /**
-   * Transfers a moved batch to the only worker, which folds it and frees it.
-   * Its memory was the caller's already, but a batch in flight is one the
-   * caller cannot free: as with chunks, at most MAX_IN_FLIGHT × CHUNK_ROWS rows
-   * may be in flight before consume() waits (one batch always may).
+   * Transfers a moved batch to one worker, which folds it and frees it. With
+   * several, the batch visits each worker whose partition has rows in it:
+   * the first hashes every row's key to find its partition, each folds its
+   * own rows in where they lie and hands the batch back (its buffers
+   * transferred, with the rows' partitions) to be posted to the next; the
+   * last frees it. Nothing is copied, on this thread or any worker: against
+   * every worker reading a shared copy of each batch (21-23 ns/row to write,
+   * on this thread), this thread posts each batch once per partition, and
+   * only the first worker hashes. Batches take turns as to which worker is
+   * first (the one with the fewest rows of moved batches in flight).
+   *
+   * The batch's memory was the caller's already, but a batch in flight is one
+   * the caller cannot free: as with chunks, at most MAX_IN_FLIGHT ×
+   * CHUNK_ROWS rows per worker may be in flight before consume() waits (one
+   * batch always may).
    */
   async #sendMoved(transfer: FlowBatchTransfer, transferList: ArrayBuffer[], n: number): Promise<void> {
-    while (this.#inFlight.length > 0 && this.#movedRows + n > MAX_IN_FLIGHT * CHUNK_ROWS) await this.#inFlight[0];
+    const partitions = this.#partitions.length;
+    while (this.#inFlight.length > 0 && this.#movedRows + n > MAX_IN_FLIGHT * CHUNK_ROWS * partitions) await this.#inFlight[0];
     if (!this.#accepting) {
       this.#metrics.dropped(n, 'not_running');
       for (const b of transferList) releaseLargeBuffer(b);
       return;
     }
-    const task: AddBatchTask = { batch: transfer };
-    const done = this.#run(0, 'addBatch', task, transferList, () => n);
+    const k = this.#firstWorker();
+    const task: AddBatchTask = partitions === 1 ? { batch: transfer } : { batch: transfer, route: { partition: k, partitions } };
     this.#movedRows += n;
-    this.#track(done.then(() => {
+    this.#routingRows[k]! += n;
+    this.#track(this.#runMoved(k, task, transferList, n).then(() => {
       this.#movedRows -= n;
+      this.#routingRows[k]! -= n;
     }));
+  }
+
+  /**
+   * Runs a moved batch's task on partition k, then its next hops, if any:
+   * settles once the last has. `unfolded`: the batch's rows no partition has
+   * folded yet, all counted as this partition's if its task fails. Only the
+   * first hop waits at the gate: the others belong to the interval it was
+   * sent in, whose flush waits for them.
+   */
+  #runMoved(k: number, task: AddBatchTask, transferList: ArrayBuffer[], unfolded: number, gated = true): Promise<void> {
+    return this.#run(k, 'addBatch', task, transferList, () => unfolded, (r) => {
+      if (!r.pass) return undefined;
+      const { batch, route, buffers } = r.pass;
+      return this.#runMoved(route.partition, { batch, route }, buffers, unfolded - r.folded, false);
+    }, gated);
+  }
+
+  /** The partition whose worker sees the next moved batch first: the one with the fewest rows in flight, in turn among equals. */
+  #firstWorker(): number {
+    const count = this.#routingRows.length;
+    let best = this.#nextFirst % count;
+    for (let j = 1; j < count; j++) {
+      const k = (this.#nextFirst + j) % count;
+      if (this.#routingRows[k]! < this.#routingRows[best]!) best = k;
+    }
+    this.#nextFirst = best + 1;
+    return best;
   }
 
   /**
@@ -258,37 +302,45 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     };
     const tasks = this.#partitions.map((_, k) => {
       const task: AddTask = { chunks, partition: k, partitions, batch: id, last };
-      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => r.buffers?.forEach((b) => this.#copier.recycle(b)));
+      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => {
+        r.buffers?.forEach((b) => this.#copier.recycle(b));
+        return undefined;
+      });
     });
     // A transferred buffer is detached here (byteLength 0): the pool ignores it.
     this.#track(Promise.all(tasks).then(() => chunks.forEach((c) => this.#copier.recycle(c.buffer))), chunks.length);
   }
 
   /**
-   * Runs `task` on partition k once its gate opens. The rows the worker folds
-   * count as sent; if the task fails (the worker died with or before it), the
-   * rows it held (`held()`) count as sent instead, so the flush finds them
-   * missing and counts them lost.
+   * Runs `task` on partition k once its gate opens (`gated`), or at once. The
+   * rows the worker folds count as sent; if the task fails (the worker died
+   * with or before it), the rows it held (`held()`) count as sent instead, so
+   * the flush finds them missing and counts them lost. `replied` may start
+   * more tasks (a moved batch's next partition): the task settles, in its
+   * partition's tail too, only once what `replied` returns has, so a flush
+   * that waits for the tails waits for every hop of the batches before it.
    */
   #run(
     k: number, name: 'add' | 'addBatch', task: AddTask | AddBatchTask, transferList: ArrayBuffer[] | undefined,
-    held: () => number, replied?: (r: AddResult) => void,
+    held: () => number, replied?: (r: AddResult) => Promise<void> | undefined, gated = true,
   ): Promise<void> {
     const p = this.#partitions[k]!;
-    const done = p.gate
-      .then(() => p.pool.run(task, { name, ...(transferList ? { transferList } : {}) }))
-      .then(
+    const start = (): Promise<void> => {
+      const done = p.pool.run(task, { name, ...(transferList ? { transferList } : {}) }).then(
         (r: AddResult) => {
           p.sent += r.folded;
-          replied?.(r);
+          return replied?.(r);
         },
         (err: unknown) => {
           p.sent += held();
           this.#log.warn('flow_aggregate worker lost a batch', { partition: k, error: err });
         },
       );
-    p.tail = Promise.all([p.tail, done]);
-    return done;
+      // Only tasks already posted: a flush waits for the tail, and a task held at its gate waits for the flush.
+      p.tail = Promise.all([p.tail, done]);
+      return done;
+    };
+    return gated ? p.gate.then(start) : start();
   }
 
   /**
@@ -319,17 +371,22 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     const endMs = Date.now();
     const startMs = this.#intervalStartMs;
     this.#intervalStartMs = endMs;
-    // Chained behind every chunk sent so far, so each flush compares the
-    // worker's count with exactly the rows those chunks held for it.
+    // Chained behind every task posted so far, so each flush compares the
+    // worker's count with exactly the rows those tasks held for it. First
+    // every partition's: a moved batch is posted on to the next partition
+    // once one has folded it (its task settles once every hop after it has),
+    // and its rows there belong to this interval too.
+    const posted = Promise.all(this.#partitions.map((p) => p.tail));
     const results = this.#partitions.map((p) => {
       let sent = 0;
-      const flushed = p.tail.then(() => {
-        // Every add task queued before this flush has settled and counted its rows.
+      const flushed = posted.then(() => p.tail).then(() => {
+        // Every task posted before this flush, and every forward of theirs, has settled and counted its rows.
         sent = p.sent;
         p.sent = 0;
         return p.pool.run(null, { name: 'flush' });
       });
-      p.gate = p.tail = flushed.catch(() => undefined);
+      // Gated tasks wait until this partition's flush is done (and are only then posted).
+      p.gate = flushed.catch(() => undefined);
       return flushed.then(
         (r: FlushResult) => {
           if (sent > r.flowsIn) this.#metrics.dropped(sent - r.flowsIn, 'worker_crash');
@@ -360,6 +417,11 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     await this.flush();
     await Promise.all(this.#partitions.map((p) => p.pool.destroy()));
     this.#partitions = [];
+  }
+
+  /** Chunks of rows this thread has copied for the workers: batches it could not move (for diagnostics and tests). */
+  get copiedChunks(): number {
+    return this.#copier.chunks;
   }
 
   /** The live worker threads, one per partition (for diagnostics and the crash test). */

@@ -1,7 +1,8 @@
 // Which worker folds a row in: a hash of the row's group key, so every flow
 // of a group always lands in the same worker and partitions never share a
-// group. Every worker receives every chunk and computes this for its rows
-// (aggregate.worker.ts), so the main thread does not split batches.
+// group. The first worker a moved batch visits computes this for every row
+// and passes it on with the batch; every worker receiving a chunk computes it
+// for the chunk's rows (aggregate.worker.ts). The main thread never does.
 //
 // The hash must not depend on the batch (string indexes differ per batch), so
 // string attributes enter it as a hash of their text, computed once per

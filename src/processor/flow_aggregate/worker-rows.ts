@@ -50,6 +50,8 @@ export class RowsCopier {
   readonly #counters = {} as Record<CounterColumn, number>;
   readonly #chunkBytes: number;
   readonly #pool: BufferPool;
+  /** Chunks copied so far (for tests and diagnostics). */
+  chunks = 0;
 
   constructor(spec: KeySpec, pool: BufferPool) {
     let bytes = 0;
@@ -87,6 +89,7 @@ export class RowsCopier {
   copy(
     batch: RowsSource, from: number, count: number, counters: readonly CounterColumn[], strings: readonly string[] | undefined,
   ): WorkerRows {
+    this.chunks++;
     const buffer = this.#pool.take(this.#chunkBytes);
     const attributes = new Map<string, Int32Array>();
     const out: WorkerRows = { length: count, counters: {}, attributes, buffer };

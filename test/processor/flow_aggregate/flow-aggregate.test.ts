@@ -129,7 +129,9 @@ t.test('rows consumed while a flush waits for the chunks before it land in the n
   // Chunks go to a worker without waiting for the previous reply, but the
   // flush waits for every chunk sent before it: one sent meanwhile must wait
   // for the flush, or the worker would fold it into the interval being emitted.
-  for (const workers of [1, 2]) {
+  // With 3, a moved batch visits up to three workers one after the other: the
+  // flush waits for the last.
+  for (const workers of [1, 2, 3]) {
     const { p, sink, keys } = await started(t, { workers });
     const [first, second] = [randomBatches(31 + workers, 4, 500), randomBatches(41 + workers, 4, 500)];
     for (const b of first) await p.consume(b.clone());
@@ -178,33 +180,40 @@ t.test('an empty interval emits nothing; shutdown flushes and is idempotent', as
   t.ok(sink.batches[0]!.endTimeMs >= sink.batches[0]!.startTimeMs);
 });
 
-t.test('the input batch is left untouched (the processor copies what it sends)', async (t) => {
-  const { p } = make({ workers: 2 });
-  await p.start();
-  const [b] = randomBatches(9, 1, 100) as [FlowBatch];
-  const before = b.clone();
-  await p.consume(b);
-  await p.settled();
-  t.same(b.counters.bytes.subarray(0, b.length), before.counters.bytes.subarray(0, before.length));
-  t.equal(b.srcAddr.byteLength, before.srcAddr.byteLength, 'buffers not detached');
-  await p.shutdown();
+t.test('a batch it cannot move is left untouched (the processor copies what it sends)', async (t) => {
+  for (const workers of [1, 2]) {
+    const { p, sink, keys } = await started(t, { workers });
+    const [b] = randomBatches(9 + workers, 1, 100) as [FlowBatch];
+    unmovable(b);
+    const before = b.clone();
+    await p.consume(b);
+    await p.settled();
+    t.same(b.counters.bytes.subarray(0, b.length), before.counters.bytes.subarray(0, before.length), `${workers} worker(s): rows unchanged`);
+    t.equal(b.srcAddr.byteLength, before.srcAddr.byteLength, 'buffers not detached');
+    await p.flush();
+    t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate([before], keys)), undefined, 'folded exactly');
+  }
 });
 
-t.test('one worker takes the batch it is given whole: no copy, the caller holds an empty batch', async (t) => {
-  const { p, sink, keys } = await started(t, { workers: 1 });
-  t.equal(p.mutatesData, true, 'it says it takes the batch (a fan-out hands it one of its own)');
-  t.equal(make({ workers: 2 }).p.mutatesData, false, 'several workers copy the rows instead');
-  const input = randomBatches(19, 3, 400);
-  for (const b of input) {
-    const given = b.clone();
-    const buffer = given.srcAddr.buffer;
-    await p.consume(given);
-    t.equal(given.length, 0, 'the caller\'s batch is empty once consume() returns');
-    t.equal(buffer.byteLength, 0, 'its buffers went to the worker (detached here)');
-    given.release(); // what the stage that made it does next: harmless
+t.test('a worker takes the batch it is given whole: the caller holds an empty batch, the main thread copies no row', async (t) => {
+  // With several workers the batch visits each in turn: each folds its own
+  // partition's rows where they lie and hands the batch back to be posted on.
+  for (const workers of [1, 2, 3]) {
+    const { p, sink, keys } = await started(t, { workers });
+    t.equal(p.mutatesData, true, `${workers} worker(s): it says it takes the batch (a fan-out hands it one of its own)`);
+    const input = randomBatches(19 + workers, 3 * workers, 400);
+    for (const b of input) {
+      const given = b.clone();
+      const buffer = given.srcAddr.buffer;
+      await p.consume(given);
+      t.equal(given.length, 0, 'the caller\'s batch is empty once consume() returns');
+      t.equal(buffer.byteLength, 0, 'its buffers went to a worker (detached here)');
+      given.release(); // what the stage that made it does next: harmless
+    }
+    t.equal(p.copiedChunks, 0, 'no row was copied on the main thread');
+    await p.flush();
+    t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(input, keys)), undefined, 'folded exactly');
   }
-  await p.flush();
-  t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(input, keys)), undefined, 'folded exactly');
 });
 
 t.test('a batch sent in chunks keeps its string table while moved batches arrive between its chunks', async (t) => {
@@ -264,7 +273,7 @@ t.test('a killed worker is replaced and exactly its rows are counted as lost', a
   const workers = 2;
   const { p, sink, telemetry, keys } = await started(t, { workers });
   const before = randomBatches(101, 3, 400);
-  for (const b of before) await p.consume(b);
+  for (const b of before) await p.consume(b.clone());
   await p.settled();
 
   // Which rows live in the partition we kill: the same split the processor made.
@@ -287,7 +296,7 @@ t.test('a killed worker is replaced and exactly its rows are counted as lost', a
   await exited;
 
   const after = randomBatches(202, 3, 400);
-  for (const b of after) await p.consume(b);
+  for (const b of after) await p.consume(b.clone());
   await p.flush();
   const out = sink.batches.at(-1)!;
   t.equal(difference(fromReduced(out), referenceAggregate([...survivors, ...after], keys)), undefined,
@@ -299,33 +308,40 @@ t.test('a killed worker is replaced and exactly its rows are counted as lost', a
   t.not(p.workerThreads()[victim], killed, 'with a new thread');
 
   const next = randomBatches(303, 2, 200);
-  for (const b of next) await p.consume(b);
+  for (const b of next) await p.consume(b.clone());
   await p.flush();
   t.equal(difference(fromReduced(sink.batches.at(-1)!), referenceAggregate(next, keys)), undefined, 'the next interval is complete again');
 });
 
-t.test('a worker killed while a batch of many chunks is being sent: every row is emitted or counted', async (t) => {
-  // Chunks the dying worker had not folded in fail, the rest of the batch reaches
-  // its replacement without the string table and fails too: the main thread counts
-  // those rows of the victim's partition itself; what the victim had folded in is
-  // counted at the flush. Whenever the kill lands, nothing goes unaccounted.
-  for (const victim of [0, 1]) {
-    const { p, sink, telemetry } = await started(t, { workers: 2 });
-    const big = new FlowBatch(8);
-    for (const b of randomBatches(9000 + victim, 160, 1000)) appendRows(big, b);
-    big.counters.packets.fill(1);
-    t.ok(big.length > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), 'more chunks than may be in flight');
-    const killed = p.workerThreads()[victim]!;
-    const consumed = p.consume(big);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-    await killed.terminate();
-    await consumed;
-    await p.flush();
-    const out = sink.batches.reduce((n, b) => n + b.counters.packets.subarray(0, b.length).reduce((a, v) => a + v, 0), 0);
-    const lost = telemetry.counter('podflow_processor_dropped_flows_total', '').get({ processor: 'flow_aggregate/t', reason: 'worker_crash' });
-    t.equal(out + lost, big.length, `victim ${victim}: ${out} rows emitted + ${lost} counted as lost = every row`);
-    t.equal(telemetry.counter('podflow_processor_flow_aggregate_worker_restarts_total', '').get({ processor: 'flow_aggregate/t' }), 1);
-    await p.shutdown();
+t.test('a worker killed while a big batch is being folded: every row is emitted or counted', async (t) => {
+  // In chunks (a batch that cannot move): chunks the dying worker had not
+  // folded in fail, the rest of the batch reaches its replacement without the
+  // string table and fails too: the main thread counts those rows of the
+  // victim's partition itself; what the victim had folded in is counted at the
+  // flush. Moved whole: the worker routing it may die before it replies (the
+  // whole batch is counted) or the one its forwarded rows go to (those are).
+  // Whenever the kill lands, nothing goes unaccounted.
+  for (const how of ['in chunks', 'moved'] as const) {
+    for (const victim of [0, 1]) {
+      const { p, sink, telemetry } = await started(t, { workers: 2 });
+      const big = new FlowBatch(8);
+      for (const b of randomBatches(9000 + victim, 160, 1000)) appendRows(big, b);
+      big.counters.packets.fill(1);
+      if (how === 'in chunks') unmovable(big);
+      const rows = big.length;
+      t.ok(rows > CHUNK_ROWS * (MAX_IN_FLIGHT + 1), 'more chunks than may be in flight');
+      const killed = p.workerThreads()[victim]!;
+      const consumed = p.consume(big);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      await killed.terminate();
+      await consumed;
+      await p.flush();
+      const out = sink.batches.reduce((n, b) => n + b.counters.packets.subarray(0, b.length).reduce((a, v) => a + v, 0), 0);
+      const lost = telemetry.counter('podflow_processor_dropped_flows_total', '').get({ processor: 'flow_aggregate/t', reason: 'worker_crash' });
+      t.equal(out + lost, rows, `${how}, victim ${victim}: ${out} rows emitted + ${lost} counted as lost = every row`);
+      t.equal(telemetry.counter('podflow_processor_flow_aggregate_worker_restarts_total', '').get({ processor: 'flow_aggregate/t' }), 1);
+      await p.shutdown();
+    }
   }
 });
 
