@@ -63,19 +63,23 @@ class BatchResolutions {
   readonly list: Resolution[] = [];
   readonly keys: AddressKey[] = [];
   readonly #byKey = new Map<AddressKey, number>();
-  readonly #ctx: AnnotateContext;
+  readonly #resolve: (addrs: Uint8Array, off: number, key: AddressKey) => Resolution;
   #v4Words = new Int32Array(1024);
   #v4Slots = new Int32Array(1024); // resolution number + 1; 0 = empty
   #v4Count = 0;
 
-  constructor(ctx: AnnotateContext) {
-    this.#ctx = ctx;
+  /** `resolve`: what an address is, asked once per distinct address. */
+  constructor(resolve: (addrs: Uint8Array, off: number, key: AddressKey) => Resolution) {
+    this.#resolve = resolve;
   }
 
-  /** The resolution number of each row's address in `addrs`, into `out`. */
-  number(addrs: Uint8Array, n: number, out: Int32Array): void {
+  /**
+   * The resolution number of each row's address in `addrs`, into `out`; with
+   * `bit`, only of the rows whose `flags` have it (-1 for the others).
+   */
+  number(addrs: Uint8Array, n: number, out: Int32Array, flags?: Uint8Array, bit = 0): void {
     if ((addrs.byteOffset & 3) !== 0) {
-      for (let i = 0; i < n; i++) out[i] = this.#numberByKey(addrs, i * 16);
+      for (let i = 0; i < n; i++) out[i] = bit !== 0 && (flags![i]! & bit) === 0 ? -1 : this.#numberByKey(addrs, i * 16);
       return;
     }
     const w = new Int32Array(addrs.buffer, addrs.byteOffset, n * 4);
@@ -83,6 +87,10 @@ class BatchResolutions {
     let slots = this.#v4Slots;
     let mask = slots.length - 1;
     for (let i = 0; i < n; i++) {
+      if (bit !== 0 && (flags![i]! & bit) === 0) {
+        out[i] = -1;
+        continue;
+      }
       const o = i * 4;
       // ::ffff:a.b.c.d: ten zero bytes, then ff ff (the third word, whatever the byte order).
       if (w[o] !== 0 || w[o + 1] !== 0 || w[o + 2] !== V4_MAPPED_WORD) {
@@ -140,7 +148,7 @@ class BatchResolutions {
 
   #add(key: AddressKey, addrs: Uint8Array, off: number): number {
     const r = this.list.length;
-    this.list.push(resolveAddress(this.#ctx, addrs, off, key));
+    this.list.push(this.#resolve(addrs, off, key));
     this.keys.push(key);
     return r;
   }
@@ -166,8 +174,8 @@ export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext, wanted?: R
   const stats: AnnotateStats = { misses: 0 };
   const n = batch.length;
   if (n === 0) return stats;
-  const res = new BatchResolutions(ctx);
-  if (rowScratch.length < 2 * n) rowScratch = new Int32Array(2 * n);
+  const res = new BatchResolutions((addrs, off, key) => resolveAddress(ctx, addrs, off, key));
+  if (rowScratch.length < 3 * n) rowScratch = new Int32Array(3 * n);
   const src = rowScratch.subarray(0, n);
   const dst = rowScratch.subarray(n, 2 * n);
   res.number(batch.srcAddr, n, src);
@@ -184,7 +192,9 @@ export function annotateBatch(batch: FlowBatch, ctx: AnnotateContext, wanted?: R
   writeSide(batch, 'source', src, res.list, wanted);
   writeSide(batch, 'destination', dst, res.list, wanted);
   if (anyHistory) writeHistory(batch, ctx, src, dst, res.list, wanted);
-  if (ctx.wantService && ctx.cache && (!wanted || wanted.has(SERVICE_COLUMN))) writeServices(batch, ctx.cache, dst, res);
+  if (ctx.wantService && ctx.cache && (!wanted || wanted.has(SERVICE_COLUMN))) {
+    writeServices(batch, ctx.cache, dst, rowScratch.subarray(2 * n, 3 * n), res);
+  }
   return stats;
 }
 
@@ -283,10 +293,8 @@ function writeHistory(
  */
 const SERVICE_COLUMN = 'destination.k8s.service.name';
 
-function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, res: BatchResolutions): void {
+function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, orig: Int32Array, res: BatchResolutions): void {
   const n = batch.length;
-  // One look-up per distinct address of the batch, whichever side it was seen on.
-  const svcOf = new Int32Array(res.list.length);
   const names = new Map<string, number>();
   const intern = (name: string | undefined): number => {
     if (!name) return NO_STRING;
@@ -294,21 +302,24 @@ function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, res: 
     if (idx === undefined) names.set(name, (idx = batch.strings.intern(name)));
     return idx;
   };
+  // One look-up per distinct address of the batch, whichever side it was seen on.
+  const svcOf = new Int32Array(res.list.length);
   for (let r = 0; r < res.list.length; r++) {
     const k = res.keys[r]!;
     svcOf[r] = intern(cache.serviceAtVip(k)?.name ?? cache.serviceOfBackend(k));
   }
+  // The NAT rows' original destinations, numbered as the ends are (a Map
+  // look-up of each such row's address took ~a third of this function on the
+  // pipeline bench, where most rows went through a Service): one look-up per
+  // distinct one. Numbered only: nothing else is asked of them (no reverse DNS).
+  const vips = new BatchResolutions(() => NONE);
+  vips.number(batch.origDstAddr, n, orig, batch.flags, FLAG_HAS_ORIGINAL_DST);
+  const svcAtVip = new Int32Array(vips.list.length);
+  for (let r = 0; r < vips.list.length; r++) svcAtVip[r] = intern(cache.serviceAtVip(vips.keys[r]!)?.name);
   const col = batch.attributeColumn(SERVICE_COLUMN);
-  const flags = batch.flags;
-  const atVip = new Map<AddressKey, number>();
   for (let i = 0; i < n; i++) {
-    let v = NO_STRING;
-    if (flags[i]! & FLAG_HAS_ORIGINAL_DST) {
-      const ok = addressKeyOf(batch.origDstAddr, i * 16);
-      let w = atVip.get(ok);
-      if (w === undefined) atVip.set(ok, (w = intern(cache.serviceAtVip(ok)?.name)));
-      v = w;
-    }
+    const o = orig[i]!;
+    let v = o < 0 ? NO_STRING : svcAtVip[o]!;
     if (v === NO_STRING) v = svcOf[dst[i]!]!;
     if (v !== NO_STRING) col[i] = v;
   }

@@ -91,6 +91,24 @@ t.test('node IPs and hostNetwork pods resolve to the node only; Services by VIP 
   t.same(side(rows[2]!, 'destination'), { 'k8s.node.name': 'node-b' });
 });
 
+t.test('a NAT row names the Service its original destination was; other rows the one backed by their destination', async (t) => {
+  const rig = await startRig(t, {}, { seed });
+  const viaLogsVip = { originalDestinationAddress: '10.96.0.30', originalDestinationPort: 80 };
+  const rows = await rig.run([
+    flow('10.244.1.7', '10.244.2.9', viaLogsVip), // sent to logs' VIP, answered by a pod that backs payments
+    flow('10.244.1.7', '10.244.2.9'), // no translation: the backend's Service
+    flow('10.244.1.7', '10.244.2.9', { originalDestinationAddress: '192.168.0.11', originalDestinationPort: 30080 }), // a NodePort: no VIP
+    flow('10.244.1.41', '10.244.2.9', viaLogsVip), // the same VIP again, another row
+    flow('10.244.1.7', '10.244.1.40', { originalDestinationAddress: '10.96.0.20', originalDestinationPort: 80 }), // payments' VIP, a pod backing nothing
+  ]);
+  const service = (i: number) => side(rows[i]!, 'destination')['k8s.service.name'];
+  t.equal(service(0), 'logs', 'the VIP it was sent to, not the backend\'s Service');
+  t.equal(service(1), 'payments');
+  t.equal(service(2), 'payments', 'an original destination that is no VIP: the backend\'s Service');
+  t.equal(service(3), 'logs');
+  t.equal(service(4), 'payments', 'the VIP names a Service its answering pod does not back');
+});
+
 t.test('headless Service names its backend pods through EndpointSlices', async (t) => {
   const rig = await startRig(t, {}, { seed });
   rig.api.remove('endpointslices', 'shop', 'payments-abcde');
