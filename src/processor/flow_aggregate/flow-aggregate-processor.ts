@@ -110,9 +110,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
   #partitions: Partition[] = [];
   /** Chunks and moved batches sent whose tasks have not all settled (each resolves when its memory is free again). */
   #inFlight: Array<Promise<unknown>> = [];
-  /** Rows of the moved batches in #inFlight. */
-  #movedRows = 0;
-  /** Per partition, rows of the moved batches that went to its worker first and are still in flight. */
+  /** Per partition, rows of the moved batches that went to its worker first and are still in #inFlight. */
   #routingRows: number[] = [];
   #nextFirst = 0;
   /** Numbers the batches sent in chunks, so a worker finds each chunk's string table. */
@@ -237,7 +235,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
    */
   async #sendMoved(transfer: FlowBatchTransfer, transferList: ArrayBuffer[], n: number): Promise<void> {
     const partitions = this.#partitions.length;
-    while (this.#inFlight.length > 0 && this.#movedRows + n > MAX_IN_FLIGHT * CHUNK_ROWS * partitions) await this.#inFlight[0];
+    while (this.#inFlight.length > 0 && this.#movedRows() + n > MAX_IN_FLIGHT * CHUNK_ROWS * partitions) await this.#inFlight[0];
     if (!this.#accepting) {
       this.#metrics.dropped(n, 'not_running');
       for (const b of transferList) releaseLargeBuffer(b);
@@ -245,12 +243,15 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     }
     const k = this.#firstWorker();
     const task: AddBatchTask = partitions === 1 ? { batch: transfer } : { batch: transfer, route: { partition: k, partitions } };
-    this.#movedRows += n;
     this.#routingRows[k]! += n;
     this.#track(this.#runMoved(k, task, transferList, n).then(() => {
-      this.#movedRows -= n;
       this.#routingRows[k]! -= n;
     }));
+  }
+
+  /** Rows of the moved batches in #inFlight. */
+  #movedRows(): number {
+    return this.#routingRows.reduce((sum, rows) => sum + rows, 0);
   }
 
   /**
@@ -262,7 +263,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
    */
   #runMoved(k: number, task: AddBatchTask, transferList: ArrayBuffer[], unfolded: number, gated = true): Promise<void> {
     return this.#run(k, 'addBatch', task, transferList, () => unfolded, (r) => {
-      if (!r.pass) return undefined;
+      if (!r.pass) return;
       const { batch, route, buffers } = r.pass;
       return this.#runMoved(route.partition, { batch, route }, buffers, unfolded - r.folded, false);
     }, gated);
@@ -302,10 +303,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
     };
     const tasks = this.#partitions.map((_, k) => {
       const task: AddTask = { chunks, partition: k, partitions, batch: id, last };
-      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => {
-        r.buffers?.forEach((b) => this.#copier.recycle(b));
-        return undefined;
-      });
+      return this.#run(k, 'add', task, transferList, () => rowsOf(k), (r) => r.buffers?.forEach((b) => this.#copier.recycle(b)));
     });
     // A transferred buffer is detached here (byteLength 0): the pool ignores it.
     this.#track(Promise.all(tasks).then(() => chunks.forEach((c) => this.#copier.recycle(c.buffer))), chunks.length);
@@ -322,7 +320,7 @@ export class FlowAggregateProcessor extends LifecycleComponent implements Consum
    */
   #run(
     k: number, name: 'add' | 'addBatch', task: AddTask | AddBatchTask, transferList: ArrayBuffer[] | undefined,
-    held: () => number, replied?: (r: AddResult) => Promise<void> | undefined, gated = true,
+    held: () => number, replied?: (r: AddResult) => Promise<void> | void, gated = true,
   ): Promise<void> {
     const p = this.#partitions[k]!;
     const start = (): Promise<void> => {

@@ -50,8 +50,7 @@ export class RowsCopier {
   readonly #counters = {} as Record<CounterColumn, number>;
   readonly #chunkBytes: number;
   readonly #pool: BufferPool;
-  /** Chunks copied so far (for tests and diagnostics). */
-  chunks = 0;
+  #chunks = 0;
 
   constructor(spec: KeySpec, pool: BufferPool) {
     let bytes = 0;
@@ -89,7 +88,7 @@ export class RowsCopier {
   copy(
     batch: RowsSource, from: number, count: number, counters: readonly CounterColumn[], strings: readonly string[] | undefined,
   ): WorkerRows {
-    this.chunks++;
+    this.#chunks++;
     const buffer = this.#pool.take(this.#chunkBytes);
     const attributes = new Map<string, Int32Array>();
     const out: WorkerRows = { length: count, counters: {}, attributes, buffer };
@@ -123,6 +122,11 @@ export class RowsCopier {
       out.counters[c] = v;
     }
     return out;
+  }
+
+  /** Chunks copied so far (for tests and diagnostics). */
+  get chunks(): number {
+    return this.#chunks;
   }
 
   /** Takes back the buffer of rows no worker reads any more (a detached one is ignored). */
