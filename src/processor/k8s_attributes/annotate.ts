@@ -225,7 +225,7 @@ function writeSide(batch: FlowBatch, side: Side, rows: Int32Array, list: readonl
     }
   }
   for (const [name, table] of tables) {
-    const column = `${side}.${name}`;
+    const column = columnName(side, name);
     // A new column is written on every row, the table's NO_STRING included.
     if (batch.attributes.has(column)) mergeColumn(batch.attributeColumn(column), rows, table, batch.length);
     else setColumn(batch.newAttributeColumn(column), rows, table, batch.length);
@@ -281,18 +281,18 @@ function writeHistory(
       const attrs = ctx.cache!.podAttributes(pickFromHistory(ctx, batch, i, side, history, t, ended));
       for (let j = 0; j + 1 < attrs.length; j += 2) {
         if (skip[side]?.(attrs[j]!)) continue;
-        batch.attributeColumn(`${side}.${attrs[j]}`)[i] = batch.strings.intern(attrs[j + 1]!);
+        batch.attributeColumn(columnName(side, attrs[j]!))[i] = batch.strings.intern(attrs[j + 1]!);
       }
     }
   }
 }
 
+const SERVICE_COLUMN = 'destination.k8s.service.name';
+
 /**
  * destination.k8s.service.name: the Service whose ClusterIP a NAT row was
  * sent to, else the Service at (or backed by) the destination address.
  */
-const SERVICE_COLUMN = 'destination.k8s.service.name';
-
 function writeServices(batch: FlowBatch, cache: K8sCache, dst: Int32Array, orig: Int32Array, res: BatchResolutions): void {
   const n = batch.length;
   const names = new Map<string, number>();
